@@ -1,0 +1,151 @@
+"""The Python API: `fit`, `load`, `demo` and the `Model` they return.
+
+>>> import patchtex
+>>> model = patchtex.fit("brick.jpg")                 # minutes on a laptop CPU
+>>> image = model.synth((2048, 1024), seed=7)          # [1,C,H,W] float32 in [-1,1]
+>>> patchtex.save_image(image, "wall.png")
+>>> model.save("brick.patchtex.safetensors")
+>>> model = patchtex.load("brick.patchtex.safetensors")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import load_model, save_model
+from .config import TrainConfig
+from .images import load_image
+from .model import Pyramid
+from .sample import synth_tileable, synth_window
+from .train import Callback, fit_pyramid, use_bf16
+
+MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
+DEMO_MODEL = "demo.patchtex.safetensors"
+
+
+class Model:
+    """A fitted texture: the generator pyramid plus what is known about its fit."""
+
+    def __init__(self, pyramid: Pyramid, meta: dict[str, Any], device: torch.device | str = "cpu"):
+        self.pyramid = pyramid
+        self.meta = meta
+        self.device = torch.device(device)
+        self.precision = "auto"
+
+    @property
+    def config(self):
+        return self.pyramid.config
+
+    def to(self, device: torch.device | str) -> Model:
+        self.device = torch.device(device)
+        self.pyramid = self.pyramid.to(self.device)
+        return self
+
+    def _bf16(self) -> bool:
+        return use_bf16(self.precision, self.device)
+
+    def synth(self, size: tuple[int, int], seed: int = 0, *, tileable: bool = False) -> torch.Tensor:
+        """A (width, height) texture: [1,C,height,width] float32 in [-1,1].
+
+        The same seed gives the same pixels on the same device; the output is the window
+        (0, 0, width, height) of the seed's endless plane. `tileable=True` makes it wrap
+        seamlessly instead."""
+        width, height = check_size(size)
+        if tileable:
+            return synth_tileable(self.pyramid, (width, height), seed, device=self.device, bf16=self._bf16())
+        return self.synth_window(0, 0, width, height, seed=seed)
+
+    def synth_window(self, x: int, y: int, width: int, height: int, seed: int = 0) -> torch.Tensor:
+        """Window (x, y, width, height) of the seed's endless plane: [1,C,height,width]."""
+        width, height = check_size((width, height))
+        return synth_window(self.pyramid, (x, y, width, height), seed, device=self.device, bf16=self._bf16())
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (safetensors + JSON metadata), atomically."""
+        return save_model(self.pyramid, self.meta, path)
+
+
+def check_size(size: tuple[int, int]) -> tuple[int, int]:
+    width, height = (int(v) for v in size)
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    return width, height
+
+
+def prepare_exemplar(pixels: torch.Tensor, max_side: int) -> tuple[torch.Tensor, list[str]]:
+    """Check the exemplar's size and downscale it to `max_side` if larger."""
+    notes = []
+    height, width = pixels.shape[-2:]
+    if min(height, width) < MIN_EXEMPLAR:
+        raise ValueError(f"exemplar is {width}x{height}; patchtex needs at least {MIN_EXEMPLAR} px on each side")
+    if max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        new = (max(MIN_EXEMPLAR, round(height * scale)), max(MIN_EXEMPLAR, round(width * scale)))
+        pixels = F.interpolate(pixels, size=new, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+        notes.append(f"exemplar downscaled from {width}x{height} to {new[1]}x{new[0]} (limit {max_side} px)")
+    return pixels, notes
+
+
+def fit(
+    exemplar: str | os.PathLike | torch.Tensor,
+    config: TrainConfig | None = None,
+    *,
+    seed: int | None = None,
+    device: torch.device | str = "cpu",
+    callback: Callback | None = None,
+) -> Model:
+    """Fit a model to one exemplar (a path, or a [1,C,H,W] tensor in [-1,1])."""
+    config = config or TrainConfig()
+    if seed is not None:
+        config = replace(config, seed=seed)
+    notes: list[str] = []
+    if isinstance(exemplar, torch.Tensor):
+        pixels, name = exemplar.float(), "<tensor>"
+    else:
+        loaded = load_image(exemplar)
+        pixels, notes, name = loaded.pixels, loaded.notes, Path(exemplar).name
+    original = tuple(pixels.shape[-2:])
+    pixels, more = prepare_exemplar(pixels, config.max_side)
+    notes += more
+    result = fit_pyramid(pixels, config, device=torch.device(device), callback=callback)
+    meta = {
+        "exemplar": {
+            "name": name,
+            "width": int(original[1]),
+            "height": int(original[0]),
+            "fitted_width": int(pixels.shape[-1]),
+            "fitted_height": int(pixels.shape[-2]),
+            "channels": int(pixels.shape[1]),
+            "sha256": hashlib.sha256(pixels.numpy().tobytes()).hexdigest(),
+        },
+        "seed": config.seed,
+        "fit_seconds": round(result.seconds, 2),
+        "device": str(device),
+        "losses": result.losses,
+        "train_config": config.to_json(),
+        "notes": notes,
+    }
+    return Model(result.pyramid, meta, device)
+
+
+def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> Model:
+    """Load a model file written by `Model.save` / `patchtex fit`."""
+    pyramid, meta = load_model(path, device)
+    return Model(pyramid, meta, device)
+
+
+def demo_model_path() -> Path:
+    return Path(str(resources.files("patchtex") / "data" / DEMO_MODEL))
+
+
+def demo(device: torch.device | str = "cpu") -> Model:
+    """The bundled demo model (fitted on examples/cobbles.png by `patchtex fit`)."""
+    return load(demo_model_path(), device)

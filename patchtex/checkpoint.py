@@ -1,0 +1,116 @@
+"""One model file: safetensors weights plus JSON metadata. No pickle anywhere.
+
+Loading reads and checks the header by hand first (size, JSON, format name, version), so
+a foreign, truncated, altered or newer file fails with one sentence before any tensor is
+read; the weights then load with `load_state_dict(strict=True)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .images import atomic_path
+from .model import Pyramid
+
+FORMAT = "patchtex-model"
+FORMAT_VERSION = 1
+MAX_HEADER = 16 * 1024 * 1024
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used, stated in one sentence."""
+
+
+def save_model(pyramid: Pyramid, meta: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write weights and metadata to `path` atomically.
+
+    meta: JSON-serialisable facts about the fit (exemplar, seed, timings, losses, ...).
+    """
+    from . import __version__
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in pyramid.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "patchtex_version": __version__,
+        "model_config": pyramid.config.to_json(),
+        "meta": json.dumps(meta, sort_keys=True),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def read_header(path: str | os.PathLike) -> dict[str, str]:
+    """The safetensors `__metadata__` of a patchtex model file, checked.
+
+    Raises ModelFileError for a missing, foreign, truncated or newer-version file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file; check the path")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
+    size = path.stat().st_size
+    not_ours = f"{path} is not a patchtex model file (expected a .safetensors written by 'patchtex fit')"
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ModelFileError(not_ours)
+        (length,) = struct.unpack("<Q", head)
+        if length == 0 or length > MAX_HEADER:
+            raise ModelFileError(not_ours)
+        if 8 + length > size:
+            raise ModelFileError(f"{path} is truncated ({size} bytes, header says more); refit or copy it again")
+        raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(not_ours) from None
+    if not isinstance(header, dict):
+        raise ModelFileError(not_ours)
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(not_ours)
+    end = max((t.get("data_offsets", [0, 0])[1] for k, t in header.items() if k != "__metadata__"), default=0)
+    if 8 + length + end > size:
+        raise ModelFileError(f"{path} is truncated ({size} bytes of {8 + length + end}); refit or copy it again")
+    try:
+        version = int(metadata.get("format_version", ""))
+    except ValueError:
+        raise ModelFileError(f"{path} has an unreadable format version; it was altered") from None
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} uses model format {version}, newer than this patchtex reads ({FORMAT_VERSION}); upgrade patchtex"
+        )
+    return metadata
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[Pyramid, dict[str, Any]]:
+    """Rebuild the pyramid stored at `path`; returns (pyramid in eval mode, meta)."""
+    metadata = read_header(path)
+    try:
+        config = ModelConfig.from_json(metadata["model_config"])
+        meta = json.loads(metadata.get("meta", "{}"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path} has altered or incomplete metadata ({exc}); refit the model") from None
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelFileError(f"{path} is damaged ({exc}); refit or copy it again") from None
+    pyramid = Pyramid(config)
+    try:
+        pyramid.load_state_dict(tensors, strict=True)
+    except RuntimeError:
+        raise ModelFileError(f"{path}: weights do not match its configuration; the file was altered") from None
+    pyramid = pyramid.to(device).to(memory_format=torch.channels_last).eval()
+    pyramid.requires_grad_(False)
+    return pyramid, meta

@@ -1,0 +1,118 @@
+"""Frozen configuration dataclasses.
+
+`ModelConfig` is everything needed to rebuild the generator pyramid; it is stored as JSON
+inside every model file. `TrainConfig` steers a fit and is stored beside it for the record.
+Derived quantities (scale sizes, halos) are pure functions of these and never written back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the multi-scale generator.
+
+    Scale 0 is the coarsest; scale `num_scales - 1` works at the exemplar's resolution.
+    Neighbouring scales differ by exactly 2x, so every scale's pixel grid is aligned with
+    the next and any window of the plane can be rendered exactly.
+    """
+
+    image_channels: int = 3  # 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA)
+    num_scales: int = 4
+    channels: tuple[int, ...] = (64, 48, 32, 32)  # hidden width per scale, coarse to fine
+    layers: tuple[int, ...] = (7, 5, 5, 5)  # 3x3 valid convs per scale = halo in pixels
+    noise_channels: int = 4  # i.i.d. Gaussian channels fed to every scale
+    # Periodic (PSGAN-style) channels: wave vectors in cycles per finest pixel, found in the
+    # exemplar's power spectrum. Empty for textures without a dominant period.
+    waves: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.image_channels not in (1, 2, 3, 4):
+            raise ValueError(f"image_channels must be 1-4, got {self.image_channels}")
+        if not (len(self.channels) == len(self.layers) == self.num_scales):
+            raise ValueError("channels and layers need one entry per scale")
+        if min(self.layers) < 2:
+            raise ValueError("every scale needs at least 2 conv layers")
+
+    @property
+    def periodic_channels(self) -> int:
+        return 2 * len(self.waves)
+
+    def factor(self, scale: int) -> int:
+        """Size of one pixel of `scale` in finest pixels."""
+        return 2 ** (self.num_scales - 1 - scale)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        raw = json.loads(text)
+        return cls(
+            image_channels=int(raw["image_channels"]),
+            num_scales=int(raw["num_scales"]),
+            channels=tuple(int(c) for c in raw["channels"]),
+            layers=tuple(int(n) for n in raw["layers"]),
+            noise_channels=int(raw["noise_channels"]),
+            waves=tuple((float(a), float(b)) for a, b in raw["waves"]),
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a fit runs. Defaults are tuned for ~2-3 minutes on a 2-core CPU."""
+
+    seed: int = 0
+    steps: tuple[int, ...] = ()  # steps per scale; empty = derived from `time_budget`
+    steps_per_scale: int = 600  # used when `steps` is empty
+    batch_size: int = 8
+    crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
+    coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
+    max_side: int = 1024  # exemplars larger than this are downscaled before fitting
+    lr_g: float = 5e-4
+    lr_d: float = 5e-4
+    disc_channels: int = 48
+    disc_layers: int = 5
+    consistency_weight: float = 10.0  # fine scales only add detail: low-pass of residual -> 0
+    swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
+    real_coarse_prob: float = 0.5  # how often a fine scale is fed the real coarser exemplar
+    precision: str = "auto"  # "auto" (bf16 on CPUs/GPUs that support it), "bf16", "fp32"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+
+def num_scales_for(short_side: int, coarse_side: int) -> int:
+    """Number of 2x scales so that the coarsest short side is about `coarse_side`."""
+    if short_side <= coarse_side:
+        return 1
+    n = 1 + round(math.log2(short_side / coarse_side))
+    while n > 1 and short_side // 2 ** (n - 1) < MIN_COARSE_SIDE:
+        n -= 1
+    return max(n, 1)
+
+
+def default_model_config(
+    image_channels: int, short_side: int, coarse_side: int = 40, waves=()
+) -> ModelConfig:
+    """The default architecture for an exemplar: wide and deep at the coarse scale, where
+    pixels are cheap and layout is decided; narrow at the fine scales, where they are not."""
+    n = num_scales_for(short_side, coarse_side)
+    channels = tuple([64] + [48] + [32] * max(0, n - 2))[:n]
+    layers = tuple([7] + [5] * (n - 1))
+    return ModelConfig(
+        image_channels=image_channels,
+        num_scales=n,
+        channels=channels,
+        layers=layers,
+        waves=tuple(waves),
+    )

@@ -1,0 +1,165 @@
+"""Generator pyramid and PatchGAN discriminator (imports only torch).
+
+Geometry, shared by training, synthesis and refinement:
+- Scale 0 is the coarsest. One pixel of scale s covers 2x2 pixels of scale s+1; pixel i
+  of scale s is centred on pixel 2i + 0.5 of scale s+1 (the grid of 2x2 box averaging).
+- Every conv is 3x3 without padding, so a scale with L layers needs a halo of L pixels.
+  Nothing in the network knows where an image border is: output is stationary, and a
+  window of the endless plane is computed from exactly the inputs around it.
+- Upsampling is the fixed bilinear 2x kernel (weights 3/4, 1/4) applied only where both
+  neighbours exist ("valid" upsampling), so it needs one coarse pixel of halo.
+Rects are (x0, y0, w, h) in the pixel grid of their scale, in global coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+Rect = tuple[int, int, int, int]
+# source(scale, rect) -> conditioning channels [B, noise + periodic, h, w] for that rect
+Source = Callable[[int, Rect], torch.Tensor]
+# coarse(rect) -> image [B, C, h, w] at the next coarser scale
+CoarseFn = Callable[[Rect], torch.Tensor]
+
+
+def upsample_valid(coarse: torch.Tensor) -> torch.Tensor:
+    """Bilinear 2x upsampling without border handling: [B,C,h,w] -> [B,C,2h-2,2w-2].
+
+    Output pixel 0 is fine pixel 2*c0 + 1, where c0 is the coarse rect's first pixel.
+    """
+    left, right = coarse[..., :-1], coarse[..., 1:]
+    cols = torch.stack([0.75 * left + 0.25 * right, 0.25 * left + 0.75 * right], dim=-1)
+    cols = cols.flatten(-2)
+    top, bottom = cols[..., :-1, :], cols[..., 1:, :]
+    rows = torch.stack([0.75 * top + 0.25 * bottom, 0.25 * top + 0.75 * bottom], dim=-2)
+    return rows.flatten(-3, -2)
+
+
+def downsample(image: torch.Tensor) -> torch.Tensor:
+    """2x2 box average, the grid that `upsample_valid` inverts: [B,C,h,w] -> [B,C,h//2,w//2]."""
+    return F.avg_pool2d(image, 2)
+
+
+def coarse_rect(rect: Rect) -> Rect:
+    """The coarse rect whose valid upsampling covers `rect` of the next finer scale."""
+    x0, y0, w, h = rect
+    cx0, cy0 = (x0 - 1) // 2, (y0 - 1) // 2
+    cx1, cy1 = (x0 + w - 2) // 2 + 2, (y0 + h - 2) // 2 + 2
+    return cx0, cy0, cx1 - cx0, cy1 - cy0
+
+
+def upsample_into(coarse: torch.Tensor, crect: Rect, rect: Rect) -> torch.Tensor:
+    """Upsample `coarse` (covering `crect`) and crop it to the finer `rect`."""
+    up = upsample_valid(coarse)
+    ox, oy = rect[0] - (2 * crect[0] + 1), rect[1] - (2 * crect[1] + 1)
+    return up[..., oy : oy + rect[3], ox : ox + rect[2]]
+
+
+def cond_channels(config: ModelConfig, scale: int) -> int:
+    """Noise channels at every scale; the periodic channels only at the coarsest, which
+    decides the layout (finer scales follow the image they are given)."""
+    return config.noise_channels + (config.periodic_channels if scale == 0 else 0)
+
+
+def grow(rect: Rect, margin: int) -> Rect:
+    x0, y0, w, h = rect
+    return x0 - margin, y0 - margin, w + 2 * margin, h + 2 * margin
+
+
+class ScaleGenerator(nn.Module):
+    """One scale: (upsampled coarser image, noise, periodic channels) -> image.
+
+    The coarsest scale maps noise to an image through tanh; finer scales add a residual
+    of detail to the upsampled coarser image.
+    """
+
+    def __init__(self, image_channels: int, cond_channels: int, hidden: int, layers: int, coarsest: bool):
+        super().__init__()
+        self.coarsest = coarsest
+        self.halo = layers
+        in_ch = cond_channels + (0 if coarsest else image_channels)
+        widths = [in_ch] + [hidden] * (layers - 1)
+        self.body = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(widths[:-1], widths[1:]))
+        self.tail = nn.Conv2d(hidden, image_channels, 3)
+        if not coarsest:  # start as the identity: output = upsampled coarser image
+            nn.init.normal_(self.tail.weight, std=1e-3)
+            nn.init.zeros_(self.tail.bias)
+
+    def forward(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
+        """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32."""
+        x = cond if prev is None else torch.cat([prev, cond.to(prev.dtype)], dim=1)
+        x = x.contiguous(memory_format=torch.channels_last)
+        for conv in self.body:
+            x = F.leaky_relu(conv(x), 0.2)
+        out = self.tail(x).float()
+        if prev is None:
+            return torch.tanh(out)
+        halo = self.halo
+        return prev[..., halo:-halo, halo:-halo].float() + out
+
+
+class Pyramid(nn.Module):
+    """The multi-scale generator: one `ScaleGenerator` per scale, coarse to fine."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.generators = nn.ModuleList(
+            ScaleGenerator(
+                config.image_channels, cond_channels(config, s), config.channels[s], config.layers[s], s == 0
+            )
+            for s in range(config.num_scales)
+        )
+        self.register_buffer("waves", torch.tensor(config.waves, dtype=torch.float32).reshape(-1, 2))
+
+    def step(self, scale: int, rect: Rect, source: Source, coarse: CoarseFn | None) -> torch.Tensor:
+        """Output of `scale` on `rect`, given a way to get the coarser image: [B,C,h,w]."""
+        gen = self.generators[scale]
+        rin = grow(rect, gen.halo)
+        cond = source(scale, rin)
+        prev = None
+        if scale > 0:
+            crect = coarse_rect(rin)
+            prev = upsample_into(coarse(crect), crect, rin)
+        return gen(prev, cond)
+
+    def render(
+        self,
+        scale: int,
+        rect: Rect,
+        source: Source,
+        inject: tuple[int, CoarseFn] | None = None,
+    ) -> torch.Tensor:
+        """Render `rect` of the plane at `scale`, running every coarser scale on the rect
+        (plus halos) it needs. `inject = (s, image_fn)` replaces the output of scale s by
+        `image_fn(rect)`: refinement and training feed real images in this way."""
+        if inject is not None and inject[0] == scale:
+            return inject[1](rect)
+        coarse = None
+        if scale > 0:
+            coarse = lambda r: self.render(scale - 1, r, source, inject)
+        return self.step(scale, rect, source, coarse)
+
+
+class Discriminator(nn.Module):
+    """PatchGAN critic: valid 3x3 convs, spectral norm, one score per patch."""
+
+    def __init__(self, image_channels: int, hidden: int, layers: int):
+        super().__init__()
+        widths = [image_channels] + [hidden] * (layers - 1)
+        sn = nn.utils.parametrizations.spectral_norm
+        self.body = nn.ModuleList(sn(nn.Conv2d(a, b, 3)) for a, b in zip(widths[:-1], widths[1:]))
+        self.tail = sn(nn.Conv2d(hidden, 1, 3))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """image: [B,C,h,w] in about [-1,1] -> scores [B,1,h-2L,w-2L]."""
+        x = image.contiguous(memory_format=torch.channels_last)
+        for conv in self.body:
+            x = F.leaky_relu(conv(x), 0.2)
+        return self.tail(x).float()

@@ -1,0 +1,186 @@
+"""Noise fields keyed to global coordinates, and the periodic (PSGAN-style) channels.
+
+For one seed the texture is a fixed function of global pixel coordinates. The Gaussian
+noise at every scale is drawn in 64x64 blocks, each from its own CPU `torch.Generator`
+seeded by a hash of (seed, scale, block x, block y); a window at any offset, including
+negative ones, sees exactly the values that a larger render sees there. With a period the
+coordinates wrap, which makes the whole render tileable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+BLOCK = 64
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(*values: int) -> int:
+    """SplitMix64-style hash of a sequence of integers (negative ones included)."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = (h ^ (v & _MASK64)) & _MASK64
+        h = (h + 0x9E3779B97F4A7C15) & _MASK64
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK64
+        h ^= h >> 31
+    return h & ((1 << 63) - 1)
+
+
+def _block(seed: int, scale: int, bx: int, by: int, channels: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(_mix(seed, scale, bx, by))
+    return torch.randn(channels, BLOCK, BLOCK, generator=gen)
+
+
+def _plane_noise(seed: int, scale: int, x0: int, y0: int, w: int, h: int, channels: int):
+    """Non-periodic keyed noise for the rect [x0, x0+w) x [y0, y0+h): [channels, h, w]."""
+    bx0, by0 = x0 // BLOCK, y0 // BLOCK
+    bx1, by1 = (x0 + w - 1) // BLOCK, (y0 + h - 1) // BLOCK
+    rows = []
+    for by in range(by0, by1 + 1):
+        rows.append(torch.cat([_block(seed, scale, bx, by, channels) for bx in range(bx0, bx1 + 1)], dim=2))
+    field = torch.cat(rows, dim=1)
+    ox, oy = x0 - bx0 * BLOCK, y0 - by0 * BLOCK
+    return field[:, oy : oy + h, ox : ox + w]
+
+
+def _segments(start: int, length: int, period: int | None) -> list[tuple[int, int]]:
+    """Split [start, start+length) into runs of wrapped coordinates: (source start, length)."""
+    if period is None:
+        return [(start, length)]
+    out = []
+    pos, left = start, length
+    while left > 0:
+        src = pos % period
+        run = min(left, period - src)
+        out.append((src, run))
+        pos, left = pos + run, left - run
+    return out
+
+
+def keyed_noise(
+    seed: int,
+    scale: int,
+    rect: tuple[int, int, int, int],
+    channels: int,
+    period: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """Standard normal noise for `rect = (x0, y0, w, h)` at `scale`: [1, channels, h, w] float32.
+
+    `period = (px, py)` makes the field wrap with that period (for tileable output).
+    """
+    x0, y0, w, h = rect
+    if channels == 0:
+        return torch.zeros(1, 0, h, w)
+    px, py = period if period is not None else (None, None)
+    rows = []
+    for sy, hy in _segments(y0, h, py):
+        cols = [_plane_noise(seed, scale, sx, sy, wx, hy, channels) for sx, wx in _segments(x0, w, px)]
+        rows.append(torch.cat(cols, dim=2))
+    return torch.cat(rows, dim=1).unsqueeze(0)
+
+
+def seed_phases(seed: int, count: int) -> torch.Tensor:
+    """Phases in cycles [1, count] for the periodic channels of one seed."""
+    gen = torch.Generator().manual_seed(_mix(seed, -1))
+    return torch.rand(1, count, generator=gen, dtype=torch.float64)
+
+
+def wave_field(
+    waves: torch.Tensor,
+    phases: torch.Tensor,
+    factor: int,
+    rect: tuple[int, int, int, int],
+) -> torch.Tensor:
+    """Periodic channels at a scale whose pixel is `factor` finest pixels.
+
+    waves: [P, 2] cycles per finest pixel (x, y); phases: [B, P] in cycles.
+    Returns [B, 2P, h, w] float32 (sin and cos of each wave). Computed in float64 and
+    reduced modulo one cycle, so far-away windows keep full precision.
+    """
+    x0, y0, w, h = rect
+    batch, count = phases.shape
+    if count == 0:
+        return torch.zeros(batch, 0, h, w)
+    # centre of pixel i of this scale, in finest pixel coordinates (2x box/bilinear grids)
+    xs = (torch.arange(x0, x0 + w, dtype=torch.float64) + 0.5) * factor - 0.5
+    ys = (torch.arange(y0, y0 + h, dtype=torch.float64) + 0.5) * factor - 0.5
+    k = waves.to(torch.float64)
+    cyc = k[:, 0, None, None] * xs[None, None, :] + k[:, 1, None, None] * ys[None, :, None]
+    cyc = cyc[None] + phases[:, :, None, None].to(torch.float64)  # [B, P, h, w]
+    ang = 2 * math.pi * torch.remainder(cyc, 1.0)
+    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1).float()
+
+
+def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0) -> list[tuple[float, float]]:
+    """Dominant periodicities of an exemplar, as wave vectors in cycles per pixel.
+
+    image: [1, C, H, W] in [-1, 1]. A spectral peak counts when its power exceeds the
+    median power at the same radius by `threshold` (random textures stay far below), its
+    period is 8 px or longer and it repeats at least 3 times across the image. Returns at
+    most `max_waves` non-parallel vectors; an empty list for stochastic textures.
+    """
+    img = image[0, : 3 if image.shape[1] >= 3 else 1].double().mean(0).numpy()
+    height, width = img.shape
+    img = img - img.mean()
+    win = np.outer(np.hanning(height), np.hanning(width))
+    power = np.abs(np.fft.fft2(img * win)) ** 2 + 1e-12
+    fy = np.fft.fftfreq(height)[:, None] * np.ones((1, width))
+    fx = np.fft.fftfreq(width)[None, :] * np.ones((height, 1))
+    radius = np.hypot(fx, fy)
+    logp = np.log(power)
+    bins = np.minimum((radius * 2 * min(height, width)).astype(int), min(height, width))
+    background = np.zeros_like(logp)
+    for b in np.unique(bins):
+        sel = bins == b
+        background[sel] = np.median(logp[sel])
+    prominence = logp - background
+    lo = 3.0 / min(height, width)
+    ok = (radius >= lo) & (radius <= 1.0 / 8) & ((fy > 0) | ((fy == 0) & (fx > 0)))
+    # local maxima in the (periodic) 3x3 neighbourhood
+    neigh = np.max([np.roll(np.roll(logp, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=0)
+    peaks = ok & (logp >= neigh)
+    cand = peaks & (prominence > math.log(threshold))
+    order = np.argsort(-prominence[cand])
+    ys_, xs_ = np.nonzero(cand)
+    chosen: list[tuple[float, float]] = []
+    for idx in order:
+        iy, ix = _fundamental(ys_[idx], xs_[idx], peaks & (prominence > 0.5 * math.log(threshold)))
+        # sub-bin refinement by a parabola through the log power
+        def refine(a, b, c):
+            den = a - 2 * b + c
+            return 0.0 if abs(den) < 1e-12 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+
+        dx = refine(logp[iy, (ix - 1) % width], logp[iy, ix], logp[iy, (ix + 1) % width])
+        dy = refine(logp[(iy - 1) % height, ix], logp[iy, ix], logp[(iy + 1) % height, ix])
+        kx = (np.fft.fftfreq(width)[ix] * width + dx) / width
+        ky = (np.fft.fftfreq(height)[iy] * height + dy) / height
+        vec = np.array([kx, ky])
+        if any(abs(np.dot(vec, c) / (np.linalg.norm(vec) * np.linalg.norm(c))) > 0.95 for c in map(np.array, chosen)):
+            continue
+        chosen.append((float(kx), float(ky)))
+        if len(chosen) == max_waves:
+            break
+    return chosen
+
+
+def _fundamental(iy: int, ix: int, peaks: np.ndarray) -> tuple[int, int]:
+    """Thin lines (mortar, seams) put more power in harmonics than in the fundamental:
+    if a peak also shows at 1/n of this frequency, return that one instead."""
+    height, width = peaks.shape
+    fy = iy if iy <= height // 2 else iy - height
+    fx = ix if ix <= width // 2 else ix - width
+    for n in (4, 3, 2):
+        cy, cx = fy / n, fx / n
+        best = None
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                y, x = round(cy) + dy, round(cx) + dx
+                if abs(y - cy) <= 1 and abs(x - cx) <= 1 and (y, x) != (0, 0) and peaks[y % height, x % width]:
+                    best = (y % height, x % width)
+        if best is not None:
+            return best
+    return iy, ix

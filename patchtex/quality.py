@@ -1,0 +1,169 @@
+"""Texture quality metrics that need no pretrained network.
+
+All take [1,C,H,W] float tensors in [-1,1] (as `images.load_image` gives) and are
+deterministic: every random choice uses a fixed seed.
+
+- `patch_swd`: multi-scale patch sliced Wasserstein distance. A Gaussian pyramid (down to
+  32 px), 7x7 patches at every level, 128 fixed random projections; per projection the mean
+  absolute difference of quantiles, averaged over projections and levels. Lower = closer
+  patch statistics. Colour, contrast, sharpness and local structure all move it.
+- `copy_fraction`: fraction of 48x48 output patches (on a 48 px grid) whose nearest
+  exemplar patch (every position) reproduces them within RMSE <= 0.1 x the patch's own
+  standard deviation: near-verbatim copies.
+- `spectral_distance`: mean absolute difference of log power spectra, each a Welch average
+  over Hann-windowed luminance tiles (128 px, 64 px for small images; 50% overlap),
+  normalised to unit power without DC. Catches lost periodicity and melted structure that
+  7x7 patches cannot see.
+- `seam_ratio`: mean absolute luminance step across the wrap-around edges (last column to
+  first, last row to first) over the mean step between neighbours inside. ~1.0 = tiles
+  seamlessly; much more = a visible seam.
+- `diversity`: per-pixel standard deviation across several outputs, averaged, over the
+  exemplar's standard deviation. ~1 for independent samples; 0 = all identical.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+PATCH = 7
+PROJECTIONS = 128
+MAX_PATCHES = 16384
+COPY_PATCH = 48
+COPY_RELATIVE_RMSE = 0.1
+
+
+def _unit(image: torch.Tensor) -> torch.Tensor:
+    return (image.double().clamp(-1, 1) + 1) / 2
+
+
+def _match_channels(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compare colour to grey as grey; ignore alpha when only one side has it."""
+    def colour(x):
+        c = x.shape[1]
+        return x[:, :3] if c >= 3 else x[:, :1]
+
+    a, b = colour(a), colour(b)
+    if a.shape[1] != b.shape[1]:
+        a, b = a.mean(1, keepdim=True), b.mean(1, keepdim=True)
+    return a, b
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """[1,C,H,W] -> [H,W] float64 in [0,1] (alpha ignored)."""
+    x = _unit(image)
+    x = x[:, :3] if x.shape[1] >= 3 else x[:, :1]
+    return x.mean(1)[0]
+
+
+def _gaussian_reduce(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype) / 16
+    kernel = (k[:, None] * k[None, :]).expand(x.shape[1], 1, 5, 5)
+    x = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel, groups=x.shape[1])
+    return x[..., ::2, ::2]
+
+
+def _pyramid(x: torch.Tensor, min_side: int = 32) -> list[torch.Tensor]:
+    levels = [x]
+    while min(levels[-1].shape[-2:]) // 2 >= min_side:
+        levels.append(_gaussian_reduce(levels[-1]))
+    return levels
+
+
+def _projected_patches(x: torch.Tensor, directions: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    proj = F.conv2d(x, directions).flatten(2)[0]  # [P, N]
+    if proj.shape[1] > MAX_PATCHES:
+        idx = torch.randperm(proj.shape[1], generator=generator)[:MAX_PATCHES]
+        proj = proj[:, idx]
+    return proj.sort(dim=1).values
+
+
+def _quantiles(sorted_proj: torch.Tensor, count: int) -> torch.Tensor:
+    n = sorted_proj.shape[1]
+    idx = ((torch.arange(count, dtype=torch.float64) + 0.5) * n / count).long().clamp(max=n - 1)
+    return sorted_proj[:, idx]
+
+
+def patch_swd(output: torch.Tensor, target: torch.Tensor) -> float:
+    """Multi-scale 7x7 patch sliced Wasserstein distance (x1000, lower is closer)."""
+    a, b = _match_channels(_unit(output), _unit(target))
+    generator = torch.Generator().manual_seed(0)
+    directions = torch.randn(PROJECTIONS, a.shape[1] * PATCH * PATCH, generator=generator, dtype=torch.float64)
+    directions = (directions / directions.norm(dim=1, keepdim=True)).reshape(PROJECTIONS, a.shape[1], PATCH, PATCH)
+    total, levels = 0.0, 0
+    for la, lb in zip(_pyramid(a), _pyramid(b)):
+        if min(la.shape[-2:]) < PATCH or min(lb.shape[-2:]) < PATCH:
+            break
+        pa = _projected_patches(la, directions, generator)
+        pb = _projected_patches(lb, directions, generator)
+        count = min(pa.shape[1], pb.shape[1], 4096)
+        total += (_quantiles(pa, count) - _quantiles(pb, count)).abs().mean().item()
+        levels += 1
+    return 1000.0 * total / max(levels, 1)
+
+
+def copy_fraction(output: torch.Tensor, exemplar: torch.Tensor, max_queries: int = 256) -> float:
+    """Fraction of 48x48 output patches that are near-verbatim copies of an exemplar patch."""
+    a, b = _match_channels(_unit(output), _unit(exemplar))
+    size = COPY_PATCH
+    if min(a.shape[-2:]) < size or min(b.shape[-2:]) < size:
+        return 0.0
+    patches = F.unfold(a, size, stride=size).transpose(1, 2)[0]  # [N, C*size*size]
+    if patches.shape[0] > max_queries:
+        idx = torch.randperm(patches.shape[0], generator=torch.Generator().manual_seed(0))[:max_queries]
+        patches = patches[idx]
+    weight = patches.reshape(-1, a.shape[1], size, size)
+    ex = b.float()
+    dots = F.conv2d(ex, weight.float())[0].double()  # [N, H', W']
+    ex_sq = F.avg_pool2d(ex.pow(2).sum(1, keepdim=True), size, stride=1)[0, 0].double() * size * size
+    p_sq = patches.pow(2).sum(1)
+    dist = (p_sq[:, None, None] + ex_sq[None] - 2 * dots).clamp(min=0)
+    nearest_mse = dist.flatten(1).min(dim=1).values / patches.shape[1]
+    variance = patches.var(dim=1)
+    copied = nearest_mse <= (COPY_RELATIVE_RMSE**2) * variance
+    return copied.double().mean().item()
+
+
+def _welch_log_spectrum(lum: torch.Tensor, tile: int) -> torch.Tensor:
+    window = torch.hann_window(tile, periodic=False, dtype=torch.float64)
+    window = window[:, None] * window[None, :]
+    tiles = lum.unfold(0, tile, tile // 2).unfold(1, tile, tile // 2).reshape(-1, tile, tile)
+    tiles = tiles - tiles.mean(dim=(1, 2), keepdim=True)
+    power = torch.fft.fft2(tiles * window).abs().pow(2).mean(0)
+    power[0, 0] = 0
+    power = power / power.sum().clamp(min=1e-20)
+    return torch.log10(power + 1e-10)
+
+
+def spectral_tile(*images: torch.Tensor) -> int:
+    side = min(min(x.shape[-2:]) for x in images)
+    return 128 if side >= 256 else 64 if side >= 64 else 2 ** int(math.log2(max(side, 8)))
+
+
+def spectral_distance(output: torch.Tensor, target: torch.Tensor, tile: int | None = None) -> float:
+    """Mean |log10 power spectrum difference| of Welch-averaged luminance spectra."""
+    tile = tile or spectral_tile(output, target)
+    sa = _welch_log_spectrum(luminance(output), tile)
+    sb = _welch_log_spectrum(luminance(target), tile)
+    mask = torch.ones_like(sa, dtype=torch.bool)
+    mask[0, 0] = False
+    return (sa - sb).abs()[mask].mean().item()
+
+
+def seam_ratio(output: torch.Tensor) -> float:
+    """Step across the wrap-around edges / mean step between neighbours inside."""
+    lum = luminance(output)
+    inside = torch.cat([(lum[:, 1:] - lum[:, :-1]).abs().flatten(), (lum[1:] - lum[:-1]).abs().flatten()]).mean()
+    across = torch.cat([(lum[:, 0] - lum[:, -1]).abs(), (lum[0] - lum[-1]).abs()]).mean()
+    return (across / inside.clamp(min=1e-12)).item()
+
+
+def diversity(outputs: list[torch.Tensor], exemplar: torch.Tensor) -> float:
+    """Mean per-pixel std across outputs (cropped to a common size) / exemplar std."""
+    height = min(o.shape[-2] for o in outputs)
+    width = min(o.shape[-1] for o in outputs)
+    stack = torch.stack([_unit(o)[0, :, :height, :width] for o in outputs])
+    spread = stack.std(dim=0).mean()
+    return (spread / _unit(exemplar).std(dim=(0, 2, 3)).mean().clamp(min=1e-12)).item()
