@@ -72,7 +72,7 @@ class TrainConfig:
 
     seed: int = 0
     steps: tuple[int, ...] = ()  # steps per scale; empty = derived from `time_budget`
-    steps_per_scale: int = 600  # used when `steps` is empty
+    steps_per_scale: int = 300  # used when `steps` is empty
     batch_size: int = 8
     crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
@@ -81,6 +81,8 @@ class TrainConfig:
     lr_d: float = 5e-4
     disc_channels: int = 48
     disc_layers: int = 5
+    r1_gamma: float = 1.0  # R1 gradient penalty on real crops (critic regulariser)
+    r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
     consistency_weight: float = 10.0  # fine scales only add detail: low-pass of residual -> 0
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     real_coarse_prob: float = 0.5  # how often a fine scale is fed the real coarser exemplar

@@ -72,6 +72,24 @@ def grow(rect: Rect, margin: int) -> Rect:
     return x0 - margin, y0 - margin, w + 2 * margin, h + 2 * margin
 
 
+def init_weights(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-draw every conv's weights from `generator` (PyTorch's default distribution:
+    uniform in +-1/sqrt(fan_in)), so a fit depends on its seed and nothing else. A
+    conv marked `identity_init` (a residual tail) starts near zero instead."""
+    for conv in module.modules():
+        if isinstance(conv, nn.Conv2d):
+            fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            bound = 1.0 / fan_in**0.5
+            if getattr(conv, "identity_init", False):
+                bound = 1e-3
+            with torch.no_grad():
+                w = torch.rand(conv.weight.shape, generator=generator) * 2 - 1
+                conv.weight.copy_(w * bound)
+                if conv.bias is not None:
+                    b = torch.rand(conv.bias.shape, generator=generator) * 2 - 1
+                    conv.bias.copy_(b * (0.0 if getattr(conv, "identity_init", False) else bound))
+
+
 class ScaleGenerator(nn.Module):
     """One scale: (upsampled coarser image, noise, periodic channels) -> image.
 
@@ -87,9 +105,8 @@ class ScaleGenerator(nn.Module):
         widths = [in_ch] + [hidden] * (layers - 1)
         self.body = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(widths[:-1], widths[1:]))
         self.tail = nn.Conv2d(hidden, image_channels, 3)
-        if not coarsest:  # start as the identity: output = upsampled coarser image
-            nn.init.normal_(self.tail.weight, std=1e-3)
-            nn.init.zeros_(self.tail.bias)
+        # finer scales start as the identity: output = upsampled coarser image
+        self.tail.identity_init = not coarsest
 
     def forward(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32."""
@@ -148,14 +165,13 @@ class Pyramid(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """PatchGAN critic: valid 3x3 convs, spectral norm, one score per patch."""
+    """PatchGAN critic: valid 3x3 convs, one score per patch."""
 
     def __init__(self, image_channels: int, hidden: int, layers: int):
         super().__init__()
         widths = [image_channels] + [hidden] * (layers - 1)
-        sn = nn.utils.parametrizations.spectral_norm
-        self.body = nn.ModuleList(sn(nn.Conv2d(a, b, 3)) for a, b in zip(widths[:-1], widths[1:]))
-        self.tail = sn(nn.Conv2d(hidden, 1, 3))
+        self.body = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(widths[:-1], widths[1:]))
+        self.tail = nn.Conv2d(hidden, 1, 3)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """image: [B,C,h,w] in about [-1,1] -> scores [B,1,h-2L,w-2L]."""

@@ -139,7 +139,8 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
         background[sel] = np.median(logp[sel])
     prominence = logp - background
     lo = 3.0 / min(height, width)
-    ok = (radius >= lo) & (radius <= 1.0 / 8) & ((fy > 0) | ((fy == 0) & (fx > 0)))
+    in_band = (radius >= lo) & (radius <= 1.0 / 8)
+    ok = in_band & ((fy > 0) | ((fy == 0) & (fx > 0)))  # one of each +-k pair
     # local maxima in the (periodic) 3x3 neighbourhood
     neigh = np.max([np.roll(np.roll(logp, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=0)
     peaks = ok & (logp >= neigh)
@@ -148,7 +149,10 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     ys_, xs_ = np.nonzero(cand)
     chosen: list[tuple[float, float]] = []
     for idx in order:
-        iy, ix = _fundamental(ys_[idx], xs_[idx], peaks & (prominence > 0.5 * math.log(threshold)))
+        weak = in_band & (logp >= neigh) & (prominence > 0.5 * math.log(threshold))
+        iy, ix = _fundamental(ys_[idx], xs_[idx], weak)
+        if chosen:  # staggered lattices (bricks): prefer (k -+ c) / 2 when it is a peak too
+            iy, ix = _half_lattice(iy, ix, chosen[0], weak)
         # sub-bin refinement by a parabola through the log power
         def refine(a, b, c):
             den = a - 2 * b + c
@@ -174,13 +178,30 @@ def _fundamental(iy: int, ix: int, peaks: np.ndarray) -> tuple[int, int]:
     fy = iy if iy <= height // 2 else iy - height
     fx = ix if ix <= width // 2 else ix - width
     for n in (4, 3, 2):
-        cy, cx = fy / n, fx / n
-        best = None
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                y, x = round(cy) + dy, round(cx) + dx
-                if abs(y - cy) <= 1 and abs(x - cx) <= 1 and (y, x) != (0, 0) and peaks[y % height, x % width]:
-                    best = (y % height, x % width)
-        if best is not None:
-            return best
+        found = _peak_near(peaks, fy / n, fx / n)
+        if found is not None:
+            return found
     return iy, ix
+
+
+def _half_lattice(iy: int, ix: int, other: tuple[float, float], peaks: np.ndarray) -> tuple[int, int]:
+    height, width = peaks.shape
+    fy = iy if iy <= height // 2 else iy - height
+    fx = ix if ix <= width // 2 else ix - width
+    oy, ox = other[1] * height, other[0] * width
+    for sign in (-1, 1):
+        found = _peak_near(peaks, (fy + sign * oy) / 2, (fx + sign * ox) / 2)
+        if found is not None:
+            return found
+    return iy, ix
+
+
+def _peak_near(peaks: np.ndarray, cy: float, cx: float) -> tuple[int, int] | None:
+    """A peak within one bin of the frequency (cy, cx) (in bins), if there is one."""
+    height, width = peaks.shape
+    for dy in (0, -1, 1):
+        for dx in (0, -1, 1):
+            y, x = round(cy) + dy, round(cx) + dx
+            if (y, x) != (0, 0) and abs(y - cy) <= 1 and abs(x - cx) <= 1 and peaks[y % height, x % width]:
+                return y % height, x % width
+    return None

@@ -1,0 +1,50 @@
+"""Shared fixtures: a 48 px procedural texture and a tiny model fitted in a few steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from patchtex.api import Model
+from patchtex.config import ModelConfig, TrainConfig
+from patchtex.train import fit_pyramid
+
+TINY = ModelConfig(
+    image_channels=3,
+    num_scales=2,
+    channels=(8, 8),
+    layers=(3, 3),
+    noise_channels=2,
+    waves=((0.0, 0.125),),
+)
+TINY_TRAIN = TrainConfig(steps=(3, 3), batch_size=2, crop_size=16, seed=0)
+
+
+def stripes(size: int = 48, channels: int = 3, seed: int = 0, noise: float = 0.25) -> torch.Tensor:
+    """Horizontal stripes (period 8) with coloured noise: [1,C,size,size] in [-1,1]."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(size)[:, None, None]
+    base = 0.6 * np.sin(2 * np.pi * y / 8) * np.ones((size, size, channels))
+    grain = rng.normal(0, noise, (size, size, channels))
+    img = np.clip(base + grain, -1, 1).astype(np.float32)
+    return torch.from_numpy(img).permute(2, 0, 1)[None]
+
+
+@pytest.fixture(scope="session")
+def exemplar() -> torch.Tensor:
+    return stripes()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(exemplar) -> Model:
+    torch.manual_seed(0)  # nothing should depend on it; fits use their own generator
+    result = fit_pyramid(exemplar, TINY_TRAIN, device=torch.device("cpu"), model_config=TINY)
+    return Model(result.pyramid, {"seed": 0, "fit_seconds": result.seconds}, "cpu")
+
+
+@pytest.fixture(scope="session")
+def model_file(tiny_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny.patchtex.safetensors"
+    tiny_model.save(path)
+    return path

@@ -1,0 +1,95 @@
+"""Model files: round trip, and every kind of bad file rejected with one sentence."""
+
+import json
+import pickle
+import struct
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import patchtex
+from patchtex.checkpoint import FORMAT_VERSION, ModelFileError, load_model
+
+
+def test_round_trip_equal_tensors_and_samples(tiny_model, model_file):
+    loaded = patchtex.load(model_file)
+    for (name, a), (_, b) in zip(tiny_model.pyramid.state_dict().items(), loaded.pyramid.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert loaded.config == tiny_model.config
+    assert torch.equal(loaded.synth((40, 24), seed=9), tiny_model.synth((40, 24), seed=9))
+    assert loaded.meta["seed"] == 0
+
+
+def _rewrite_header(src, dst, edit):
+    data = src.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    edit(header)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    dst.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + length :])
+
+
+def test_foreign_safetensors_rejected(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(3)}, str(path), metadata={"format": "pt"})
+    with pytest.raises(ModelFileError, match="is not a patchtex model file"):
+        load_model(path)
+
+
+def test_truncated_file_rejected(model_file, tmp_path):
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(model_file.read_bytes()[:-100])
+    with pytest.raises(ModelFileError, match="truncated"):
+        load_model(path)
+
+
+def test_pickle_renamed_rejected_without_running_it(tmp_path):
+    path = tmp_path / "evil.safetensors"
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(eval, protocol=2)  # loading this with pickle would be the mistake
+    path.write_bytes(payload + marker.as_posix().encode())
+    with pytest.raises(ModelFileError, match="is not a patchtex model file"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_newer_version_rejected(model_file, tmp_path):
+    path = tmp_path / "newer.safetensors"
+    _rewrite_header(model_file, path, lambda h: h["__metadata__"].update(format_version=str(FORMAT_VERSION + 1)))
+    with pytest.raises(ModelFileError, match="newer than this patchtex reads"):
+        load_model(path)
+
+
+def test_altered_metadata_rejected(model_file, tmp_path):
+    path = tmp_path / "altered.safetensors"
+
+    def edit(h):
+        cfg = json.loads(h["__metadata__"]["model_config"])
+        cfg["channels"] = [c * 2 for c in cfg["channels"]]
+        h["__metadata__"]["model_config"] = json.dumps(cfg)
+
+    _rewrite_header(model_file, path, edit)
+    with pytest.raises(ModelFileError, match="altered"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 4, b"hello world, not a model"])
+def test_garbage_rejected(tmp_path, content):
+    path = tmp_path / "junk.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_missing_file_rejected(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "nope.safetensors")
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tiny_model, tmp_path):
+    path = tmp_path / "m.safetensors"
+    tiny_model.save(path)
+    tiny_model.save(path)  # overwrite an existing model in place
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]

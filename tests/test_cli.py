@@ -1,0 +1,111 @@
+"""The command line, through click's CliRunner in an isolated directory."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from patchtex.cli import main, parse_size
+
+from .conftest import stripes
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def exemplar_png(tmp_path):
+    array = ((stripes(48)[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+    path = tmp_path / "stripes.png"
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.mark.parametrize("text, size", [("2048x1024", (2048, 1024)), ("512", (512, 512)), (" 7 X 9 ", (7, 9))])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["0x0", "-5x5", "12x", "abc", "1e9x1e9", "10x0", "99999999x2"])
+def test_bad_sizes_exit_2_with_message(runner, text):
+    result = runner.invoke(main, ["synth", "--size", text])
+    assert result.exit_code == 2, result.output
+    assert "--size" in result.output and "Traceback" not in result.output
+
+
+def test_fit_then_synth_then_score(runner, exemplar_png, tmp_path):
+    model = tmp_path / "m.safetensors"
+    result = runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "2", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert model.exists() and "wrote" in result.output
+    out = tmp_path / "t.png"
+    result = runner.invoke(main, ["synth", str(model), "--size", "40x30", "--seed", "3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (40, 30)
+    result = runner.invoke(main, ["synth", str(model), "--size", "40x30", "-n", "2", "-o", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s-0.png").exists() and (tmp_path / "s-1.png").exists()
+    result = runner.invoke(main, ["score", str(exemplar_png), str(tmp_path / "s-0.png"), str(tmp_path / "s-1.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["rows"]) == 2 and data["diversity"] > 0
+    result = runner.invoke(main, ["score", str(exemplar_png), str(out), "--ref", str(exemplar_png)])
+    assert result.exit_code == 0 and "swd_ref" in result.output and "exemplar" in result.output
+
+
+def test_synth_window_matches_whole(runner, model_file, tmp_path):
+    whole, part = tmp_path / "whole.png", tmp_path / "part.png"
+    assert runner.invoke(main, ["synth", str(model_file), "--size", "60x40", "-o", str(whole)]).exit_code == 0
+    result = runner.invoke(main, ["synth", str(model_file), "--window", "20,10,30,25", "-o", str(part)])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.asarray(Image.open(whole))[10:35, 20:50], np.asarray(Image.open(part)))
+
+
+def test_bundled_demo_model(runner, tmp_path):
+    out = tmp_path / "demo.png"
+    result = runner.invoke(main, ["synth", "--size", "96x64", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (96, 64)
+
+
+def test_bad_model_file_is_one_line_exit_1(runner, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("not a model")
+    result = runner.invoke(main, ["synth", str(bad), "--size", "8x8", "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 1
+    assert "is not a patchtex model file" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_fit_refuses_tiny_exemplar(runner, tmp_path):
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (20, 50)).save(path)
+    result = runner.invoke(main, ["fit", str(path), "-o", str(tmp_path / "m.safetensors")])
+    assert result.exit_code == 1
+    assert "at least 32 px" in result.output
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_output_equal_to_input_is_refused(runner, model_file):
+    before = model_file.read_bytes()
+    result = runner.invoke(main, ["synth", str(model_file), "--size", "8x8", "-o", str(model_file)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert model_file.read_bytes() == before
+
+
+def test_missing_input_one_line(runner, tmp_path):
+    result = runner.invoke(main, ["fit", str(tmp_path / "nope.png")])
+    assert result.exit_code == 1
+    assert "no such file" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_cuda_on_cpu_machine(runner, exemplar_png, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = runner.invoke(main, ["fit", str(exemplar_png), "--device", "cuda"])
+    assert result.exit_code == 2 and "CUDA is not available" in result.output

@@ -1,0 +1,64 @@
+"""Noise keyed to global coordinates, and periodicity detection."""
+
+import math
+
+import pytest
+import torch
+
+from patchtex.noise import BLOCK, find_waves, keyed_noise, wave_field
+
+
+def test_noise_window_equals_region_of_larger_render():
+    big = keyed_noise(7, 2, (-100, -70, 300, 200), 3)
+    for x, y, w, h in [(-100, -70, 5, 5), (-1, -1, 2, 2), (BLOCK - 3, BLOCK - 2, 9, 7), (0, 0, 1, 1), (150, 100, 50, 30)]:
+        part = keyed_noise(7, 2, (x, y, w, h), 3)
+        assert torch.equal(part, big[..., y + 70 : y + 70 + h, x + 100 : x + 100 + w])
+
+
+def test_noise_is_standard_normal_and_differs_by_seed_and_scale():
+    a = keyed_noise(1, 0, (0, 0, 256, 256), 2)
+    assert abs(a.mean().item()) < 0.02 and abs(a.std().item() - 1) < 0.02
+    assert not torch.equal(a, keyed_noise(2, 0, (0, 0, 256, 256), 2))
+    assert not torch.equal(a, keyed_noise(1, 1, (0, 0, 256, 256), 2))
+    # neighbouring blocks are not copies of each other
+    assert not torch.equal(a[..., :BLOCK, :BLOCK], a[..., :BLOCK, BLOCK : 2 * BLOCK])
+
+
+def test_periodic_noise_wraps():
+    period = (50, 30)
+    base = keyed_noise(3, 1, (0, 0, 50, 30), 2, period)
+    shifted = keyed_noise(3, 1, (50, -30, 50, 30), 2, period)
+    assert torch.equal(base, shifted)
+    wide = keyed_noise(3, 1, (-7, 4, 120, 70), 2, period)
+    assert torch.equal(wide[..., :, 7:57][..., 26:56, :], keyed_noise(3, 1, (0, 30, 50, 30), 2, period))
+
+
+def test_wave_field_window_equals_region():
+    waves = torch.tensor([[0.031, 0.0], [0.01, -0.02]])
+    phases = torch.tensor([[0.25, 0.5]], dtype=torch.float64)
+    big = wave_field(waves, phases, 4, (-20, -20, 60, 60))
+    part = wave_field(waves, phases, 4, (5, -3, 10, 11))
+    assert torch.allclose(part, big[..., 17:28, 25:35], atol=1e-6)
+
+
+def _stripes(period_x: float, period_y: float, size: int = 128) -> torch.Tensor:
+    y, x = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
+    img = torch.sin(2 * math.pi * x / period_x) if period_x else torch.sin(2 * math.pi * y / period_y)
+    noise = torch.randn(size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    return (0.7 * img + 0.1 * noise).float()[None, None].expand(1, 3, size, size)
+
+
+@pytest.mark.parametrize("period_x, period_y", [(16, 0), (0, 21.3)])
+def test_find_waves_finds_the_period(period_x, period_y):
+    waves = find_waves(_stripes(period_x, period_y))
+    assert len(waves) >= 1
+    kx, ky = waves[0]
+    if period_x:
+        assert abs(abs(kx) - 1 / period_x) < 0.002 and abs(ky) < 0.002
+    else:
+        assert abs(abs(ky) - 1 / period_y) < 0.002 and abs(kx) < 0.002
+
+
+def test_find_waves_ignores_random_texture():
+    noise = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(5)).clamp(-1, 1)
+    assert find_waves(noise) == []

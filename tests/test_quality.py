@@ -1,0 +1,48 @@
+"""The score metrics respond to what they claim to measure."""
+
+import torch
+import torch.nn.functional as F
+
+from patchtex import quality
+
+from .conftest import stripes
+
+
+def _blur(x):
+    k = torch.ones(x.shape[1], 1, 5, 5) / 25
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=x.shape[1])
+
+
+def test_swd_zero_for_identical_and_grows_with_damage():
+    x = stripes(96)
+    assert quality.patch_swd(x, x) == 0
+    other = stripes(96, seed=1)  # same texture, new noise
+    assert quality.patch_swd(other, x) < quality.patch_swd(_blur(x), x)
+    flat = torch.full_like(x, x.mean().item())
+    assert quality.patch_swd(_blur(x), x) < quality.patch_swd(flat, x)
+
+
+def test_copy_fraction_sees_copies_not_new_texture():
+    ex = stripes(128)
+    assert quality.copy_fraction(ex[..., 10:110, 5:120], ex) == 1.0
+    assert quality.copy_fraction(stripes(128, seed=3), ex) == 0.0
+
+
+def test_spectral_distance_catches_lost_periodicity():
+    ex = stripes(256, noise=0.05)
+    same_kind = stripes(256, seed=2, noise=0.05)
+    shuffled = ex[..., torch.randperm(256, generator=torch.Generator().manual_seed(0)), :]  # rows shuffled
+    assert quality.spectral_distance(same_kind, ex) < 0.5 * quality.spectral_distance(shuffled, ex)
+
+
+def test_seam_ratio():
+    periodic = stripes(64)  # period 8 divides 64: wraps seamlessly in y; noise is i.i.d.
+    assert 0.8 < quality.seam_ratio(periodic) < 1.2
+    ramp = torch.linspace(-1, 1, 64).repeat(64, 1)[None, None]
+    assert quality.seam_ratio(ramp) > 20
+
+
+def test_diversity():
+    ex = stripes(64)
+    assert quality.diversity([ex, ex], ex) == 0
+    assert quality.diversity([stripes(64, seed=1), stripes(64, seed=2)], ex) > 0.3

@@ -1,0 +1,77 @@
+"""Synthesis: one endless plane per seed, windows exact, tileable output wraps."""
+
+import numpy as np
+import pytest
+import torch
+
+from patchtex.images import to_uint8
+from patchtex.sample import TILE, KeyedSource, fourier_resize, iter_window, synth_tileable, tileable_period
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("size", [(1, 1), (37, 23), (64, 65), (TILE + 3, 17)])
+def test_shapes_at_odd_sizes(tiny_model, size):
+    out = tiny_model.synth(size, seed=0)
+    assert out.shape == (1, 3, size[1], size[0])
+    assert out.dtype == torch.float32 and out.min() >= -1 and out.max() <= 1
+
+
+def test_same_seed_same_pixels_different_seed_differs(tiny_model):
+    a = tiny_model.synth((40, 30), seed=5)
+    assert torch.equal(a, tiny_model.synth((40, 30), seed=5))
+    assert not torch.equal(a, tiny_model.synth((40, 30), seed=6))
+
+
+def test_window_equals_region_of_larger_render(tiny_model):
+    # the region straddles a canonical tile boundary and negative coordinates
+    big = tiny_model.synth_window(-40, -24, TILE + 80, 60, seed=3)
+    for x, y, w, h in [(-40, -24, 10, 10), (-3, -2, 7, 5), (TILE - 5, 10, 11, 9), (0, 0, 1, 1), (TILE + 39, 35, 1, 1)]:
+        win = tiny_model.synth_window(x, y, w, h, seed=3)
+        region = big[..., y + 24 : y + 24 + h, x + 40 : x + 40 + w]
+        assert (win - region).abs().max().item() <= 1e-5
+        assert np.array_equal(to_uint8(win), to_uint8(region))
+
+
+def test_stitched_windows_equal_whole(tiny_model):
+    whole = tiny_model.synth((97, 61), seed=1)
+    stitched = torch.empty_like(whole)
+    xs, ys = [0, 13, 50, 97], [0, 29, 61]  # odd-sized pieces, rendered in reverse order
+    for y0, y1 in reversed(list(zip(ys, ys[1:]))):
+        for x0, x1 in reversed(list(zip(xs, xs[1:]))):
+            stitched[..., y0:y1, x0:x1] = tiny_model.synth_window(x0, y0, x1 - x0, y1 - y0, seed=1)
+    assert np.array_equal(to_uint8(stitched), to_uint8(whole))
+
+
+def test_bands_cover_window_once(tiny_model):
+    source = KeyedSource(tiny_model.pyramid, 0, CPU)
+    rows = [(row, band.shape[-2]) for row, band in iter_window(tiny_model.pyramid, (5, TILE - 7, 9, 20), source, False)]
+    assert rows == [(0, 7), (7, 13)]
+
+
+def test_periodic_plane_repeats_with_its_period(tiny_model):
+    pyramid = tiny_model.pyramid
+    period = tileable_period(pyramid, 30, 22)
+    assert period[0] % pyramid.config.factor(0) == 0 and period[0] >= 30
+    source = KeyedSource(pyramid, 2, CPU, period=period)
+    a = next(iter_window(pyramid, (0, 0, 16, 12), source, False))[1]
+    b = next(iter_window(pyramid, (period[0], -period[1], 16, 12), source, False))[1]
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(32, 24), (33, 27)])
+def test_tileable_output_wraps(tiny_model, size):
+    out = synth_tileable(tiny_model.pyramid, size, 4, device=CPU, bf16=False)
+    assert out.shape == (1, 3, size[1], size[0])
+    # the step across the wrap is like a step inside
+    lum = out.mean(1)[0]
+    inside = (lum[:, 1:] - lum[:, :-1]).abs().mean()
+    across = (lum[:, 0] - lum[:, -1]).abs().mean()
+    assert across < 1.5 * inside
+
+
+def test_fourier_resize_identity_and_constant():
+    x = torch.randn(1, 2, 16, 20, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(fourier_resize(x, 20, 16), x, atol=1e-5)
+    const = torch.full((1, 1, 16, 16), 0.25)
+    assert torch.allclose(fourier_resize(const, 15, 17), torch.full((1, 1, 17, 15), 0.25), atol=1e-5)

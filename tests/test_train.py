@@ -1,0 +1,65 @@
+"""Training does what it should: the critic's advantage shrinks, the seed decides."""
+
+import torch
+import torch.nn.functional as F
+
+from patchtex.config import ModelConfig, TrainConfig
+from patchtex.model import Discriminator, Pyramid, init_weights
+from patchtex.sample import KeyedSource
+from patchtex.train import fit_pyramid, random_crops
+
+from .conftest import TINY, TINY_TRAIN
+
+ONE_SCALE = ModelConfig(image_channels=3, num_scales=1, channels=(16,), layers=(4,), noise_channels=3)
+
+
+def _samples(pyramid: Pyramid, count: int = 6, size: int = 24) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([pyramid.render(0, (0, 0, size, size), KeyedSource(pyramid, s, torch.device("cpu"))) for s in range(count)])
+
+
+def _fresh_critic_advantage(pyramid: Pyramid, exemplar: torch.Tensor, steps: int = 40) -> float:
+    """Train a new critic to tell real crops from samples; return its final logistic loss
+    margin (2 ln 2 - loss): 0 when it cannot tell them apart."""
+    gen = torch.Generator().manual_seed(123)
+    critic = Discriminator(3, 16, 3)
+    init_weights(critic, gen)
+    opt = torch.optim.Adam(critic.parameters(), lr=5e-4)
+    fake = _samples(pyramid)
+    loss = torch.zeros(())
+    for _ in range(steps):
+        real = random_crops(exemplar, 24, 24, 6, gen)
+        loss = F.softplus(-critic(real)).mean() + F.softplus(critic(fake)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        real = random_crops(exemplar, 24, 24, 6, gen)
+        loss = F.softplus(-critic(real)).mean() + F.softplus(critic(fake)).mean()
+    return 2 * 0.6931 - loss.item()
+
+
+def test_training_reduces_the_critics_advantage(exemplar):
+    torch.manual_seed(0)
+    untrained = fit_pyramid(exemplar, TrainConfig(steps=(1,), batch_size=4, crop_size=24), device=torch.device("cpu"), model_config=ONE_SCALE)
+    trained = fit_pyramid(exemplar, TrainConfig(steps=(300,), batch_size=4, crop_size=24), device=torch.device("cpu"), model_config=ONE_SCALE)
+    before = _fresh_critic_advantage(untrained.pyramid, exemplar)
+    after = _fresh_critic_advantage(trained.pyramid, exemplar)
+    assert after < 0.6 * before, (before, after)
+
+
+def test_same_seed_same_weights_other_seed_differs(exemplar):
+    a = fit_pyramid(exemplar, TINY_TRAIN, device=torch.device("cpu"), model_config=TINY).pyramid.state_dict()
+    b = fit_pyramid(exemplar, TINY_TRAIN, device=torch.device("cpu"), model_config=TINY).pyramid.state_dict()
+    c_cfg = TrainConfig(steps=TINY_TRAIN.steps, batch_size=2, crop_size=16, seed=1)
+    c = fit_pyramid(exemplar, c_cfg, device=torch.device("cpu"), model_config=TINY).pyramid.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_grayscale_stays_grayscale():
+    gray = torch.rand(1, 1, 40, 40, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    cfg = ModelConfig(image_channels=1, num_scales=1, channels=(8,), layers=(3,), noise_channels=2)
+    result = fit_pyramid(gray, TrainConfig(steps=(2,), batch_size=2, crop_size=16), device=torch.device("cpu"), model_config=cfg)
+    out = result.pyramid.render(0, (0, 0, 10, 10), KeyedSource(result.pyramid, 0, torch.device("cpu")))
+    assert out.shape == (1, 1, 10, 10)
