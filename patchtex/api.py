@@ -22,9 +22,11 @@ import torch.nn.functional as F
 
 from .checkpoint import load_model, save_model
 from .config import TrainConfig
-from .images import load_image
+from .images import load_image, output_format, save_image
 from .model import Pyramid
-from .sample import synth_tileable, synth_window
+from .refine import refine_image
+from .sample import KeyedSource, iter_window, synth_tileable, synth_window, tileable_period
+from .streaming import STREAMING_FORMATS, write_streaming
 from .train import Callback, fit_pyramid, use_bf16
 
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
@@ -68,6 +70,61 @@ class Model:
         width, height = check_size((width, height))
         return synth_window(self.pyramid, (x, y, width, height), seed, device=self.device, bf16=self._bf16())
 
+    def synth_to_file(
+        self,
+        path: str | os.PathLike,
+        size: tuple[int, int],
+        seed: int = 0,
+        *,
+        window: tuple[int, int] | None = None,
+        tileable: bool = False,
+        bits: int = 8,
+        quality: int = 95,
+    ) -> Path:
+        """Render straight to an image file. PNG and TIFF outputs are encoded band by band
+        as they are rendered (bounded memory at any size); other formats are built in
+        memory. `window=(x, y)` renders the window at (x, y) of that size."""
+        width, height = check_size(size)
+        x, y = window or (0, 0)
+        fmt = output_format(path)
+        period = tileable_period(self.pyramid, width, height) if tileable else None
+        if fmt in STREAMING_FORMATS and (period is None or period == (width, height)):
+            source = KeyedSource(self.pyramid, seed, self.device, period=period)
+            bands = (band.clamp(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16()))
+            return write_streaming(path, width, height, self.config.image_channels, bands, bits)
+        if tileable:
+            image = self.synth((width, height), seed, tileable=True)
+        else:
+            image = self.synth_window(x, y, width, height, seed)
+        return save_image(image, path, bits=bits, quality=quality)
+
+    def refine(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        strength: float = 0.5,
+        upscale: int = 1,
+        seed: int = 0,
+    ) -> torch.Tensor:
+        """Repair or improve `image` ([1,C,H,W] in [-1,1]) with this model.
+
+        mask: [1,1,H,W], 1 = damaged; only those pixels change (blended over a few px
+        inside the mask) and every other pixel is returned unchanged. strength in [0,1]:
+        how coarse a scale is regenerated (higher = more change). upscale 2 or 4 returns a
+        larger image with new fine detail whose downsampled version matches the input.
+        Returns [1,C,H*upscale,W*upscale] float32 in [-1,1]."""
+        if mask is not None:
+            if mask.shape[-2:] != image.shape[-2:]:
+                raise ValueError(
+                    f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {image.shape[-1]}x{image.shape[-2]}"
+                )
+            mask = (mask[:, :1] > 0.5).float()
+            if upscale != 1:
+                raise ValueError("--mask and --upscale cannot be combined; repair first, then upscale")
+        return refine_image(
+            self.pyramid, image, mask, strength=strength, upscale=upscale, seed=seed, device=self.device, bf16=self._bf16()
+        )
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (safetensors + JSON metadata), atomically."""
         return save_model(self.pyramid, self.meta, path)
@@ -101,8 +158,11 @@ def fit(
     seed: int | None = None,
     device: torch.device | str = "cpu",
     callback: Callback | None = None,
+    valid: torch.Tensor | None = None,
 ) -> Model:
-    """Fit a model to one exemplar (a path, or a [1,C,H,W] tensor in [-1,1])."""
+    """Fit a model to one exemplar (a path, or a [1,C,H,W] tensor in [-1,1]).
+
+    valid: optional [1,1,H,W] mask of undamaged pixels (1) to take real crops from."""
     config = config or TrainConfig()
     if seed is not None:
         config = replace(config, seed=seed)
@@ -113,9 +173,12 @@ def fit(
         loaded = load_image(exemplar)
         pixels, notes, name = loaded.pixels, loaded.notes, Path(exemplar).name
     original = tuple(pixels.shape[-2:])
+    size = pixels.shape[-2:]
     pixels, more = prepare_exemplar(pixels, config.max_side)
     notes += more
-    result = fit_pyramid(pixels, config, device=torch.device(device), callback=callback)
+    if valid is not None and pixels.shape[-2:] != size:
+        valid = (F.interpolate(valid.float(), size=pixels.shape[-2:], mode="bilinear") > 0.999).float()
+    result = fit_pyramid(pixels, config, device=torch.device(device), callback=callback, valid=valid)
     meta = {
         "exemplar": {
             "name": name,

@@ -150,26 +150,8 @@ def fit_command(exemplar: Path, output: Path | None, seed: int, steps: int | Non
     image = load_image(exemplar)  # fail early, before any training
     for note in image.notes:
         click.echo(f"note: {note}", err=True)
-    config = TrainConfig(seed=seed, max_side=max_side, **({"steps_per_scale": steps} if steps else {}))
-    bar = None
-
-    def progress(scale: int, step: int, total: int, losses: dict[str, float]) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        from tqdm import tqdm
-
-        if step == 0:
-            if bar is not None:
-                bar.close()
-            bar = tqdm(total=total, desc=f"scale {scale + 1}", unit="step", file=sys.stderr, leave=False)
-        bar.update(1)
-        if step % 25 == 0 or step == total - 1:
-            bar.set_postfix(d=f"{losses['d']:.2f}", swd=f"{losses['swd']:.4f}")
-
-    model = fit(image.pixels, config, device=dev, callback=progress)
-    if bar is not None:
-        bar.close()
+    config = TrainConfig(seed=seed, max_side=max_side, **({"coarse_steps": steps, "fine_steps": steps} if steps else {}))
+    model = fit(image.pixels, config, device=dev, callback=None if quiet else _progress_bar())
     model.meta["exemplar"]["name"] = exemplar.name
     for note in model.meta["notes"]:
         click.echo(f"note: {note}", err=True)
@@ -194,10 +176,26 @@ def _output_names(output: Path, seeds: list[int]) -> list[Path]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Which endless plane to draw from.")
 @click.option("-n", "count", type=click.IntRange(1, 1000), default=1, show_default=True, help="Number of outputs, seeds SEED, SEED+1, ...")
 @click.option("--tileable", is_flag=True, help="Make the output wrap around seamlessly.")
+@click.option("--preview", is_flag=True, help="With --tileable, also write NAME.preview.EXT: the output repeated 2x2.")
+@click.option("--bits", type=click.Choice(["8", "16"]), default="8", show_default=True, help="Bits per channel (16 for .png or .tif).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality (100 = lossless WebP).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default="texture.png", show_default=True, help="Output image (.png .jpg .tif .webp); with -n, NAME-SEED.EXT.")
 @device_option
 @debug_option
-def synth_command(model_path: Path | None, size, window, seed: int, count: int, tileable: bool, output: Path, device: str, debug: bool):
+def synth_command(
+    model_path: Path | None,
+    size,
+    window,
+    seed: int,
+    count: int,
+    tileable: bool,
+    preview: bool,
+    bits: str,
+    quality: int,
+    output: Path,
+    device: str,
+    debug: bool,
+):
     """Make textures of any size from a model (the bundled demo model if none is named).
 
     The output is a window of an endless, non-repeating plane fixed by the seed: the same
@@ -210,8 +208,11 @@ def synth_command(model_path: Path | None, size, window, seed: int, count: int, 
       patchtex synth brick.patchtex.safetensors --size 1000x600 --tileable -o wrap.png
     """
     dev = pick_device(device)
+    bits = int(bits)
     if window is not None and tileable:
         raise click.UsageError("--window and --tileable cannot be combined")
+    if preview and not tileable:
+        raise click.UsageError("--preview shows how a --tileable output repeats; add --tileable")
     seeds = list(range(seed, seed + count))
     outputs = _output_names(output, seeds)
     inputs = (model_path,) if model_path else ()
@@ -221,15 +222,131 @@ def synth_command(model_path: Path | None, size, window, seed: int, count: int, 
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="-o") from None
     width, height = (window[2], window[3]) if window else size
-    check_memory(width, height)
+    if bits == 16 and output.suffix.lower() not in (".png", ".tif", ".tiff"):
+        raise click.BadParameter("--bits 16 needs a .png or .tif output", param_hint="--bits")
+    if output.suffix.lower() not in (".png", ".tif", ".tiff") or tileable:
+        check_memory(width, height)
     model: Model = load(model_path, dev) if model_path else demo(dev)
     for path, s in zip(outputs, seeds):
-        if window is not None:
-            image = model.synth_window(*window, seed=s)
-        else:
-            image = model.synth(size, seed=s, tileable=tileable)
-        save_image(image, path)
+        origin = (window[0], window[1]) if window else None
+        model.synth_to_file(path, (width, height), s, window=origin, tileable=tileable, bits=bits, quality=quality)
         click.echo(f"wrote {path} ({width}x{height}, seed {s})", err=True)
+        if preview:
+            preview_path = path.with_name(f"{path.stem}.preview{path.suffix}")
+            check_memory(2 * width, 2 * height)
+            image = load_image(path).pixels
+            save_image(image.repeat(1, 1, 2, 2), preview_path, quality=quality)
+            click.echo(f"wrote {preview_path} (2x2 repeat preview)", err=True)
+
+
+@main.command("refine")
+@click.argument("image_path", type=click.Path(path_type=Path), metavar="IMAGE")
+@click.option("--mask", "mask_arg", help="Damage mask image (white = damaged, same size), or 'auto'. Default: the transparent pixels of an RGBA input; none = improve the whole image.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="A fitted model of this texture. Default: fit one on the image's undamaged pixels first.")
+@click.option("--strength", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="How coarse a scale is regenerated: 0 keeps the image, 1 regenerates from the coarsest scale.")
+@click.option("--upscale", type=click.Choice(["1", "2", "4"]), default="1", show_default=True, help="Return a 2x or 4x larger image with new fine detail.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the regenerated detail (and the fit).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image [default: IMAGE-refined.png beside the input].")
+@click.option("--save-model", type=click.Path(path_type=Path), help="Keep the model fitted on the image here (.safetensors).")
+@click.option("--steps", type=click.IntRange(1, 100_000), help="Training steps per scale when fitting on the image.")
+@device_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@debug_option
+def refine_command(image_path: Path, mask_arg, model_path, strength, upscale, seed, output, save_model, steps, device, quiet, debug):
+    """Repair and improve an existing texture image (holes, scratches, blur, JPEG
+    blocks, repetition, low resolution).
+
+    The image is injected at a coarse scale of the generator pyramid and the finer scales
+    regenerate detail. With a mask only masked pixels change, and every other pixel is
+    byte-identical to the input.
+
+    \b
+      patchtex refine damaged.png                     # fits on the image itself first
+      patchtex refine damaged.png --mask holes.png    # white = damaged
+      patchtex refine damaged.png --mask auto         # flat-filled holes, saturated scribbles
+      patchtex refine photo.jpg --model brick.patchtex.safetensors --strength 0.6
+      patchtex refine small.png --upscale 2
+    """
+    from .refine import auto_mask
+
+    dev = pick_device(device)
+    upscale = int(upscale)
+    output = output or image_path.with_name(f"{image_path.stem}-refined.png")
+    try:
+        check_output_path(output, (image_path,) + ((model_path,) if model_path else ()))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o") from None
+    if save_model is not None and save_model.suffix != ".safetensors":
+        raise click.BadParameter(f"model files end in .safetensors, got '{save_model.name}'", param_hint="--save-model")
+    loaded = load_image(image_path)
+    for note in loaded.notes:
+        click.echo(f"note: {note}", err=True)
+    pixels = loaded.pixels
+    channels = pixels.shape[1]
+    mask = None
+    if mask_arg == "auto":
+        mask = auto_mask(pixels)
+        click.echo(f"note: --mask auto marked {int(mask.sum())} pixels as damaged", err=True)
+    elif mask_arg:
+        mask_img = load_image(mask_arg).pixels
+        if mask_img.shape[-2:] != pixels.shape[-2:]:
+            raise click.BadParameter(
+                f"mask is {mask_img.shape[-1]}x{mask_img.shape[-2]}, image is {pixels.shape[-1]}x{pixels.shape[-2]}; "
+                "they must be the same size",
+                param_hint="--mask",
+            )
+        lum = mask_img[:, :3].mean(1, keepdim=True) if mask_img.shape[1] >= 3 else mask_img[:, :1]
+        mask = (lum > 0).float()
+    elif channels in (2, 4) and bool((pixels[:, -1] < 1).any()):
+        mask = (pixels[:, -1:] < 1).float()
+        click.echo("note: using the transparent pixels as the damage mask", err=True)
+    if channels in (2, 4) and mask is not None and not mask_arg:
+        pixels = pixels[:, :-1]  # alpha was the mask; the repaired image is opaque
+    if mask is not None:
+        if mask.sum() == 0:
+            raise click.BadParameter("the mask marks no pixel as damaged (white = damaged); nothing to repair", param_hint="--mask")
+        if mask.min() > 0 and model_path is None:
+            raise click.BadParameter(
+                "the mask covers the whole image, so there is nothing to learn from; give --model or a smaller mask",
+                param_hint="--mask",
+            )
+    if upscale != 1 and mask is not None:
+        raise click.UsageError("--mask and --upscale cannot be combined; repair first, then upscale")
+    if model_path is not None:
+        model = load(model_path, dev)
+    else:
+        valid = None if mask is None else 1 - mask
+        config = TrainConfig(seed=seed, **({"coarse_steps": steps, "fine_steps": steps} if steps else {}))
+        model = fit(pixels, config, device=dev, callback=None if quiet else _progress_bar(), valid=valid)
+        model.meta["exemplar"]["name"] = image_path.name
+        if save_model is not None:
+            model.save(save_model)
+            click.echo(f"wrote {save_model}", err=True)
+    result = model.refine(pixels, mask, strength=strength, upscale=upscale, seed=seed)
+    save_image(result, output)
+    click.echo(f"wrote {output} ({result.shape[-1]}x{result.shape[-2]})", err=True)
+
+
+def _progress_bar():
+    """A fit callback drawing one tqdm bar per scale on stderr."""
+    from tqdm import tqdm
+
+    state = {"bar": None}
+
+    def progress(scale: int, step: int, total: int, losses: dict[str, float]) -> None:
+        if step == 0:
+            if state["bar"] is not None:
+                state["bar"].close()
+            state["bar"] = tqdm(total=total, desc=f"scale {scale + 1}", unit="step", file=sys.stderr, leave=False)
+        bar = state["bar"]
+        bar.update(1)
+        if step % 25 == 0 or step == total - 1:
+            bar.set_postfix(d=f"{losses['d']:.2f}", swd=f"{losses['swd']:.4f}")
+        if step == total - 1:
+            bar.close()
+            state["bar"] = None
+
+    return progress
 
 
 def check_memory(width: int, height: int) -> None:

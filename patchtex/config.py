@@ -71,8 +71,9 @@ class TrainConfig:
     """How a fit runs. Defaults are tuned for ~2-3 minutes on a 2-core CPU."""
 
     seed: int = 0
-    steps: tuple[int, ...] = ()  # steps per scale; empty = derived from `time_budget`
-    steps_per_scale: int = 300  # used when `steps` is empty
+    steps: tuple[int, ...] = ()  # steps per scale, coarse to fine; empty = the two below
+    coarse_steps: int = 1000  # the coarsest scale decides the layout and is cheap per step
+    fine_steps: int = 250  # each finer scale starts as the identity and adds detail
     batch_size: int = 8
     crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar

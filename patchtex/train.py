@@ -80,12 +80,40 @@ def random_directions(count: int, channels: int, generator: torch.Generator, dev
     return d.reshape(count, channels, 7, 7).to(device)
 
 
-def random_crops(image: torch.Tensor, width: int, height: int, batch: int, generator: torch.Generator) -> torch.Tensor:
-    """`batch` random crops of [1,C,H,W] -> [batch,C,height,width]."""
+def random_crops(
+    image: torch.Tensor,
+    width: int,
+    height: int,
+    batch: int,
+    generator: torch.Generator,
+    positions: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`batch` random crops of [1,C,H,W] -> [batch,C,height,width], with top-left corners
+    drawn from `positions` ([N,2] (y, x)) when given, else from anywhere."""
     _, _, full_h, full_w = image.shape
-    ys = torch.randint(0, full_h - height + 1, (batch,), generator=generator).tolist()
-    xs = torch.randint(0, full_w - width + 1, (batch,), generator=generator).tolist()
+    if positions is None:
+        ys = torch.randint(0, full_h - height + 1, (batch,), generator=generator).tolist()
+        xs = torch.randint(0, full_w - width + 1, (batch,), generator=generator).tolist()
+    else:
+        picks = positions[torch.randint(0, len(positions), (batch,), generator=generator)]
+        ys, xs = picks[:, 0].tolist(), picks[:, 1].tolist()
     return torch.cat([image[..., y : y + height, x : x + width] for y, x in zip(ys, xs)])
+
+
+def crop_positions(valid: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """Top-left corners ([N,2] (y, x)) of width x height crops with the fewest invalid
+    pixels (none, when that is possible). valid: [1,1,H,W] in {0,1}."""
+    bad = F.avg_pool2d(1 - valid.float().cpu(), (height, width), stride=1)[0, 0]
+    return torch.nonzero(bad <= bad.min() + 1e-6)
+
+
+def valid_pyramid(valid: torch.Tensor, num_scales: int) -> list[torch.Tensor]:
+    """Validity masks per scale, coarsest first: a coarse pixel is valid when all of its
+    fine pixels are."""
+    levels = [valid.float()]
+    for _ in range(num_scales - 1):
+        levels.insert(0, -F.max_pool2d(-levels[0], 2))
+    return levels
 
 
 def crop_size_at(level: torch.Tensor, scale: int, halo: int, crop: int) -> int:
@@ -119,8 +147,12 @@ def fit_pyramid(
     device: torch.device,
     callback: Callback | None = None,
     model_config: ModelConfig | None = None,
+    valid: torch.Tensor | None = None,
 ) -> FitResult:
-    """Fit a generator pyramid to `exemplar` ([1,C,H,W] float32 in [-1,1])."""
+    """Fit a generator pyramid to `exemplar` ([1,C,H,W] float32 in [-1,1]).
+
+    valid: optional [1,1,H,W] mask, 1 where the exemplar is undamaged; real crops for the
+    critic are then taken where it is 1 (refine's self-fit on a damaged image)."""
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(train.seed)
     if model_config is None:
@@ -128,12 +160,13 @@ def fit_pyramid(
         model_config = default_model_config(exemplar.shape[1], min(exemplar.shape[-2:]), train.coarse_side, waves)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
+    valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
     pyramid = Pyramid(cfg)
     init_weights(pyramid, generator)
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
-    steps = train.steps or (train.steps_per_scale,) * cfg.num_scales
+    steps = train.steps or (train.coarse_steps,) + (train.fine_steps,) * (cfg.num_scales - 1)
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
     losses: dict[str, float] = {}
@@ -148,7 +181,7 @@ def fit_pyramid(
         if prev_disc is not None:
             disc.load_state_dict(prev_disc.state_dict())
         disc = disc.to(device).to(memory_format=torch.channels_last)
-        losses = _fit_scale(pyramid, disc, scale, levels, steps[scale], train, generator, device, bf16, callback)
+        losses = _fit_scale(pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback)
         gen.requires_grad_(False)
         prev_disc = disc
     pyramid.eval()
@@ -165,6 +198,7 @@ def _fit_scale(
     disc: Discriminator,
     scale: int,
     levels: list[torch.Tensor],
+    valids: list[torch.Tensor] | None,
     steps: int,
     train: TrainConfig,
     generator: torch.Generator,
@@ -185,20 +219,25 @@ def _fit_scale(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     rect: Rect = (0, 0, crop, crop)
     rin = grow(rect, gen.halo)
+    crect = coarse_rect(rin)
+    real_at = coarse_at = None
+    if valids is not None:
+        real_at = crop_positions(valids[scale], crop, crop)
+        if scale > 0:
+            coarse_at = crop_positions(valids[scale - 1], crect[2], crect[3])
     losses: dict[str, float] = {}
     for step in range(steps):
         source = TrainingSource(cfg, pyramid.waves.cpu(), batch, generator, device)
         prev = None
         if scale > 0:
-            crect = coarse_rect(rin)
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob
             with torch.no_grad(), autocast:
                 if use_real:
-                    coarse = random_crops(levels[scale - 1], crect[2], crect[3], batch, generator)
+                    coarse = random_crops(levels[scale - 1], crect[2], crect[3], batch, generator, coarse_at)
                 else:
                     coarse = pyramid.render(scale - 1, crect, source)
             prev = upsample_into(coarse.float(), crect, rin)
-        real = random_crops(real_level, crop, crop, batch, generator)
+        real = random_crops(real_level, crop, crop, batch, generator, real_at)
         with autocast:
             fake = gen(prev, source(scale, rin))
         # critic step: non-saturating logistic loss, lazy R1 penalty on real crops

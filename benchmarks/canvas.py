@@ -1,0 +1,93 @@
+"""Endless-canvas benchmark: exact stitching, tileable seams, memory and speed at size.
+
+    python benchmarks/canvas.py --model M.safetensors       # default: the bundled demo model
+    python benchmarks/canvas.py --sizes 4096 8192 16384     # the default sizes
+    python benchmarks/canvas.py --seams                     # also fit-free seam check on bench models
+
+Prints: max |difference| between a 2048x2048 whole render and the same area stitched
+from 7 odd-sized windows (must be 0 in uint8); for each size, seconds, MP/s and peak RSS
+of `patchtex synth --size NxN -o out.png` in a fresh process (streamed PNG); seam ratio of
+tileable outputs of the given models (bench-out/quality/*.safetensors with --seams).
+Bars (issue 3): stitch difference 0; peak RSS <= 1.5 GB at 16384^2; 16384^2 time <= 12x the
+4096^2 time; seam ratio <= 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import patchtex
+from patchtex import quality
+from patchtex.images import to_uint8
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stitch_difference(model: patchtex.Model, size: int = 2048) -> tuple[int, float]:
+    whole = model.synth((size, size), seed=7)
+    # 7 odd-sized windows covering the image, rendered out of order
+    stitched = torch.full_like(whole, float("nan"))
+    windows = [(0, 0, 333, 999), (333, 0, 668, 999), (1001, 0, size - 1001, 999)]
+    windows += [(0, 999, 1111, size - 999), (1111, 999, 406, 777), (1517, 999, size - 1517, 777)]
+    windows += [(1111, 1776, size - 1111, size - 1776)]
+    for x, y, w, h in reversed(windows):
+        stitched[..., y : y + h, x : x + w] = model.synth_window(x, y, w, h, seed=7)
+    assert not torch.isnan(stitched).any(), "windows do not cover the image"
+    diff_u8 = int(np.abs(to_uint8(stitched).astype(int) - to_uint8(whole).astype(int)).max())
+    return diff_u8, float((stitched - whole).abs().max())
+
+
+def timed_cli(model: Path | None, size: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "patchtex.cli", "synth", "--size", f"{size}x{size}", "-o", f"{tmp}/o.png"]
+        if model:
+            cmd.insert(6, str(model))
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", done.stderr).group(1)
+    parts = [float(p) for p in wall.split(":")]
+    seconds = parts[-1] + 60 * parts[-2] + (3600 * parts[-3] if len(parts) > 2 else 0)
+    return seconds, rss_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[4096, 8192, 16384])
+    parser.add_argument("--seams", action="store_true", help="seam ratios of tileable outputs of bench-out/quality models")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    model = patchtex.load(args.model) if args.model else patchtex.demo()
+    diff_u8, diff_f = stitch_difference(model)
+    print(f"stitched 7 windows vs whole 2048x2048: max |diff| uint8 {diff_u8}, float {diff_f:.2e}")
+    print(f"\n{'size':>7} {'seconds':>8} {'MP/s':>6} {'peak RSS MB':>11}")
+    times = {}
+    for size in args.sizes:
+        seconds, rss = timed_cli(args.model, size)
+        times[size] = seconds
+        print(f"{size:>7} {seconds:8.1f} {size * size / 1e6 / seconds:6.2f} {rss:11.0f}", flush=True)
+    if 4096 in times and 16384 in times:
+        print(f"16384^2 / 4096^2 time: {times[16384] / times[4096]:.1f}x (bar <= 12x)")
+    models = sorted((ROOT / "bench-out" / "quality").glob("*.patchtex.safetensors")) if args.seams else []
+    if models:
+        print(f"\n{'model':<14} {'seam tileable':>13} {'seam plain':>10} {'SWD tileable/plain':>18}")
+    for path in models:
+        m = patchtex.load(path)
+        w, h = m.meta["exemplar"]["fitted_width"], m.meta["exemplar"]["fitted_height"]
+        tile = m.synth((w + 37, h + 21), seed=1, tileable=True)
+        plain = m.synth((w + 37, h + 21), seed=1)
+        ex = patchtex.load_image(ROOT.parent / "shared" / "bench" / f"{path.name.split('.')[0]}.png").pixels
+        ratio = quality.patch_swd(tile, ex) / quality.patch_swd(plain, ex)
+        print(f"{path.name.split('.')[0]:<14} {quality.seam_ratio(tile):13.2f} {quality.seam_ratio(plain):10.2f} {ratio:18.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Quality benchmark: fit every exemplar in ../shared/bench with default settings,
+synthesize 3 seeds at the held-out half's size, score them, write a contact sheet.
+
+    python benchmarks/quality.py                      # all textures (~20-25 min on 2 cores)
+    python benchmarks/quality.py --only bricks rust   # a subset
+
+Per texture: fit seconds and peak RSS (each fit runs in its own process), the median over
+seeds of SWD(sample, held-out) / SWD(exemplar, held-out) and the same ratio for the
+spectral structure distance, the worst copy fraction, and diversity across seeds.
+Bars (issue 2): fit <= 180 s; SWD ratio median <= 1.25, none > 1.6; spectral ratio median
+<= 1.5, none > 2.0; copy <= 0.05 and diversity >= 0.5 on every texture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BENCH = ROOT.parent / "shared" / "bench"
+
+
+def run_one(name: str, bench: Path, out: Path, seeds: int) -> dict:
+    import torch
+
+    import patchtex
+    from patchtex import quality
+    from patchtex.images import load_image, save_image
+
+    torch.set_num_threads(2)
+    ex = load_image(bench / f"{name}.png").pixels
+    ref = load_image(bench / f"{name}.ref.png").pixels
+    start = time.perf_counter()
+    model = patchtex.fit(bench / f"{name}.png")
+    fit_seconds = time.perf_counter() - start
+    model.save(out / f"{name}.patchtex.safetensors")
+    height, width = ref.shape[-2:]
+    samples = []
+    synth_seconds = []
+    for seed in range(1, seeds + 1):
+        t0 = time.perf_counter()
+        samples.append(model.synth((width, height), seed=seed))
+        synth_seconds.append(time.perf_counter() - t0)
+        save_image(samples[-1], out / f"{name}_seed{seed}.png")
+    floor_swd = quality.patch_swd(ex, ref)
+    floor_spec = quality.spectral_distance(ex, ref)
+    swd = [quality.patch_swd(s, ref) / floor_swd for s in samples]
+    spec = [quality.spectral_distance(s, ref) / floor_spec for s in samples]
+    copy = [quality.copy_fraction(s, ex) for s in samples]
+    sheet = torch.cat([ex[..., :height, :width]] + samples, dim=3)
+    save_image(sheet, out / f"{name}_sheet.png")
+    return {
+        "name": name,
+        "fit_s": fit_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "scales": model.config.num_scales,
+        "waves": len(model.config.waves),
+        "swd_ratio": statistics.median(swd),
+        "spec_ratio": statistics.median(spec),
+        "copy": max(copy),
+        "diversity": quality.diversity(samples, ex),
+        "synth_s": statistics.median(synth_seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "quality")
+    parser.add_argument("--only", nargs="*")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.one:
+        print(json.dumps(run_one(args.one, args.bench, args.out, args.seeds)))
+        return
+    names = args.only or sorted(p.name[:-4] for p in args.bench.glob("*.png") if not p.name.endswith(".ref.png"))
+    rows = []
+    header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6}"
+    print(header, flush=True)
+    for name in names:
+        cmd = [sys.executable, __file__, "--one", name, "--bench", str(args.bench), "--out", str(args.out), "--seeds", str(args.seeds)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{name:<12} {row['fit_s']:6.0f} {row['peak_rss_mb']:7.0f} {row['scales']:6d} {row['waves']:5d} "
+            f"{row['swd_ratio']:9.2f} {row['spec_ratio']:10.2f} {row['copy']:6.3f} {row['diversity']:6.2f}",
+            flush=True,
+        )
+    swd = [r["swd_ratio"] for r in rows]
+    spec = [r["spec_ratio"] for r in rows]
+    print()
+    checks = [
+        ("fit <= 180 s (max)", max(r["fit_s"] for r in rows), max(r["fit_s"] for r in rows) <= 180),
+        ("SWD ratio median <= 1.25", statistics.median(swd), statistics.median(swd) <= 1.25),
+        ("SWD ratio max <= 1.6", max(swd), max(swd) <= 1.6),
+        ("spectral ratio median <= 1.5", statistics.median(spec), statistics.median(spec) <= 1.5),
+        ("spectral ratio max <= 2.0", max(spec), max(spec) <= 2.0),
+        ("copy fraction max <= 0.05", max(r["copy"] for r in rows), max(r["copy"] for r in rows) <= 0.05),
+        ("diversity min >= 0.5", min(r["diversity"] for r in rows), min(r["diversity"] for r in rows) >= 0.5),
+    ]
+    for label, value, ok in checks:
+        print(f"{label:<32} {value:8.3f}  {'met' if ok else 'MISSED'}")
+    (args.out / "results.json").write_text(json.dumps(rows, indent=2))
+    _contact_sheet(args.out, names)
+    print(f"\nsamples and contact sheets in {args.out}")
+
+
+def _contact_sheet(out: Path, names: list[str]) -> None:
+    from PIL import Image
+
+    rows = [Image.open(out / f"{n}_sheet.png").convert("RGB") for n in names]
+    width = max(r.width for r in rows)
+    sheet = Image.new("RGB", (width, sum(r.height for r in rows)), "white")
+    y = 0
+    for r in rows:
+        sheet.paste(r, (0, y))
+        y += r.height
+    sheet.save(out / "contact_sheet.png")
+
+
+if __name__ == "__main__":
+    main()

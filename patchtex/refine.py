@@ -1,0 +1,167 @@
+"""Refinement: repair and improve an existing texture image through the pyramid.
+
+The image is placed at the scale of the pyramid whose resolution it has (the finest, or a
+coarser one when upscaling), downsampled to an injection scale chosen by `strength`
+(0 = its own scale, nothing regenerated; 1 = the coarsest) and the finer generators,
+trained to add detail to real coarse images, regenerate everything above it with fresh
+noise. With a mask only masked pixels change: known pixels are put back at every scale,
+holes start from a smooth push-pull fill at a scale where they are only a few pixels wide
+(coarse to fine, never smeared at full resolution), and the result is blended into the
+original over a few pixels inside the mask. Pixels outside the mask are the input's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import binary_dilation, distance_transform_edt, uniform_filter
+
+from .model import Pyramid, downsample
+from .sample import KeyedSource
+
+FEATHER = 4.0  # pixels inside the mask over which refined pixels blend into the input
+SMALL_HOLE = 2.0  # a hole counts as small at a scale when no pixel is farther than this from its edge
+
+
+def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    """Convert [1,c,H,W] to the model's channel count (grey <-> colour, alpha dropped/added)."""
+    c = image.shape[1]
+    if c == channels:
+        return image
+    colour = image[:, :3] if c >= 3 else image[:, :1]
+    alpha = image[:, -1:] if c in (2, 4) else torch.ones_like(image[:, :1])
+    base = colour.mean(1, keepdim=True) if channels in (1, 2) else colour.expand(-1, 3, -1, -1)
+    return torch.cat([base, alpha], 1) if channels in (2, 4) else base
+
+
+def push_pull_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill unknown pixels smoothly from known ones (push-pull pyramid).
+
+    image: [1,C,H,W]; known: [1,1,H,W] float in {0,1}."""
+    if bool(known.min() > 0):
+        return image
+    height, width = image.shape[-2:]
+    if known.sum() == 0:
+        return torch.zeros_like(image)
+    if min(height, width) <= 2:
+        mean = (image * known).sum(dim=(2, 3), keepdim=True) / known.sum()
+        return torch.where(known > 0, image, mean.expand_as(image))
+    weight = F.avg_pool2d(known, 2, ceil_mode=True)
+    coarse = F.avg_pool2d(image * known, 2, ceil_mode=True) / weight.clamp(min=1e-8)
+    coarse = push_pull_fill(coarse, (weight > 0).float())
+    up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
+    return torch.where(known > 0, image, up)
+
+
+def _upsample_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    up = F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False)
+    pad_h, pad_w = max(0, height - up.shape[-2]), max(0, width - up.shape[-1])
+    if pad_h or pad_w:
+        up = F.pad(up, (0, pad_w, 0, pad_h), mode="replicate")
+    return up[..., :height, :width]
+
+
+@torch.no_grad()
+def _run_scale(pyramid: Pyramid, scale: int, prev: torch.Tensor, size: tuple[int, int], source: KeyedSource, bf16: bool):
+    """One generator over a whole finite image: reflect halos instead of neighbouring tiles."""
+    height, width = size
+    gen = pyramid.generators[scale]
+    halo = gen.halo
+    up = _upsample_to(prev, height, width)
+    padded = F.pad(up, (halo, halo, halo, halo), mode="reflect")
+    cond = source(scale, (-halo, -halo, width + 2 * halo, height + 2 * halo))
+    device = source.device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = gen(padded.to(device), cond)
+    return out.float().cpu()
+
+
+def refine_image(
+    pyramid: Pyramid,
+    image: torch.Tensor,
+    mask: torch.Tensor | None,
+    *,
+    strength: float,
+    upscale: int,
+    seed: int,
+    device: torch.device,
+    bf16: bool,
+) -> torch.Tensor:
+    """Refine `image` ([1,C,H,W] in [-1,1]); mask [1,1,H,W] (1 = damaged) or None.
+
+    Returns [1,C,H*upscale,W*upscale] float32 in [-1,1]."""
+    cfg = pyramid.config
+    if upscale not in (1, 2, 4):
+        raise ValueError(f"upscale must be 1, 2 or 4, got {upscale}")
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength}")
+    steps_up = int(math.log2(upscale))
+    own = cfg.num_scales - 1 - steps_up  # the pyramid scale at the image's resolution
+    if own < 0:
+        raise ValueError(f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}")
+    image = match_channels(image.float(), cfg.image_channels)
+    images, masks = [image], [mask]
+    for _ in range(own):
+        images.insert(0, downsample(images[0]))
+        masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
+    min_side = 2 * max(cfg.layers) + 2
+    start = own - round(strength * own)
+    while start < own and min(images[start].shape[-2:]) < min_side:
+        start += 1
+    if mask is not None:
+        start = min(start, _small_hole_scale(masks, own))
+        while start < own and min(images[start].shape[-2:]) < min_side:
+            start += 1  # tiny images: accept a larger hole rather than a reflect pad that fails
+    x = images[start]
+    if mask is not None:
+        x = push_pull_fill(x, 1 - masks[start])
+    source = KeyedSource(pyramid, seed, device)
+    height, width = image.shape[-2:]
+    for scale in range(start + 1, cfg.num_scales):
+        if scale <= own:
+            size = images[scale].shape[-2:]
+        else:
+            size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
+        x = _run_scale(pyramid, scale, x, tuple(size), source, bf16)
+        if mask is not None and scale <= own:
+            x = torch.where(masks[scale] > 0, x, images[scale])
+    x = x.clamp(-1, 1)
+    if mask is not None and upscale == 1:
+        weight = feather_weight(mask[0, 0].numpy() > 0.5)
+        x = weight * x + (1 - weight) * image
+    return x
+
+
+def _small_hole_scale(masks: list[torch.Tensor], own: int) -> int:
+    """Finest scale <= own at which every hole is at most SMALL_HOLE px from its edge."""
+    for scale in range(own, -1, -1):
+        m = masks[scale][0, 0].numpy() > 0.5
+        if not m.any() or distance_transform_edt(m).max() <= SMALL_HOLE:
+            return scale
+    return 0
+
+
+def feather_weight(mask: np.ndarray) -> torch.Tensor:
+    """[H,W] bool -> [1,1,H,W] weights: 0 outside the mask, rising to 1 over FEATHER px inside."""
+    dist = distance_transform_edt(mask)
+    weight = np.clip(dist / FEATHER, 0.0, 1.0)
+    return torch.from_numpy(weight).float()[None, None]
+
+
+def auto_mask(image: torch.Tensor) -> torch.Tensor:
+    """Guess damage: flat-filled holes (8x8+ areas of one exact colour) and saturated
+    scribbles (near-pure colours a texture photo rarely has), dilated by 2 px.
+
+    image: [1,C,H,W] in [-1,1] -> [1,1,H,W] float mask (1 = damaged)."""
+    pixels = ((image[0].clamp(-1, 1) + 1) * 127.5).round().numpy()
+    colour = pixels[:3] if pixels.shape[0] >= 3 else pixels[:1]
+    variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in colour)
+    flat = variance < 1e-3
+    flat = binary_dilation(flat, iterations=4)  # the 8x8 window test marks the core only
+    spread = colour.max(0) - colour.min(0)
+    saturated = (spread >= 200) & (colour.max(0) >= 200) if colour.shape[0] == 3 else np.zeros_like(flat)
+    damaged = binary_dilation(flat | saturated, iterations=2)
+    return torch.from_numpy(damaged.astype(np.float32))[None, None]

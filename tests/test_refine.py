@@ -1,0 +1,129 @@
+"""refine: unmasked pixels untouched, holes filled, upscale keeps the coarse content."""
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from patchtex.cli import main
+from patchtex.images import load_image, to_uint8
+from patchtex.refine import auto_mask, match_channels, push_pull_fill
+
+from .conftest import stripes
+
+
+def _damaged(size=48):
+    image = stripes(size)
+    mask = torch.zeros(1, 1, size, size)
+    mask[..., 10:26, 12:30] = 1
+    damaged = image.clone()
+    damaged[..., 10:26, 12:30] = 1.0  # a white hole
+    return image, damaged, mask
+
+
+def test_unmasked_pixels_are_unchanged(tiny_model):
+    _, damaged, mask = _damaged()
+    out = tiny_model.refine(damaged, mask, strength=0.7, seed=1)
+    keep = mask[0, 0] == 0
+    assert np.array_equal(to_uint8(out)[keep.numpy()], to_uint8(damaged)[keep.numpy()])
+    # the hole is no longer the flat white fill
+    assert (out[..., 12:24, 14:28] < 0.9).float().mean() > 0.5
+
+
+def test_strength_zero_without_mask_is_identity(tiny_model):
+    image = stripes()
+    assert torch.equal(tiny_model.refine(image, None, strength=0.0), image)
+
+
+def test_refine_changes_more_with_more_strength(tiny_model):
+    image = stripes()
+    low = (tiny_model.refine(image, strength=0.5, seed=0) - image).abs().mean()
+    high = (tiny_model.refine(image, strength=1.0, seed=0) - image).abs().mean()
+    assert high >= low
+
+
+def test_upscale_shape_and_coarse_content(tiny_model):
+    image = stripes()
+    out = tiny_model.refine(image, upscale=2, strength=0.0)
+    assert out.shape == (1, 3, 96, 96)
+    back = torch.nn.functional.avg_pool2d(out, 2)
+    assert (back - image).abs().mean() < 0.2
+
+
+def test_mask_size_mismatch_is_an_error(tiny_model):
+    with pytest.raises(ValueError, match="mask is 10x10 but the image is 48x48"):
+        tiny_model.refine(stripes(), torch.ones(1, 1, 10, 10))
+
+
+def test_push_pull_fills_only_unknown():
+    image = torch.rand(1, 3, 20, 20, generator=torch.Generator().manual_seed(0))
+    known = torch.ones(1, 1, 20, 20)
+    known[..., 5:15, 5:15] = 0
+    filled = push_pull_fill(image, known)
+    assert torch.equal(filled[..., :5, :], image[..., :5, :])
+    inside = filled[..., 5:15, 5:15]
+    assert inside.min() >= image.min() and inside.max() <= image.max()
+
+
+def test_auto_mask_finds_flat_hole_and_scribble():
+    image = stripes(64)
+    image[..., 20:36, 20:36] = 0.0  # flat grey hole
+    image[0, :, 50, 5:40] = torch.tensor([1.0, -1.0, -1.0])[:, None]  # pure red scribble
+    mask = auto_mask(image)[0, 0]
+    assert mask[28, 28] == 1 and mask[50, 20] == 1
+    assert mask[5, 5] == 0 and mask[:15].mean() < 0.05
+
+
+def test_match_channels():
+    rgb = torch.rand(1, 3, 4, 4)
+    assert match_channels(rgb, 1).shape[1] == 1
+    assert match_channels(match_channels(rgb, 1), 3).shape[1] == 3
+    assert match_channels(torch.rand(1, 4, 4, 4), 3).shape[1] == 3
+
+
+def _png(path, tensor):
+    Image.fromarray(to_uint8(tensor).squeeze(-1) if tensor.shape[1] == 1 else to_uint8(tensor)).save(path)
+    return path
+
+
+def test_cli_refine_with_mask_keeps_outside_bytes(model_file, tmp_path):
+    _, damaged, mask = _damaged()
+    src = _png(tmp_path / "damaged.png", damaged)
+    mask_path = _png(tmp_path / "mask.png", mask * 2 - 1)
+    out = tmp_path / "fixed.png"
+    result = CliRunner().invoke(main, ["refine", str(src), "--mask", str(mask_path), "--model", str(model_file), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    before, after = np.asarray(Image.open(src)), np.asarray(Image.open(out))
+    keep = np.asarray(Image.open(mask_path)) == 0
+    assert np.array_equal(before[keep], after[keep])
+
+
+def test_cli_refine_self_fit_and_save_model(tmp_path):
+    _, damaged, mask = _damaged()
+    rgba = torch.cat([damaged, 1 - 2 * mask], 1)  # transparent where damaged
+    src = _png(tmp_path / "hole.png", rgba)
+    out, saved = tmp_path / "fixed.png", tmp_path / "self.safetensors"
+    result = CliRunner().invoke(main, ["refine", str(src), "--steps", "2", "--save-model", str(saved), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "transparent pixels" in result.output
+    assert saved.exists() and load_image(out).pixels.shape == (1, 3, 48, 48)
+
+
+@pytest.mark.parametrize(
+    "mask_value, message", [(-1.0, "marks no pixel as damaged"), (1.0, "covers the whole image")]
+)
+def test_cli_refine_rejects_empty_and_full_masks(tmp_path, mask_value, message):
+    src = _png(tmp_path / "img.png", stripes())
+    mask_path = _png(tmp_path / "m.png", torch.full((1, 1, 48, 48), mask_value))
+    result = CliRunner().invoke(main, ["refine", str(src), "--mask", str(mask_path), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cli_refine_never_overwrites_input(model_file, tmp_path):
+    src = _png(tmp_path / "img.png", stripes())
+    before = src.read_bytes()
+    result = CliRunner().invoke(main, ["refine", str(src), "--model", str(model_file), "-o", str(src)])
+    assert result.exit_code == 2 and "is the input file" in result.output
+    assert src.read_bytes() == before
