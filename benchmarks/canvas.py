@@ -47,7 +47,18 @@ def stitch_difference(model: patchtex.Model, size: int = 2048) -> tuple[int, flo
 
 def timed_cli(model: Path | None, size: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "patchtex.cli", "synth", "--size", f"{size}x{size}", "-o", f"{tmp}/o.png"]
+        cmd = [
+            "/usr/bin/time",
+            "-v",
+            sys.executable,
+            "-m",
+            "patchtex.cli",
+            "synth",
+            "--size",
+            f"{size}x{size}",
+            "-o",
+            f"{tmp}/o.png",
+        ]
         if model:
             cmd.insert(6, str(model))
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -62,7 +73,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path)
     parser.add_argument("--sizes", type=int, nargs="*", default=[4096, 8192, 16384])
-    parser.add_argument("--seams", action="store_true", help="seam ratios of tileable outputs of bench-out/quality models")
+    parser.add_argument(
+        "--seams", action="store_true", help="seam ratios of tileable outputs of bench-out/quality models"
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = patchtex.load(args.model) if args.model else patchtex.demo()
@@ -86,7 +99,9 @@ def main() -> None:
         plain = m.synth((w + 37, h + 21), seed=1)
         ex = patchtex.load_image(ROOT.parent / "shared" / "bench" / f"{path.name.split('.')[0]}.png").pixels
         ratio = quality.patch_swd(tile, ex) / quality.patch_swd(plain, ex)
-        print(f"{path.name.split('.')[0]:<14} {quality.seam_ratio(tile):13.2f} {quality.seam_ratio(plain):10.2f} {ratio:18.2f}")
+        print(
+            f"{path.name.split('.')[0]:<14} {quality.seam_ratio(tile):13.2f} {quality.seam_ratio(plain):10.2f} {ratio:18.2f}"
+        )
 
 
 if __name__ == "__main__":

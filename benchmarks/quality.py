@@ -86,7 +86,18 @@ def main() -> None:
     header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6}"
     print(header, flush=True)
     for name in names:
-        cmd = [sys.executable, __file__, "--one", name, "--bench", str(args.bench), "--out", str(args.out), "--seeds", str(args.seeds)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--bench",
+            str(args.bench),
+            "--out",
+            str(args.out),
+            "--seeds",
+            str(args.seeds),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)

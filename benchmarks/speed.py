@@ -30,7 +30,16 @@ def conv_flops(model: patchtex.Model, size: int) -> float:
     def hook(module, inputs, output):
         nonlocal total
         kh, kw = module.kernel_size
-        total += 2.0 * module.in_channels * module.out_channels * kh * kw * output.shape[-2] * output.shape[-1] * output.shape[0]
+        total += (
+            2.0
+            * module.in_channels
+            * module.out_channels
+            * kh
+            * kw
+            * output.shape[-2]
+            * output.shape[-1]
+            * output.shape[0]
+        )
 
     handles = [m.register_forward_hook(hook) for m in model.pyramid.modules() if isinstance(m, torch.nn.Conv2d)]
     model.synth((size, size), seed=0)
@@ -71,8 +80,10 @@ def main() -> None:
     size = args.size
     flops = conv_flops(model, size)
     mp = size * size / 1e6
-    print(f"model: {args.model or 'bundled demo'} ({model.config.num_scales} scales), output {size}x{size}, "
-          f"{flops / 1e9:.0f} GFLOP of convolutions")
+    print(
+        f"model: {args.model or 'bundled demo'} ({model.config.num_scales} scales), output {size}x{size}, "
+        f"{flops / 1e9:.0f} GFLOP of convolutions"
+    )
     print(f"{'path':<34} {'seconds':>8} {'MP/s':>7} {'GFLOP/s':>8}")
     for label, precision in (("model.synth, bf16 autocast", "auto"), ("model.synth, float32", "fp32")):
         model.precision = precision

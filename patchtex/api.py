@@ -90,7 +90,9 @@ class Model:
         period = tileable_period(self.pyramid, width, height) if tileable else None
         if fmt in STREAMING_FORMATS and (period is None or period == (width, height)):
             source = KeyedSource(self.pyramid, seed, self.device, period=period)
-            bands = (band.clamp(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16()))
+            bands = (
+                band.clamp(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
+            )
             return write_streaming(path, width, height, self.config.image_channels, bands, bits)
         if tileable:
             image = self.synth((width, height), seed, tileable=True)
@@ -122,7 +124,14 @@ class Model:
             if upscale != 1:
                 raise ValueError("--mask and --upscale cannot be combined; repair first, then upscale")
         return refine_image(
-            self.pyramid, image, mask, strength=strength, upscale=upscale, seed=seed, device=self.device, bf16=self._bf16()
+            self.pyramid,
+            image,
+            mask,
+            strength=strength,
+            upscale=upscale,
+            seed=seed,
+            device=self.device,
+            bf16=self._bf16(),
         )
 
     def save(self, path: str | os.PathLike) -> Path:

@@ -120,14 +120,35 @@ def main():
 
 @main.command("fit")
 @click.argument("exemplar", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Model file [default: EXEMPLAR-NAME.patchtex.safetensors].")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Model file [default: EXEMPLAR-NAME.patchtex.safetensors]."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice of the fit.")
-@click.option("--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: tuned for ~2-3 min on a 2-core CPU).")
-@click.option("--max-side", type=click.IntRange(MIN_EXEMPLAR, 4096), default=1024, show_default=True, help="Larger exemplars are downscaled to this many px on the long side.")
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 100_000),
+    help="Training steps per scale (default: tuned for ~2-3 min on a 2-core CPU).",
+)
+@click.option(
+    "--max-side",
+    type=click.IntRange(MIN_EXEMPLAR, 4096),
+    default=1024,
+    show_default=True,
+    help="Larger exemplars are downscaled to this many px on the long side.",
+)
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
-def fit_command(exemplar: Path, output: Path | None, seed: int, steps: int | None, max_side: int, device: str, quiet: bool, debug: bool):
+def fit_command(
+    exemplar: Path,
+    output: Path | None,
+    seed: int,
+    steps: int | None,
+    max_side: int,
+    device: str,
+    quiet: bool,
+    debug: bool,
+):
     """Fit a model to one exemplar image and write one model file.
 
     The exemplar needs at least 32 px on each side; textures of 128-1024 px work best.
@@ -150,7 +171,9 @@ def fit_command(exemplar: Path, output: Path | None, seed: int, steps: int | Non
     image = load_image(exemplar)  # fail early, before any training
     for note in image.notes:
         click.echo(f"note: {note}", err=True)
-    config = TrainConfig(seed=seed, max_side=max_side, **({"coarse_steps": steps, "fine_steps": steps} if steps else {}))
+    config = TrainConfig(
+        seed=seed, max_side=max_side, **({"coarse_steps": steps, "fine_steps": steps} if steps else {})
+    )
     model = fit(image.pixels, config, device=dev, callback=None if quiet else _progress_bar())
     model.meta["exemplar"]["name"] = exemplar.name
     for note in model.meta["notes"]:
@@ -171,15 +194,50 @@ def _output_names(output: Path, seeds: list[int]) -> list[Path]:
 
 @main.command("synth")
 @click.argument("model_path", required=False, type=click.Path(path_type=Path), metavar="[MODEL]")
-@click.option("-s", "--size", type=SizeType(), default="1024x1024", show_default=True, help="Output size, WIDTHxHEIGHT (or one number for a square).")
-@click.option("--window", type=WindowType(), help="Render the window X,Y,W,H of the endless plane instead (X, Y may be negative).")
+@click.option(
+    "-s",
+    "--size",
+    type=SizeType(),
+    default="1024x1024",
+    show_default=True,
+    help="Output size, WIDTHxHEIGHT (or one number for a square).",
+)
+@click.option(
+    "--window", type=WindowType(), help="Render the window X,Y,W,H of the endless plane instead (X, Y may be negative)."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Which endless plane to draw from.")
-@click.option("-n", "count", type=click.IntRange(1, 1000), default=1, show_default=True, help="Number of outputs, seeds SEED, SEED+1, ...")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Number of outputs, seeds SEED, SEED+1, ...",
+)
 @click.option("--tileable", is_flag=True, help="Make the output wrap around seamlessly.")
 @click.option("--preview", is_flag=True, help="With --tileable, also write NAME.preview.EXT: the output repeated 2x2.")
-@click.option("--bits", type=click.Choice(["8", "16"]), default="8", show_default=True, help="Bits per channel (16 for .png or .tif).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG/WebP quality (100 = lossless WebP).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default="texture.png", show_default=True, help="Output image (.png .jpg .tif .webp); with -n, NAME-SEED.EXT.")
+@click.option(
+    "--bits",
+    type=click.Choice(["8", "16"]),
+    default="8",
+    show_default=True,
+    help="Bits per channel (16 for .png or .tif).",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=95,
+    show_default=True,
+    help="JPEG/WebP quality (100 = lossless WebP).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default="texture.png",
+    show_default=True,
+    help="Output image (.png .jpg .tif .webp); with -n, NAME-SEED.EXT.",
+)
 @device_option
 @debug_option
 def synth_command(
@@ -241,18 +299,48 @@ def synth_command(
 
 @main.command("refine")
 @click.argument("image_path", type=click.Path(path_type=Path), metavar="IMAGE")
-@click.option("--mask", "mask_arg", help="Damage mask image (white = damaged, same size), or 'auto'. Default: the transparent pixels of an RGBA input; none = improve the whole image.")
-@click.option("--model", "model_path", type=click.Path(path_type=Path), help="A fitted model of this texture. Default: fit one on the image's undamaged pixels first.")
-@click.option("--strength", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="How coarse a scale is regenerated: 0 keeps the image, 1 regenerates from the coarsest scale.")
-@click.option("--upscale", type=click.Choice(["1", "2", "4"]), default="1", show_default=True, help="Return a 2x or 4x larger image with new fine detail.")
+@click.option(
+    "--mask",
+    "mask_arg",
+    help="Damage mask image (white = damaged, same size), or 'auto'. Default: the transparent pixels of an RGBA input; none = improve the whole image.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    help="A fitted model of this texture. Default: fit one on the image's undamaged pixels first.",
+)
+@click.option(
+    "--strength",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="How coarse a scale is regenerated: 0 keeps the image, 1 regenerates from the coarsest scale.",
+)
+@click.option(
+    "--upscale",
+    type=click.Choice(["1", "2", "4"]),
+    default="1",
+    show_default=True,
+    help="Return a 2x or 4x larger image with new fine detail.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the regenerated detail (and the fit).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output image [default: IMAGE-refined.png beside the input].")
-@click.option("--save-model", type=click.Path(path_type=Path), help="Keep the model fitted on the image here (.safetensors).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output image [default: IMAGE-refined.png beside the input].",
+)
+@click.option(
+    "--save-model", type=click.Path(path_type=Path), help="Keep the model fitted on the image here (.safetensors)."
+)
 @click.option("--steps", type=click.IntRange(1, 100_000), help="Training steps per scale when fitting on the image.")
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
-def refine_command(image_path: Path, mask_arg, model_path, strength, upscale, seed, output, save_model, steps, device, quiet, debug):
+def refine_command(
+    image_path: Path, mask_arg, model_path, strength, upscale, seed, output, save_model, steps, device, quiet, debug
+):
     """Repair and improve an existing texture image (holes, scratches, blur, JPEG
     blocks, repetition, low resolution).
 
@@ -304,7 +392,9 @@ def refine_command(image_path: Path, mask_arg, model_path, strength, upscale, se
         pixels = pixels[:, :-1]  # alpha was the mask; the repaired image is opaque
     if mask is not None:
         if mask.sum() == 0:
-            raise click.BadParameter("the mask marks no pixel as damaged (white = damaged); nothing to repair", param_hint="--mask")
+            raise click.BadParameter(
+                "the mask marks no pixel as damaged (white = damaged); nothing to repair", param_hint="--mask"
+            )
         if mask.min() > 0 and model_path is None:
             raise click.BadParameter(
                 "the mask covers the whole image, so there is nothing to learn from; give --model or a smaller mask",
@@ -368,7 +458,9 @@ def check_memory(width: int, height: int) -> None:
 @main.command("score")
 @click.argument("exemplar", type=click.Path(path_type=Path))
 @click.argument("outputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--ref", type=click.Path(path_type=Path), help="A held-out image of the same texture to score against too.")
+@click.option(
+    "--ref", type=click.Path(path_type=Path), help="A held-out image of the same texture to score against too."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @debug_option
 def score_command(exemplar: Path, outputs: tuple[Path, ...], ref: Path | None, as_json: bool, debug: bool):

@@ -104,9 +104,7 @@ def num_scales_for(short_side: int, coarse_side: int) -> int:
     return max(n, 1)
 
 
-def default_model_config(
-    image_channels: int, short_side: int, coarse_side: int = 40, waves=()
-) -> ModelConfig:
+def default_model_config(image_channels: int, short_side: int, coarse_side: int = 40, waves=()) -> ModelConfig:
     """The default architecture for an exemplar: wide and deep at the coarse scale, where
     pixels are cheap and layout is decided; narrow at the fine scales, where they are not."""
     n = num_scales_for(short_side, coarse_side)

@@ -153,6 +153,7 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
         iy, ix = _fundamental(ys_[idx], xs_[idx], weak)
         if chosen:  # staggered lattices (bricks): prefer (k -+ c) / 2 when it is a peak too
             iy, ix = _half_lattice(iy, ix, chosen[0], weak)
+
         # sub-bin refinement by a parabola through the log power
         def refine(a, b, c):
             den = a - 2 * b + c

@@ -41,6 +41,7 @@ def _unit(image: torch.Tensor) -> torch.Tensor:
 
 def _match_channels(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Compare colour to grey as grey; ignore alpha when only one side has it."""
+
     def colour(x):
         c = x.shape[1]
         return x[:, :3] if c >= 3 else x[:, :1]

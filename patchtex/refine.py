@@ -65,7 +65,9 @@ def _upsample_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _run_scale(pyramid: Pyramid, scale: int, prev: torch.Tensor, size: tuple[int, int], source: KeyedSource, bf16: bool):
+def _run_scale(
+    pyramid: Pyramid, scale: int, prev: torch.Tensor, size: tuple[int, int], source: KeyedSource, bf16: bool
+):
     """One generator over a whole finite image: reflect halos instead of neighbouring tiles."""
     height, width = size
     gen = pyramid.generators[scale]
@@ -101,7 +103,9 @@ def refine_image(
     steps_up = int(math.log2(upscale))
     own = cfg.num_scales - 1 - steps_up  # the pyramid scale at the image's resolution
     if own < 0:
-        raise ValueError(f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}")
+        raise ValueError(
+            f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}"
+        )
     image = match_channels(image.float(), cfg.image_channels)
     images, masks = [image], [mask]
     for _ in range(own):

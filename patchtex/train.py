@@ -181,7 +181,9 @@ def fit_pyramid(
         if prev_disc is not None:
             disc.load_state_dict(prev_disc.state_dict())
         disc = disc.to(device).to(memory_format=torch.channels_last)
-        losses = _fit_scale(pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback)
+        losses = _fit_scale(
+            pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback
+        )
         gen.requires_grad_(False)
         prev_disc = disc
     pyramid.eval()

@@ -49,7 +49,9 @@ def test_fit_then_synth_then_score(runner, exemplar_png, tmp_path):
     result = runner.invoke(main, ["synth", str(model), "--size", "40x30", "-n", "2", "-o", str(tmp_path / "s.png")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "s-0.png").exists() and (tmp_path / "s-1.png").exists()
-    result = runner.invoke(main, ["score", str(exemplar_png), str(tmp_path / "s-0.png"), str(tmp_path / "s-1.png"), "--json"])
+    result = runner.invoke(
+        main, ["score", str(exemplar_png), str(tmp_path / "s-0.png"), str(tmp_path / "s-1.png"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert len(data["rows"]) == 2 and data["diversity"] > 0

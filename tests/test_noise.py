@@ -10,7 +10,13 @@ from patchtex.noise import BLOCK, find_waves, keyed_noise, wave_field
 
 def test_noise_window_equals_region_of_larger_render():
     big = keyed_noise(7, 2, (-100, -70, 300, 200), 3)
-    for x, y, w, h in [(-100, -70, 5, 5), (-1, -1, 2, 2), (BLOCK - 3, BLOCK - 2, 9, 7), (0, 0, 1, 1), (150, 100, 50, 30)]:
+    for x, y, w, h in [
+        (-100, -70, 5, 5),
+        (-1, -1, 2, 2),
+        (BLOCK - 3, BLOCK - 2, 9, 7),
+        (0, 0, 1, 1),
+        (150, 100, 50, 30),
+    ]:
         part = keyed_noise(7, 2, (x, y, w, h), 3)
         assert torch.equal(part, big[..., y + 70 : y + 70 + h, x + 100 : x + 100 + w])
 
@@ -42,7 +48,9 @@ def test_wave_field_window_equals_region():
 
 
 def _stripes(period_x: float, period_y: float, size: int = 128) -> torch.Tensor:
-    y, x = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
+    y, x = torch.meshgrid(
+        torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij"
+    )
     img = torch.sin(2 * math.pi * x / period_x) if period_x else torch.sin(2 * math.pi * y / period_y)
     noise = torch.randn(size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     return (0.7 * img + 0.1 * noise).float()[None, None].expand(1, 3, size, size)

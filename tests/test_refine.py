@@ -92,7 +92,9 @@ def test_cli_refine_with_mask_keeps_outside_bytes(model_file, tmp_path):
     src = _png(tmp_path / "damaged.png", damaged)
     mask_path = _png(tmp_path / "mask.png", mask * 2 - 1)
     out = tmp_path / "fixed.png"
-    result = CliRunner().invoke(main, ["refine", str(src), "--mask", str(mask_path), "--model", str(model_file), "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["refine", str(src), "--mask", str(mask_path), "--model", str(model_file), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     before, after = np.asarray(Image.open(src)), np.asarray(Image.open(out))
     keep = np.asarray(Image.open(mask_path)) == 0
@@ -104,15 +106,15 @@ def test_cli_refine_self_fit_and_save_model(tmp_path):
     rgba = torch.cat([damaged, 1 - 2 * mask], 1)  # transparent where damaged
     src = _png(tmp_path / "hole.png", rgba)
     out, saved = tmp_path / "fixed.png", tmp_path / "self.safetensors"
-    result = CliRunner().invoke(main, ["refine", str(src), "--steps", "2", "--save-model", str(saved), "-o", str(out), "-q"])
+    result = CliRunner().invoke(
+        main, ["refine", str(src), "--steps", "2", "--save-model", str(saved), "-o", str(out), "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert "transparent pixels" in result.output
     assert saved.exists() and load_image(out).pixels.shape == (1, 3, 48, 48)
 
 
-@pytest.mark.parametrize(
-    "mask_value, message", [(-1.0, "marks no pixel as damaged"), (1.0, "covers the whole image")]
-)
+@pytest.mark.parametrize("mask_value, message", [(-1.0, "marks no pixel as damaged"), (1.0, "covers the whole image")])
 def test_cli_refine_rejects_empty_and_full_masks(tmp_path, mask_value, message):
     src = _png(tmp_path / "img.png", stripes())
     mask_path = _png(tmp_path / "m.png", torch.full((1, 1, 48, 48), mask_value))

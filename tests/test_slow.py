@@ -1,6 +1,6 @@
 """End-to-end on a real benchmark exemplar with default settings (minutes).
 
-    python -m pytest -m slow
+python -m pytest -m slow
 """
 
 from pathlib import Path
@@ -29,7 +29,9 @@ def test_fit_bench_exemplar_with_defaults(tmp_path):
     outs = []
     for seed in (1, 2):
         out = tmp_path / f"s{seed}.png"
-        result = runner.invoke(main, ["synth", str(model), "--size", f"{width}x{height}", "--seed", str(seed), "-o", str(out)])
+        result = runner.invoke(
+            main, ["synth", str(model), "--size", f"{width}x{height}", "--seed", str(seed), "-o", str(out)]
+        )
         assert result.exit_code == 0, result.output
         outs.append(load_image(out).pixels)
     floor = quality.patch_swd(ex, ref)

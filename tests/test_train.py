@@ -15,7 +15,9 @@ ONE_SCALE = ModelConfig(image_channels=3, num_scales=1, channels=(16,), layers=(
 
 def _samples(pyramid: Pyramid, count: int = 6, size: int = 24) -> torch.Tensor:
     with torch.no_grad():
-        return torch.cat([pyramid.render(0, (0, 0, size, size), KeyedSource(pyramid, s, torch.device("cpu"))) for s in range(count)])
+        return torch.cat(
+            [pyramid.render(0, (0, 0, size, size), KeyedSource(pyramid, s, torch.device("cpu"))) for s in range(count)]
+        )
 
 
 def _fresh_critic_advantage(pyramid: Pyramid, exemplar: torch.Tensor, steps: int = 40) -> float:
@@ -41,8 +43,18 @@ def _fresh_critic_advantage(pyramid: Pyramid, exemplar: torch.Tensor, steps: int
 
 def test_training_reduces_the_critics_advantage(exemplar):
     torch.manual_seed(0)
-    untrained = fit_pyramid(exemplar, TrainConfig(steps=(1,), batch_size=4, crop_size=24), device=torch.device("cpu"), model_config=ONE_SCALE)
-    trained = fit_pyramid(exemplar, TrainConfig(steps=(300,), batch_size=4, crop_size=24), device=torch.device("cpu"), model_config=ONE_SCALE)
+    untrained = fit_pyramid(
+        exemplar,
+        TrainConfig(steps=(1,), batch_size=4, crop_size=24),
+        device=torch.device("cpu"),
+        model_config=ONE_SCALE,
+    )
+    trained = fit_pyramid(
+        exemplar,
+        TrainConfig(steps=(300,), batch_size=4, crop_size=24),
+        device=torch.device("cpu"),
+        model_config=ONE_SCALE,
+    )
     before = _fresh_critic_advantage(untrained.pyramid, exemplar)
     after = _fresh_critic_advantage(trained.pyramid, exemplar)
     assert after < 0.6 * before, (before, after)
@@ -60,6 +72,8 @@ def test_same_seed_same_weights_other_seed_differs(exemplar):
 def test_grayscale_stays_grayscale():
     gray = torch.rand(1, 1, 40, 40, generator=torch.Generator().manual_seed(0)) * 2 - 1
     cfg = ModelConfig(image_channels=1, num_scales=1, channels=(8,), layers=(3,), noise_channels=2)
-    result = fit_pyramid(gray, TrainConfig(steps=(2,), batch_size=2, crop_size=16), device=torch.device("cpu"), model_config=cfg)
+    result = fit_pyramid(
+        gray, TrainConfig(steps=(2,), batch_size=2, crop_size=16), device=torch.device("cpu"), model_config=cfg
+    )
     out = result.pyramid.render(0, (0, 0, 10, 10), KeyedSource(result.pyramid, 0, torch.device("cpu")))
     assert out.shape == (1, 1, 10, 10)
