@@ -14,20 +14,21 @@ import hashlib
 import os
 from dataclasses import replace
 from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_model, save_model
+from .checkpoint import load_fit, load_model, save_model
 from .config import TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
 from .refine import refine_image
 from .sample import KeyedSource, iter_window, synth_tileable, synth_window, tileable_period
 from .streaming import STREAMING_FORMATS, write_streaming
-from .train import Callback, fit_pyramid, use_bf16
+from .train import Callback, FitState, fit_pyramid, use_bf16
 
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 DEMO_MODEL = "demo.patchtex.safetensors"
@@ -168,27 +169,83 @@ def fit(
     device: torch.device | str = "cpu",
     callback: Callback | None = None,
     valid: torch.Tensor | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    stop: Callable[[], bool] | None = None,
+    name: str | None = None,
 ) -> Model:
-    """Fit a model to one exemplar (a path, or a [1,C,H,W] tensor in [-1,1]).
+    """Fit a model to one exemplar (a path, or a [1,C,H,W] tensor in [-1,1]; `name`
+    records where a tensor came from).
 
-    valid: optional [1,1,H,W] mask of undamaged pixels (1) to take real crops from."""
+    valid: optional [1,1,H,W] mask of undamaged pixels (1) to take real crops from.
+    checkpoint_path: write the unfinished fit there every 30 s of work and at every scale
+    (resume it with `patchtex.resume`). stop: polled between steps; returning True
+    checkpoints and raises `FitInterrupted`."""
     config = config or TrainConfig()
     if seed is not None:
         config = replace(config, seed=seed)
     notes: list[str] = []
     if isinstance(exemplar, torch.Tensor):
-        pixels, name = exemplar.float(), "<tensor>"
+        pixels, name = exemplar.float(), name or "<tensor>"
     else:
         loaded = load_image(exemplar)
         pixels, notes, name = loaded.pixels, loaded.notes, Path(exemplar).name
     original = tuple(pixels.shape[-2:])
-    size = pixels.shape[-2:]
     pixels, more = prepare_exemplar(pixels, config.max_side)
     notes += more
-    if valid is not None and pixels.shape[-2:] != size:
+    if valid is not None and tuple(pixels.shape[-2:]) != original:
         valid = (F.interpolate(valid.float(), size=pixels.shape[-2:], mode="bilinear") > 0.999).float()
-    result = fit_pyramid(pixels, config, device=torch.device(device), callback=callback, valid=valid)
-    meta = {
+    meta = _fit_meta(name, original, pixels, config, device, notes)
+    result = fit_pyramid(
+        pixels,
+        config,
+        device=torch.device(device),
+        callback=callback,
+        valid=valid,
+        checkpoint=_checkpointer(checkpoint_path, meta, pixels),
+        stop=stop,
+    )
+    return _finished(result, meta, device)
+
+
+def resume(
+    path: str | os.PathLike,
+    *,
+    device: torch.device | str = "cpu",
+    callback: Callback | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Model:
+    """Continue an unfinished fit saved at `path` (checkpointing to the same file)."""
+    pyramid, meta, state, pixels = load_fit(path, "cpu")
+    config = TrainConfig.from_json(meta["train_config"])
+    result = fit_pyramid(
+        pixels,
+        config,
+        device=torch.device(device),
+        callback=callback,
+        checkpoint=_checkpointer(path, meta, pixels),
+        stop=stop,
+        resume=(pyramid, state),
+    )
+    return _finished(result, meta, device)
+
+
+def _checkpointer(path, meta: dict[str, Any], pixels: torch.Tensor):
+    if path is None:
+        return None
+
+    def checkpoint(pyramid: Pyramid, state: FitState) -> None:
+        save_model(pyramid, {**meta, "fit_seconds": round(state.seconds, 2)}, path, state, pixels)
+
+    return checkpoint
+
+
+def _finished(result, meta: dict[str, Any], device) -> Model:
+    meta = {**meta, "fit_seconds": round(result.seconds, 2), "losses": result.losses}
+    return Model(result.pyramid, meta, device)
+
+
+def _fit_meta(name, original, pixels, config: TrainConfig, device, notes) -> dict[str, Any]:
+    return {
         "exemplar": {
             "name": name,
             "width": int(original[1]),
@@ -199,13 +256,10 @@ def fit(
             "sha256": hashlib.sha256(pixels.numpy().tobytes()).hexdigest(),
         },
         "seed": config.seed,
-        "fit_seconds": round(result.seconds, 2),
         "device": str(device),
-        "losses": result.losses,
         "train_config": config.to_json(),
         "notes": notes,
     }
-    return Model(result.pyramid, meta, device)
 
 
 def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> Model:

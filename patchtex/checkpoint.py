@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from .config import ModelConfig
 from .images import atomic_path
 from .model import Pyramid
+from .train import FitState
 
 FORMAT = "patchtex-model"
 FORMAT_VERSION = 1
@@ -29,10 +30,18 @@ class ModelFileError(ValueError):
     """A model file that cannot be used, stated in one sentence."""
 
 
-def save_model(pyramid: Pyramid, meta: dict[str, Any], path: str | os.PathLike) -> Path:
+def save_model(
+    pyramid: Pyramid,
+    meta: dict[str, Any],
+    path: str | os.PathLike,
+    fit_state: FitState | None = None,
+    exemplar: torch.Tensor | None = None,
+) -> Path:
     """Write weights and metadata to `path` atomically.
 
     meta: JSON-serialisable facts about the fit (exemplar, seed, timings, losses, ...).
+    fit_state, exemplar: for an unfinished fit, everything `patchtex fit --resume` needs
+    (critic and optimiser states, the random generator's state, the exemplar pixels).
     """
     from . import __version__
 
@@ -44,6 +53,29 @@ def save_model(pyramid: Pyramid, meta: dict[str, Any], path: str | os.PathLike) 
         "model_config": pyramid.config.to_json(),
         "meta": json.dumps(meta, sort_keys=True),
     }
+    if fit_state is not None:
+        if exemplar is None:
+            raise ValueError("an unfinished fit needs its exemplar to be resumable")
+        tensors["fit.exemplar"] = exemplar.detach().cpu().float().contiguous()
+        tensors["fit.generator"] = fit_state.generator.clone()
+        tensors.update({f"fit.disc.{k}": v.detach().cpu().contiguous() for k, v in fit_state.disc.items()})
+        groups = {}
+        for name, opt in (("opt_g", fit_state.opt_g), ("opt_d", fit_state.opt_d)):
+            if opt is None:
+                continue
+            groups[name] = opt["param_groups"]
+            for pid, entries in opt["state"].items():
+                for key, value in entries.items():
+                    tensors[f"fit.{name}.{pid}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        metadata["fit_state"] = json.dumps(
+            {
+                "scale": fit_state.scale,
+                "step": fit_state.step,
+                "seconds": fit_state.seconds,
+                "losses": fit_state.losses,
+                "param_groups": groups,
+            }
+        )
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return Path(path)
@@ -95,8 +127,49 @@ def read_header(path: str | os.PathLike) -> dict[str, str]:
 
 
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[Pyramid, dict[str, Any]]:
-    """Rebuild the pyramid stored at `path`; returns (pyramid in eval mode, meta)."""
+    """Rebuild the pyramid stored at `path`; returns (pyramid in eval mode, meta).
+
+    An unfinished fit is refused with the command that finishes it."""
     metadata = read_header(path)
+    if "fit_state" in metadata:
+        raise ModelFileError(f"{path} is an unfinished fit; finish it with: patchtex fit --resume {path}")
+    return _load(path, metadata, device)[:2]
+
+
+def load_fit(path: str | os.PathLike, device: torch.device | str = "cpu"):
+    """An unfinished fit: (pyramid, meta, FitState, exemplar [1,C,H,W])."""
+    metadata = read_header(path)
+    if "fit_state" not in metadata:
+        raise ModelFileError(f"{path} is a finished model; there is nothing to resume")
+    pyramid, meta, tensors = _load(path, metadata, device)
+    try:
+        info = json.loads(metadata["fit_state"])
+        opts: dict[str, dict | None] = {"opt_g": None, "opt_d": None}
+        for name, groups in info["param_groups"].items():
+            state: dict[int, dict] = {}
+            for key, value in tensors.items():
+                if key.startswith(f"fit.{name}."):
+                    pid, entry = key[len(name) + 5 :].split(".", 1)
+                    state.setdefault(int(pid), {})[entry] = value
+            opts[name] = {"state": state, "param_groups": groups}
+        disc = {k[len("fit.disc.") :]: v for k, v in tensors.items() if k.startswith("fit.disc.")}
+        fit_state = FitState(
+            int(info["scale"]),
+            int(info["step"]),
+            float(info["seconds"]),
+            tensors["fit.generator"],
+            disc,
+            opts["opt_g"],
+            opts["opt_d"],
+            dict(info["losses"]),
+        )
+        exemplar = tensors["fit.exemplar"]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFileError(f"{path} has an incomplete fit state ({exc}); start the fit again") from None
+    return pyramid, meta, fit_state, exemplar
+
+
+def _load(path, metadata: dict[str, str], device):
     try:
         config = ModelConfig.from_json(metadata["model_config"])
         meta = json.loads(metadata.get("meta", "{}"))
@@ -107,10 +180,11 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     except Exception as exc:  # safetensors raises its own error types
         raise ModelFileError(f"{path} is damaged ({exc}); refit or copy it again") from None
     pyramid = Pyramid(config)
+    weights = {k: v for k, v in tensors.items() if not k.startswith("fit.")}
     try:
-        pyramid.load_state_dict(tensors, strict=True)
+        pyramid.load_state_dict(weights, strict=True)
     except RuntimeError:
         raise ModelFileError(f"{path}: weights do not match its configuration; the file was altered") from None
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last).eval()
     pyramid.requires_grad_(False)
-    return pyramid, meta
+    return pyramid, meta, tensors

@@ -7,19 +7,23 @@ traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 import torch
 
 from . import __version__
-from .api import MIN_EXEMPLAR, Model, demo, fit, load
+from .api import MIN_EXEMPLAR, Model, demo, fit, load, resume
 from .config import TrainConfig
 from .images import check_output_path, load_image, save_image
+from .train import FitInterrupted
 
 MAX_SIDE = 1_048_576  # largest width or height accepted for an output
 
@@ -119,29 +123,31 @@ def main():
 
 
 @main.command("fit")
-@click.argument("exemplar", type=click.Path(path_type=Path))
+@click.argument("exemplar", type=click.Path(path_type=Path), required=False)
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Model file [default: EXEMPLAR-NAME.patchtex.safetensors]."
 )
+@click.option(
+    "--resume", "resume_path", type=click.Path(path_type=Path), help="Continue an interrupted fit from its model file."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice of the fit.")
 @click.option(
-    "--steps",
-    type=click.IntRange(1, 100_000),
-    help="Training steps per scale (default: tuned for ~2-3 min on a 2-core CPU).",
+    "--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: 1000 coarsest, 250 others)."
 )
 @click.option(
     "--max-side",
     type=click.IntRange(MIN_EXEMPLAR, 4096),
     default=1024,
     show_default=True,
-    help="Larger exemplars are downscaled to this many px on the long side.",
+    help="Larger exemplars are downscaled to this many px on the long side (a note says so).",
 )
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
 def fit_command(
-    exemplar: Path,
+    exemplar: Path | None,
     output: Path | None,
+    resume_path: Path | None,
     seed: int,
     steps: int | None,
     max_side: int,
@@ -155,35 +161,85 @@ def fit_command(
     Training draws random crops at every scale, so large exemplars do not take longer per
     step; exemplars larger than --max-side are downscaled first (with a note).
 
+    While it runs, the model file holds the unfinished fit, saved every 30 s of work and
+    at every scale. Ctrl-C (or SIGTERM) saves it and exits; --resume continues it.
+
     \b
       patchtex fit brick.jpg
       patchtex fit bark.png -o bark.safetensors --seed 3 --device cuda
+      patchtex fit --resume brick.patchtex.safetensors
     """
     dev = pick_device(device)
-    output = output or Path(f"{exemplar.stem}.patchtex.safetensors")
-    if output.suffix != ".safetensors":
-        raise click.BadParameter(f"model files end in .safetensors, got '{output.name}'", param_hint="-o")
-    if output.exists() and output.resolve() == exemplar.resolve():
-        raise click.BadParameter("output is the exemplar itself; choose another -o path", param_hint="-o")
-    parent = output.parent
-    if not parent.is_dir():
-        raise click.BadParameter(f"directory {parent} does not exist; create it first", param_hint="-o")
-    image = load_image(exemplar)  # fail early, before any training
-    for note in image.notes:
-        click.echo(f"note: {note}", err=True)
-    config = TrainConfig(
-        seed=seed, max_side=max_side, **({"coarse_steps": steps, "fine_steps": steps} if steps else {})
-    )
-    model = fit(image.pixels, config, device=dev, callback=None if quiet else _progress_bar())
-    model.meta["exemplar"]["name"] = exemplar.name
+    if (exemplar is None) == (resume_path is None):
+        raise click.UsageError("give an EXEMPLAR image to fit, or --resume MODEL to continue a fit (not both)")
+    if resume_path is not None:
+        output = resume_path
+        run = lambda stop: resume(resume_path, device=dev, callback=None if quiet else _progress_bar(), stop=stop)  # noqa: E731
+    else:
+        output = output or Path(f"{exemplar.stem}.patchtex.safetensors")
+        if output.suffix != ".safetensors":
+            raise click.BadParameter(f"model files end in .safetensors, got '{output.name}'", param_hint="-o")
+        if output.exists() and output.resolve() == exemplar.resolve():
+            raise click.BadParameter("output is the exemplar itself; choose another -o path", param_hint="-o")
+        if not output.parent.is_dir():
+            raise click.BadParameter(f"directory {output.parent} does not exist; create it first", param_hint="-o")
+        image = load_image(exemplar)  # fail early, before any training
+        for note in image.notes:
+            click.echo(f"note: {note}", err=True)
+        steps_kw = {"coarse_steps": steps, "fine_steps": steps} if steps else {}
+        config = TrainConfig(seed=seed, max_side=max_side, **steps_kw)
+        progress = None if quiet else _progress_bar()
+
+        def run(stop):
+            return fit(
+                image.pixels,
+                config,
+                device=dev,
+                callback=progress,
+                checkpoint_path=output,
+                stop=stop,
+                name=exemplar.name,
+            )
+
+    with _interrupts() as stop:
+        try:
+            model = run(stop)
+        except FitInterrupted as exc:
+            state = exc.state
+            raise click.ClickException(
+                f"interrupted at scale {state.scale + 1}, step {state.step}; progress saved to {output}; "
+                f"resume with: patchtex fit --resume {output}"
+            ) from None
     for note in model.meta["notes"]:
         click.echo(f"note: {note}", err=True)
     model.save(output)
     cfg = model.config
-    click.echo(
-        f"wrote {output} ({cfg.num_scales} scales, {model.meta['fit_seconds']:.0f} s on {dev.type})",
-        err=True,
-    )
+    click.echo(f"wrote {output} ({cfg.num_scales} scales, {model.meta['fit_seconds']:.0f} s on {dev.type})", err=True)
+
+
+@contextlib.contextmanager
+def _interrupts():
+    """Turn the first SIGINT/SIGTERM into a stop request the fit honours between steps
+    (it saves and exits); a second one interrupts at once."""
+    requested = {"signal": None}
+
+    def handler(signum, frame):
+        if requested["signal"] is not None:
+            raise KeyboardInterrupt
+        requested["signal"] = signum
+        click.echo("\nstopping after this step and saving progress...", err=True)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    installed = threading.current_thread() is threading.main_thread()
+    if installed:
+        for sig in previous:
+            signal.signal(sig, handler)
+    try:
+        yield lambda: requested["signal"] is not None
+    finally:
+        if installed:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def _output_names(output: Path, seeds: list[int]) -> list[Path]:

@@ -93,6 +93,14 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
 
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        raw = json.loads(text)
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in raw.items() if k in names}
+        values["steps"] = tuple(int(n) for n in values.get("steps", ()))
+        return cls(**values)
+
 
 def num_scales_for(short_side: int, coarse_side: int) -> int:
     """Number of 2x scales so that the coarsest short side is about `coarse_side`."""

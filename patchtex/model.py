@@ -158,9 +158,12 @@ class Pyramid(nn.Module):
         `image_fn(rect)`: refinement and training feed real images in this way."""
         if inject is not None and inject[0] == scale:
             return inject[1](rect)
-        coarse = None
-        if scale > 0:
-            coarse = lambda r: self.render(scale - 1, r, source, inject)
+        if scale == 0:
+            return self.step(scale, rect, source, None)
+
+        def coarse(r: Rect) -> torch.Tensor:
+            return self.render(scale - 1, r, source, inject)
+
         return self.step(scale, rect, source, coarse)
 
 

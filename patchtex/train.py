@@ -36,6 +36,34 @@ class FitResult:
     losses: dict[str, float]
 
 
+@dataclass
+class FitState:
+    """Where an unfinished fit stands, at a step boundary: enough to continue it exactly.
+
+    `opt_g`/`opt_d` are None at a scale boundary (the scale has not started)."""
+
+    scale: int
+    step: int
+    seconds: float
+    generator: torch.Tensor  # state of the fit's torch.Generator
+    disc: dict[str, torch.Tensor]  # critic weights (the previous scale's at a boundary)
+    opt_g: dict | None
+    opt_d: dict | None
+    losses: dict[str, float]
+
+
+# checkpoint(pyramid, state): persist an unfinished fit
+Checkpoint = Callable[[Pyramid, FitState], None]
+
+
+class FitInterrupted(Exception):
+    """`stop()` asked the fit to end; `state` was checkpointed just before."""
+
+    def __init__(self, state: FitState):
+        super().__init__(f"fit interrupted at scale {state.scale + 1}, step {state.step}")
+        self.state = state
+
+
 def exemplar_pyramid(exemplar: torch.Tensor, num_scales: int) -> list[torch.Tensor]:
     """[1,C,H,W] -> list of num_scales images, coarsest first, each half the next."""
     levels = [exemplar]
@@ -148,46 +176,93 @@ def fit_pyramid(
     callback: Callback | None = None,
     model_config: ModelConfig | None = None,
     valid: torch.Tensor | None = None,
+    checkpoint: Checkpoint | None = None,
+    checkpoint_every: float = 30.0,
+    stop: Callable[[], bool] | None = None,
+    resume: tuple[Pyramid, FitState] | None = None,
 ) -> FitResult:
     """Fit a generator pyramid to `exemplar` ([1,C,H,W] float32 in [-1,1]).
 
     valid: optional [1,1,H,W] mask, 1 where the exemplar is undamaged; real crops for the
-    critic are then taken where it is 1 (refine's self-fit on a damaged image)."""
-    start = time.perf_counter()
+    critic are then taken where it is 1 (refine's self-fit on a damaged image).
+    checkpoint: called with the fit's state every `checkpoint_every` seconds of work and
+    at every scale boundary. stop: polled between steps; when it returns True the state
+    is checkpointed and FitInterrupted raised. resume: a (pyramid, state) pair from such a
+    checkpoint; the fit continues exactly where it stopped.
+    """
+    clock = time.perf_counter()
     generator = torch.Generator().manual_seed(train.seed)
-    if model_config is None:
+    state = None
+    if resume is not None:
+        pyramid, state = resume
+        model_config = pyramid.config
+        generator.set_state(state.generator)
+    elif model_config is None:
         waves = find_waves(exemplar)
         model_config = default_model_config(exemplar.shape[1], min(exemplar.shape[-2:]), train.coarse_side, waves)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
-    pyramid = Pyramid(cfg)
-    init_weights(pyramid, generator)
+    if resume is None:
+        pyramid = Pyramid(cfg)
+        init_weights(pyramid, generator)
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
     steps = train.steps or (train.coarse_steps,) + (train.fine_steps,) * (cfg.num_scales - 1)
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
-    losses: dict[str, float] = {}
-    prev_disc = None
-    for scale in range(cfg.num_scales):
+    done_before = state.seconds if state else 0.0
+    run = _Run(checkpoint, checkpoint_every, stop, lambda: done_before + time.perf_counter() - clock)
+    losses: dict[str, float] = state.losses if state else {}
+    prev_disc = state.disc if state else None
+    for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
-        gen.requires_grad_(True)
-        if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
-            gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
         disc = Discriminator(cfg.image_channels, train.disc_channels, train.disc_layers)
-        init_weights(disc, generator)
-        if prev_disc is not None:
-            disc.load_state_dict(prev_disc.state_dict())
+        mid_scale = state is not None and scale == state.scale and state.opt_g is not None
+        if mid_scale:
+            disc.load_state_dict(state.disc)
+        else:
+            boundary_state = FitState(
+                scale, 0, run.seconds(), generator.get_state(), prev_disc or {}, None, None, losses
+            )
+            run.boundary(pyramid, lambda: boundary_state, scale_start=True)
+            if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
+                gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
+            init_weights(disc, generator)
+            if prev_disc:
+                disc.load_state_dict(prev_disc)
         disc = disc.to(device).to(memory_format=torch.channels_last)
+        gen.requires_grad_(True)
+        opts = (state.opt_g, state.opt_d, state.step) if mid_scale else None
         losses = _fit_scale(
-            pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback
+            pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback, run, opts
         )
         gen.requires_grad_(False)
-        prev_disc = disc
+        prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
-    return FitResult(pyramid, time.perf_counter() - start, losses)
+    return FitResult(pyramid, run.seconds(), losses)
+
+
+class _Run:
+    """Checkpoint timing and stop requests for one fit."""
+
+    def __init__(self, checkpoint, every: float, stop, seconds: Callable[[], float]):
+        self.checkpoint, self.every, self.stop, self.seconds = checkpoint, every, stop, seconds
+        self.last = time.monotonic()
+
+    def boundary(self, pyramid: Pyramid, make_state: Callable[[], FitState], scale_start: bool = False) -> None:
+        """At a step or scale boundary: checkpoint when due, stop when asked."""
+        stopping = self.stop is not None and self.stop()
+        due = scale_start or time.monotonic() - self.last >= self.every
+        if not stopping and (self.checkpoint is None or not due):
+            return
+        state = make_state()
+        if self.checkpoint is not None:
+            self.checkpoint(pyramid, state)
+            self.last = time.monotonic()
+        if stopping:
+            raise FitInterrupted(state)
 
 
 def _same_shape(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -207,6 +282,8 @@ def _fit_scale(
     device: torch.device,
     bf16: bool,
     callback: Callback | None,
+    run: _Run,
+    resume: tuple[dict, dict, int] | None,
 ) -> dict[str, float]:
     cfg = pyramid.config
     gen = pyramid.generators[scale]
@@ -215,9 +292,12 @@ def _fit_scale(
     batch = train.batch_size
     opt_g = torch.optim.Adam(gen.parameters(), lr=train.lr_g, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=train.lr_d, betas=(0.5, 0.999))
-    decay = max(1, int(0.8 * steps))
-    sched_g = torch.optim.lr_scheduler.StepLR(opt_g, decay, 0.1)
-    sched_d = torch.optim.lr_scheduler.StepLR(opt_d, decay, 0.1)
+    first = 0
+    if resume is not None:
+        opt_g.load_state_dict(resume[0])
+        opt_d.load_state_dict(resume[1])
+        first = resume[2]
+    decay = max(1, int(0.8 * steps))  # learning rates drop 10x for the last 20% of steps
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     rect: Rect = (0, 0, crop, crop)
     rin = grow(rect, gen.halo)
@@ -228,7 +308,26 @@ def _fit_scale(
         if scale > 0:
             coarse_at = crop_positions(valids[scale - 1], crect[2], crect[3])
     losses: dict[str, float] = {}
-    for step in range(steps):
+    for step in range(first, steps):
+        if step > first:
+
+            def make_state(step: int = step) -> FitState:
+                disc_state = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
+                return FitState(
+                    scale,
+                    step,
+                    run.seconds(),
+                    generator.get_state(),
+                    disc_state,
+                    opt_g.state_dict(),
+                    opt_d.state_dict(),
+                    dict(losses),
+                )
+
+            run.boundary(pyramid, make_state)
+        for opt, base in ((opt_g, train.lr_g), (opt_d, train.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * (0.1 if step >= decay else 1.0)
         source = TrainingSource(cfg, pyramid.waves.cpu(), batch, generator, device)
         prev = None
         if scale > 0:
@@ -276,8 +375,6 @@ def _fit_scale(
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
-        sched_g.step()
-        sched_d.step()
         losses = {
             "d": loss_d.item(),
             "adv": loss_adv.item(),

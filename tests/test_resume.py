@@ -1,0 +1,77 @@
+"""Interrupted fits lose nothing: interrupt + resume gives exactly the uninterrupted model."""
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import patchtex
+from patchtex.checkpoint import ModelFileError, load_model
+from patchtex.cli import main
+from patchtex.config import TrainConfig
+from patchtex.train import FitInterrupted
+
+from .conftest import stripes
+
+CONFIG = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
+
+
+def _stop_after(polls: int):
+    count = {"n": 0}
+
+    def stop() -> bool:
+        count["n"] += 1
+        return count["n"] > polls
+
+    return stop
+
+
+@pytest.mark.parametrize("polls", [0, 3, 6])  # before any step, mid scale 0, at scale 1
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls):
+    exemplar = stripes(80)
+    whole = patchtex.fit(exemplar, CONFIG)
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(FitInterrupted):
+        patchtex.fit(exemplar, CONFIG, checkpoint_path=path, stop=_stop_after(polls))
+    with pytest.raises(ModelFileError, match="unfinished fit; finish it with: patchtex fit --resume"):
+        load_model(path)
+    resumed = patchtex.resume(path)
+    for key, value in whole.pyramid.state_dict().items():
+        assert torch.equal(value, resumed.pyramid.state_dict()[key]), key
+
+
+def test_checkpoints_at_every_scale(tmp_path):
+    seen = []
+    path = tmp_path / "m.safetensors"
+    original = patchtex.api.save_model
+
+    def spy(pyramid, meta, p, state=None, exemplar=None):
+        seen.append((state.scale, state.step))
+        return original(pyramid, meta, p, state, exemplar)
+
+    patchtex.api.save_model = spy
+    try:
+        patchtex.fit(stripes(80), CONFIG, checkpoint_path=path)
+    finally:
+        patchtex.api.save_model = original
+    assert (0, 0) in seen and (1, 0) in seen
+
+
+def test_cli_resume(tmp_path):
+    exemplar = tmp_path / "ex.png"
+    patchtex.save_image(stripes(80), exemplar)
+    model = tmp_path / "m.safetensors"
+    exemplar_pixels = patchtex.load_image(exemplar).pixels
+    with pytest.raises(FitInterrupted):
+        patchtex.fit(
+            exemplar_pixels, TrainConfig(coarse_steps=3, fine_steps=3), checkpoint_path=model, stop=_stop_after(2)
+        )
+    result = CliRunner().invoke(main, ["fit", "--resume", str(model), "-q"])
+    assert result.exit_code == 0, result.output
+    assert patchtex.load(model).config.num_scales == 2
+    result = CliRunner().invoke(main, ["fit", "--resume", str(model), "-q"])
+    assert result.exit_code == 1 and "nothing to resume" in result.output
+
+
+def test_cli_needs_exemplar_or_resume():
+    result = CliRunner().invoke(main, ["fit"])
+    assert result.exit_code == 2 and "--resume" in result.output
