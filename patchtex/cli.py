@@ -35,7 +35,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except (ValueError, OSError) as exc:
-            if ctx.params.get("debug") or "--debug" in sys.argv:
+            if ctx.meta.get("patchtex.debug"):
                 raise
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
@@ -47,13 +47,13 @@ def parse_size(text: str) -> tuple[int, int]:
     """'2048x1024' -> (2048, 1024); '512' -> (512, 512). ValueError names the problem."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?", text)
     if not match:
-        raise ValueError(f"size '{text}' is not WIDTHxHEIGHT in whole pixels, e.g. 2048x1024")
+        raise ValueError(f"size {text!r} is not WIDTHxHEIGHT in whole pixels, e.g. 2048x1024")
     width = int(match.group(1))
     height = int(match.group(2)) if match.group(2) is not None else width
     if width < 1 or height < 1:
-        raise ValueError(f"size '{text}' must be at least 1x1")
+        raise ValueError(f"size {text!r} must be at least 1x1")
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise ValueError(f"size '{text}' is too large; each side may be at most {MAX_SIDE} px")
+        raise ValueError(f"size {text!r} is too large; each side may be at most {MAX_SIDE} px")
     return width, height
 
 
@@ -61,7 +61,7 @@ def parse_window(text: str) -> tuple[int, int, int, int]:
     """'x,y,w,h' (x and y may be negative) -> (x, y, w, h)."""
     match = re.fullmatch(r"\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text)
     if not match:
-        raise ValueError(f"window '{text}' is not X,Y,WIDTH,HEIGHT in whole pixels, e.g. 8192,0,1024,1024")
+        raise ValueError(f"window {text!r} is not X,Y,WIDTH,HEIGHT in whole pixels, e.g. 8192,0,1024,1024")
     x, y, w, h = (int(g) for g in match.groups())
     parse_size(f"{w}x{h}")
     return x, y, w, h
@@ -106,7 +106,14 @@ device_option = click.option(
     show_default=True,
     help="Where to run: the GPU when there is one (auto), or force cpu/cuda.",
 )
-debug_option = click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+
+
+def _remember_debug(ctx: click.Context, param, value: bool) -> bool:
+    ctx.meta["patchtex.debug"] = value  # meta is shared with the group, which reports errors
+    return value
+
+
+debug_option = click.option("--debug", is_flag=True, callback=_remember_debug, help="Show full tracebacks on errors.")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
