@@ -139,7 +139,7 @@ def main():
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice of the fit.")
 @click.option(
-    "--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: 1000 coarsest, 250 others)."
+    "--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: 1000 coarsest, 400 others)."
 )
 @click.option(
     "--max-side",
@@ -514,7 +514,7 @@ def check_memory(width: int, height: int) -> None:
     if need > avail:
         raise click.UsageError(
             f"a {width}x{height} output needs about {need / 2**30:.1f} GiB of memory and "
-            f"{avail / 2**30:.1f} GiB is available; render it in windows with --window"
+            f"{avail / 2**30:.1f} GiB is available; write .png or .tif (streamed to disk) or use --window"
         )
 
 

@@ -73,7 +73,7 @@ class TrainConfig:
     seed: int = 0
     steps: tuple[int, ...] = ()  # steps per scale, coarse to fine; empty = the two below
     coarse_steps: int = 1000  # the coarsest scale decides the layout and is cheap per step
-    fine_steps: int = 250  # each finer scale starts as the identity and adds detail
+    fine_steps: int = 400  # each finer scale starts as the identity and adds detail
     batch_size: int = 8
     crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
