@@ -148,6 +148,7 @@ def main():
     show_default=True,
     help="Larger exemplars are downscaled to this many px on the long side (a note says so).",
 )
+@click.option("--no-downscale", is_flag=True, help="Refuse exemplars larger than --max-side instead of downscaling them.")
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
@@ -158,15 +159,18 @@ def fit_command(
     seed: int,
     steps: int | None,
     max_side: int,
+    no_downscale: bool,
     device: str,
     quiet: bool,
     debug: bool,
 ):
     """Fit a model to one exemplar image and write one model file.
 
-    The exemplar needs at least 32 px on each side; textures of 128-1024 px work best.
-    Training draws random crops at every scale, so large exemplars do not take longer per
-    step; exemplars larger than --max-side are downscaled first (with a note).
+    Limits: the exemplar needs at least 32 px on each side and may have at most 64
+    megapixels; textures of 128-1024 px work best. Training draws random crops at every
+    scale, so large exemplars do not take longer per step; exemplars larger than
+    --max-side (default 1024 px) are downscaled first, with a note (--no-downscale
+    refuses them instead).
 
     While it runs, the model file holds the unfinished fit, saved every 30 s of work and
     at every scale. Ctrl-C (or SIGTERM) saves it and exits; --resume continues it.
@@ -193,6 +197,12 @@ def fit_command(
         image = load_image(exemplar)  # fail early, before any training
         for note in image.notes:
             click.echo(f"note: {note}", err=True)
+        width, height = image.size
+        if no_downscale and max(width, height) > max_side:
+            raise click.BadParameter(
+                f"exemplar is {width}x{height}, larger than --max-side {max_side}; raise --max-side or drop --no-downscale",
+                param_hint="EXEMPLAR",
+            )
         steps_kw = {"coarse_steps": steps, "fine_steps": steps} if steps else {}
         config = TrainConfig(seed=seed, max_side=max_side, **steps_kw)
         progress = None if quiet else _progress_bar()
@@ -321,6 +331,12 @@ def synth_command(
 
     The output is a window of an endless, non-repeating plane fixed by the seed: the same
     seed always gives the same pixels, and --window renders any part of it exactly.
+
+    Limits: each side at most 1048576 px. PNG and TIFF outputs are rendered and encoded
+    in 512-row bands, so memory stays bounded at any size (16384x16384 needs under
+    1.5 GB). JPEG and WebP outputs (and tileable ones whose size the model's coarsest grid
+    does not divide) are built in memory; sizes that would not fit in the available
+    memory are refused up front with the estimate.
 
     \b
       patchtex synth --size 2048x2048 -o demo.png

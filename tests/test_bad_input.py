@@ -180,3 +180,11 @@ def test_header_reader_rejects_foreign_metadata(tmp_path_factory, metadata, vers
         read_header(path)
     except ModelFileError as exc:
         assert "\n" not in str(exc)
+
+
+def test_no_downscale_refuses_large_exemplar(tmp_path):
+    path = tmp_path / "big.png"
+    Image.effect_noise((300, 120), 40).save(path)
+    result, out = _fit(tmp_path, path, "--max-side", "256", "--no-downscale")
+    _check(result, 2, "larger than --max-side 256")
+    assert not out.exists()
