@@ -4,10 +4,12 @@ The image is placed at the scale of the pyramid whose resolution it has (the fin
 coarser one when upscaling), downsampled to an injection scale chosen by `strength`
 (0 = its own scale, nothing regenerated; 1 = the coarsest) and the finer generators,
 trained to add detail to real coarse images, regenerate everything above it with fresh
-noise. With a mask only masked pixels change: known pixels are put back at every scale,
-holes start from a smooth push-pull fill at a scale where they are only a few pixels wide
-(coarse to fine, never smeared at full resolution), and the result is blended into the
-original over a few pixels inside the mask. Pixels outside the mask are the input's.
+noise. With a mask only masked pixels change: holes are filled coarse to fine (the
+coarsest generator draws new layout in them, every finer scale regenerates detail from
+the composite of that and the known pixels, which are put back at every scale, so the
+hole's surroundings steer it and nothing is smeared). Pixels outside the mask are the
+input's, bit for bit; the transition happens inside the mask, where each scale's
+generator sees both sides of the border.
 """
 
 from __future__ import annotations
@@ -17,13 +19,11 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import binary_dilation, distance_transform_edt, uniform_filter
+from scipy.ndimage import binary_dilation, uniform_filter
 
 from .model import Pyramid, downsample
 from .sample import KeyedSource
 
-FEATHER = 4.0  # pixels inside the mask over which refined pixels blend into the input
-SMALL_HOLE = 2.0  # a hole counts as small at a scale when no pixel is farther than this from its edge
 
 
 def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
@@ -115,14 +115,15 @@ def refine_image(
     start = own - round(strength * own)
     while start < own and min(images[start].shape[-2:]) < min_side:
         start += 1
-    if mask is not None:
-        start = min(start, _small_hole_scale(masks, own))
-        while start < own and min(images[start].shape[-2:]) < min_side:
-            start += 1  # tiny images: accept a larger hole rather than a reflect pad that fails
+    source = KeyedSource(pyramid, seed, device)
     x = images[start]
     if mask is not None:
-        x = push_pull_fill(x, 1 - masks[start])
-    source = KeyedSource(pyramid, seed, device)
+        # holes get new layout from the coarsest generator (noise and periodic channels);
+        # known pixels replace it wherever they exist, at this and every finer scale
+        start = 0
+        x = push_pull_fill(images[0], 1 - masks[0])
+        if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
+            x = torch.where(masks[0] > 0, _run_coarsest(pyramid, x.shape[-2:], source, bf16), images[0])
     height, width = image.shape[-2:]
     for scale in range(start + 1, cfg.num_scales):
         if scale <= own:
@@ -134,25 +135,18 @@ def refine_image(
             x = torch.where(masks[scale] > 0, x, images[scale])
     x = x.clamp(-1, 1)
     if mask is not None and upscale == 1:
-        weight = feather_weight(mask[0, 0].numpy() > 0.5)
-        x = weight * x + (1 - weight) * image
+        x = torch.where(mask > 0, x, image)  # outside the mask: the input, bit for bit
     return x
 
 
-def _small_hole_scale(masks: list[torch.Tensor], own: int) -> int:
-    """Finest scale <= own at which every hole is at most SMALL_HOLE px from its edge."""
-    for scale in range(own, -1, -1):
-        m = masks[scale][0, 0].numpy() > 0.5
-        if not m.any() or distance_transform_edt(m).max() <= SMALL_HOLE:
-            return scale
-    return 0
-
-
-def feather_weight(mask: np.ndarray) -> torch.Tensor:
-    """[H,W] bool -> [1,1,H,W] weights: 0 outside the mask, rising to 1 over FEATHER px inside."""
-    dist = distance_transform_edt(mask)
-    weight = np.clip(dist / FEATHER, 0.0, 1.0)
-    return torch.from_numpy(weight).float()[None, None]
+@torch.no_grad()
+def _run_coarsest(pyramid: Pyramid, size: tuple[int, int], source: KeyedSource, bf16: bool) -> torch.Tensor:
+    height, width = size
+    halo = pyramid.generators[0].halo
+    cond = source(0, (-halo, -halo, width + 2 * halo, height + 2 * halo))
+    with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = pyramid.generators[0](None, cond)
+    return out.float().cpu()
 
 
 def auto_mask(image: torch.Tensor) -> torch.Tensor:
