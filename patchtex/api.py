@@ -111,8 +111,8 @@ class Model:
     ) -> torch.Tensor:
         """Repair or improve `image` ([1,C,H,W] in [-1,1]) with this model.
 
-        mask: [1,1,H,W], 1 = damaged; only those pixels change (blended over a few px
-        inside the mask) and every other pixel is returned unchanged. strength in [0,1]:
+        mask: [1,1,H,W], 1 = damaged; only those pixels change (filled coarse to fine) and
+        every other pixel is returned unchanged. Without a mask, strength in [0,1] says
         how coarse a scale is regenerated (higher = more change). upscale 2 or 4 returns a
         larger image with new fine detail whose downsampled version matches the input.
         Returns [1,C,H*upscale,W*upscale] float32 in [-1,1]."""

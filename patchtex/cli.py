@@ -394,7 +394,7 @@ def synth_command(
     type=click.FloatRange(0, 1),
     default=0.5,
     show_default=True,
-    help="How coarse a scale is regenerated: 0 keeps the image, 1 regenerates from the coarsest scale.",
+    help="Without a mask: how coarse a scale is regenerated, 0 keeps the image, 1 regenerates from the coarsest scale (masked holes are always filled from the coarsest).",
 )
 @click.option(
     "--upscale",
