@@ -28,12 +28,21 @@ from .train import FitInterrupted
 MAX_SIDE = 1_048_576  # largest width or height accepted for an output
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as its one line (exit code 2), without the usage banner."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
 class Group(click.Group):
     """Turns library errors into one-line messages unless --debug is given."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc.format_message(), exc.ctx) from None
         except (ValueError, OSError) as exc:
             if ctx.meta.get("patchtex.debug"):
                 raise
