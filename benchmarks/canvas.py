@@ -92,7 +92,9 @@ def main() -> None:
         print(f"16384^2 / 4096^2 time: {times[16384] / times[4096]:.1f}x (bar <= 12x)")
     models = sorted((ROOT / "bench-out" / "quality").glob("*.patchtex.safetensors")) if args.seams else []
     if models:
-        print(f"\n{'model':<14} {'seam tileable':>13} {'seam plain':>10} {'SWD tileable/plain':>18}  (means of 4 seeds)")
+        print(
+            f"\n{'model':<14} {'seam tileable':>13} {'seam plain':>10} {'SWD tileable/plain':>18}  (means of 4 seeds)"
+        )
     for path in models:
         m = patchtex.load(path)
         w, h = m.meta["exemplar"]["fitted_width"], m.meta["exemplar"]["fitted_height"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

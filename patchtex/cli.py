@@ -157,7 +157,9 @@ def main():
     show_default=True,
     help="Larger exemplars are downscaled to this many px on the long side (a note says so).",
 )
-@click.option("--no-downscale", is_flag=True, help="Refuse exemplars larger than --max-side instead of downscaling them.")
+@click.option(
+    "--no-downscale", is_flag=True, help="Refuse exemplars larger than --max-side instead of downscaling them."
+)
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option

@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 
@@ -88,7 +87,6 @@ class TrainConfig:
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     real_coarse_prob: float = 0.5  # how often a fine scale is fed the real coarser exemplar
     precision: str = "auto"  # "auto" (bf16 on CPUs/GPUs that support it), "bf16", "fp32"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

@@ -25,7 +25,6 @@ from .model import Pyramid, downsample
 from .sample import KeyedSource
 
 
-
 def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
     """Convert [1,c,H,W] to the model's channel count (grey <-> colour, alpha dropped/added)."""
     c = image.shape[1]

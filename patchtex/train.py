@@ -226,7 +226,7 @@ def fit_pyramid(
             boundary_state = FitState(
                 scale, 0, run.seconds(), generator.get_state(), prev_disc or {}, None, None, losses
             )
-            run.boundary(pyramid, lambda: boundary_state, scale_start=True)
+            run.boundary(pyramid, lambda state=boundary_state: state, scale_start=True)
             if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
             init_weights(disc, generator)
@@ -311,7 +311,7 @@ def _fit_scale(
     for step in range(first, steps):
         if step > first:
 
-            def make_state(step: int = step) -> FitState:
+            def make_state(step: int = step, losses: dict[str, float] = losses) -> FitState:
                 disc_state = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
                 return FitState(
                     scale,

@@ -66,7 +66,7 @@ def test_fit_bad_inputs(tmp_path, make, message):
 @pytest.mark.parametrize(
     "img",
     [
-        Image.fromarray((np.arange(48 * 48, dtype=np.uint16).reshape(48, 48) * 20)),  # 16-bit
+        Image.fromarray(np.arange(48 * 48, dtype=np.uint16).reshape(48, 48) * 20),  # 16-bit
         Image.new("CMYK", (48, 48), (10, 20, 30, 40)),
         Image.new("LA", (48, 48), (100, 128)),
         Image.new("RGBA", (48, 48), (1, 2, 3, 128)),
