@@ -22,7 +22,8 @@ import torch
 from . import __version__
 from .api import MIN_EXEMPLAR, Model, demo, fit, load, resume
 from .config import TrainConfig
-from .images import check_output_path, load_image, save_image
+from .images import check_output_path, load_image, output_format, save_image
+from .streaming import STREAMING_FORMATS
 from .train import FitInterrupted
 
 MAX_SIDE = 1_048_576  # largest width or height accepted for an output
@@ -199,12 +200,7 @@ def fit_command(
         run = lambda stop: resume(resume_path, device=dev, callback=None if quiet else _progress_bar(), stop=stop)  # noqa: E731
     else:
         output = output or Path(f"{exemplar.stem}.patchtex.safetensors")
-        if output.suffix != ".safetensors":
-            raise click.BadParameter(f"model files end in .safetensors, got '{output.name}'", param_hint="-o")
-        if output.exists() and output.resolve() == exemplar.resolve():
-            raise click.BadParameter("output is the exemplar itself; choose another -o path", param_hint="-o")
-        if not output.parent.is_dir():
-            raise click.BadParameter(f"directory {output.parent} does not exist; create it first", param_hint="-o")
+        check_model_output(output, exemplar, "-o")
         image = load_image(exemplar)  # fail early, before any training
         for note in image.notes:
             click.echo(f"note: {note}", err=True)
@@ -243,6 +239,17 @@ def fit_command(
     model.save(output)
     cfg = model.config
     click.echo(f"wrote {output} ({cfg.num_scales} scales, {model.meta['fit_seconds']:.0f} s on {dev.type})", err=True)
+
+
+def check_model_output(path: Path, source: Path, hint: str) -> None:
+    """A model file must end in .safetensors, go to an existing directory, and not be
+    the input image."""
+    if path.suffix != ".safetensors":
+        raise click.BadParameter(f"model files end in .safetensors, got '{path.name}'", param_hint=hint)
+    if path.exists() and path.resolve() == source.resolve():
+        raise click.BadParameter("output is the input image itself; choose another path", param_hint=hint)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"directory {path.parent} does not exist; create it first", param_hint=hint)
 
 
 @contextlib.contextmanager
@@ -370,9 +377,10 @@ def synth_command(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="-o") from None
     width, height = (window[2], window[3]) if window else size
-    if bits == 16 and output.suffix.lower() not in (".png", ".tif", ".tiff"):
+    streamed = output_format(output) in STREAMING_FORMATS
+    if bits == 16 and not streamed:
         raise click.BadParameter("--bits 16 needs a .png or .tif output", param_hint="--bits")
-    if output.suffix.lower() not in (".png", ".tif", ".tiff") or tileable:
+    if not streamed or tileable:
         check_memory(width, height)
     model: Model = load(model_path, dev) if model_path else demo(dev)
     for path, s in zip(outputs, seeds):
@@ -454,8 +462,8 @@ def refine_command(
         check_output_path(output, (image_path,) + ((model_path,) if model_path else ()))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-o") from None
-    if save_model is not None and save_model.suffix != ".safetensors":
-        raise click.BadParameter(f"model files end in .safetensors, got '{save_model.name}'", param_hint="--save-model")
+    if save_model is not None:
+        check_model_output(save_model, image_path, "--save-model")
     loaded = load_image(image_path)
     for note in loaded.notes:
         click.echo(f"note: {note}", err=True)

@@ -110,13 +110,13 @@ def refine_image(
     for _ in range(own):
         images.insert(0, downsample(images[0]))
         masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
-    min_side = 2 * max(cfg.layers) + 2
-    start = own - round(strength * own)
-    while start < own and min(images[start].shape[-2:]) < min_side:
-        start += 1
     source = KeyedSource(pyramid, seed, device)
-    x = images[start]
-    if mask is not None:
+    if mask is None:
+        start = own - round(strength * own)
+        while start < own and min(images[start].shape[-2:]) < 2 * max(cfg.layers) + 2:
+            start += 1  # reflect halos need a few pixels more than the receptive field
+        x = images[start]
+    else:
         # holes get new layout from the coarsest generator (noise and periodic channels);
         # known pixels replace it wherever they exist, at this and every finer scale
         start = 0

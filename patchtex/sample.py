@@ -85,13 +85,17 @@ def iter_window(
         yield band_top - y0, band
 
 
-def synth_window(pyramid: Pyramid, rect: Rect, seed: int, *, device: torch.device, bf16: bool) -> torch.Tensor:
-    """Window `rect = (x, y, w, h)` of the plane of `seed`: [1,C,h,w] float32 in [-1,1]."""
-    source = KeyedSource(pyramid, seed, device)
+def render_window(pyramid: Pyramid, rect: Rect, source: KeyedSource, bf16: bool) -> torch.Tensor:
+    """All bands of `rect` in one tensor: [1,C,h,w] float32 (unclamped)."""
     out = torch.empty(1, pyramid.config.image_channels, rect[3], rect[2])
     for row, band in iter_window(pyramid, rect, source, bf16):
         out[..., row : row + band.shape[-2], :] = band
-    return out.clamp(-1, 1)
+    return out
+
+
+def synth_window(pyramid: Pyramid, rect: Rect, seed: int, *, device: torch.device, bf16: bool) -> torch.Tensor:
+    """Window `rect = (x, y, w, h)` of the plane of `seed`: [1,C,h,w] float32 in [-1,1]."""
+    return render_window(pyramid, rect, KeyedSource(pyramid, seed, device), bf16).clamp(-1, 1)
 
 
 def tileable_period(pyramid: Pyramid, width: int, height: int) -> tuple[int, int]:
@@ -111,9 +115,7 @@ def synth_tileable(
     width, height = size
     period = tileable_period(pyramid, width, height)
     source = KeyedSource(pyramid, seed, device, period=period)
-    out = torch.empty(1, pyramid.config.image_channels, period[1], period[0])
-    for row, band in iter_window(pyramid, (0, 0, period[0], period[1]), source, bf16):
-        out[..., row : row + band.shape[-2], :] = band
+    out = render_window(pyramid, (0, 0, period[0], period[1]), source, bf16)
     if period != (width, height):
         out = fourier_resize(out, width, height)
     return out.clamp(-1, 1)
