@@ -3,6 +3,7 @@ synthesize 3 seeds at the held-out half's size, score them, write a contact shee
 
     python benchmarks/quality.py                      # all textures (~20-25 min on 2 cores)
     python benchmarks/quality.py --only bricks rust   # a subset
+    python benchmarks/quality.py --set fine_steps=300 --out bench-out/exp   # an experiment
 
 Per texture: fit seconds and peak RSS (each fit runs in its own process), the median over
 seeds of SWD(sample, held-out) / SWD(exemplar, held-out) and the same ratio for the
@@ -26,7 +27,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH = ROOT.parent / "shared" / "bench"
 
 
-def run_one(name: str, bench: Path, out: Path, seeds: int) -> dict:
+def train_config(overrides: list[str]):
+    """TrainConfig with `key=value` overrides (values parsed as JSON, else kept as text)."""
+    import dataclasses
+
+    from patchtex.config import TrainConfig
+
+    values = {}
+    for item in overrides:
+        key, _, text = item.partition("=")
+        try:
+            values[key] = json.loads(text)
+        except json.JSONDecodeError:
+            values[key] = text
+    return dataclasses.replace(TrainConfig(), **values)
+
+
+def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str]) -> dict:
     import torch
 
     import patchtex
@@ -37,7 +54,7 @@ def run_one(name: str, bench: Path, out: Path, seeds: int) -> dict:
     ex = load_image(bench / f"{name}.png").pixels
     ref = load_image(bench / f"{name}.ref.png").pixels
     start = time.perf_counter()
-    model = patchtex.fit(bench / f"{name}.png")
+    model = patchtex.fit(bench / f"{name}.png", train_config(overrides))
     fit_seconds = time.perf_counter() - start
     model.save(out / f"{name}.patchtex.safetensors")
     height, width = ref.shape[-2:]
@@ -75,11 +92,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "quality")
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="TrainConfig overrides")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one:
-        print(json.dumps(run_one(args.one, args.bench, args.out, args.seeds)))
+        print(json.dumps(run_one(args.one, args.bench, args.out, args.seeds, args.set)))
         return
     names = args.only or sorted(p.name[:-4] for p in args.bench.glob("*.png") if not p.name.endswith(".ref.png"))
     rows = []
@@ -97,6 +115,8 @@ def main() -> None:
             str(args.out),
             "--seeds",
             str(args.seeds),
+            "--set",
+            *args.set,
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         row = json.loads(done.stdout.strip().splitlines()[-1])

@@ -34,7 +34,10 @@ def cobbles(size: int = 192, cells: int = 40, seed: int = 3) -> np.ndarray:
     shade = np.clip(edge / 6.0, 0, 1) ** 0.6  # rounded stones: darker towards the joints
     grain = gaussian_filter(rng.normal(0, 1, (size, size)), 1.0, mode="wrap")
     img = stone * (0.55 + 0.45 * shade)[..., None] + 0.035 * grain[..., None]
-    mortar = np.array([0.30, 0.27, 0.24]) + 0.03 * gaussian_filter(rng.normal(0, 1, (size, size)), 0.7, mode="wrap")[..., None]
+    mortar = (
+        np.array([0.30, 0.27, 0.24])
+        + 0.03 * gaussian_filter(rng.normal(0, 1, (size, size)), 0.7, mode="wrap")[..., None]
+    )
     joint = np.clip((2.2 - edge) / 1.5, 0, 1)[..., None]
     img = img * (1 - joint) + mortar * joint
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)

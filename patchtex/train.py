@@ -102,6 +102,44 @@ def patch_swd(
     return (pf.sort(dim=1).values - pr.sort(dim=1).values).pow(2).mean()
 
 
+def crop_power(crops: torch.Tensor) -> torch.Tensor:
+    """Mean power spectrum of the luminance of a batch of square crops, Hann-windowed,
+    without DC and normalised to unit sum: [B,C,n,n] -> [n,n] float32."""
+    lum = crops[:, :3].float().mean(1) if crops.shape[1] >= 3 else crops[:, :1].float().mean(1)
+    n = lum.shape[-1]
+    window = torch.hann_window(n, periodic=False, device=lum.device)
+    window = window[:, None] * window[None, :]
+    lum = lum - lum.mean(dim=(1, 2), keepdim=True)
+    power = torch.fft.fft2(lum * window).abs().pow(2).mean(0)
+    power = power * (1 - torch.eye(1, n * n, device=lum.device).reshape(n, n))  # no DC
+    return power / power.sum().clamp(min=1e-20)
+
+
+def spectrum_target(level: torch.Tensor, crop: int, positions: torch.Tensor | None = None) -> torch.Tensor:
+    """log10 of the mean crop power spectrum of an exemplar level, over crops on a grid
+    (a quarter crop apart; only at `positions` ([N,2] (y, x)) when given)."""
+    _, _, h, w = level.shape
+    step = max(1, crop // 4)
+    corners = [(y, x) for y in range(0, h - crop + 1, step) for x in range(0, w - crop + 1, step)]
+    if positions is not None:
+        allowed = {tuple(p) for p in positions.tolist()}
+        corners = [c for c in corners if c in allowed] or [tuple(p) for p in positions[:64].tolist()]
+    total = torch.zeros(crop, crop, device=level.device)
+    for i in range(0, len(corners), 64):
+        chunk = torch.cat([level[..., y : y + crop, x : x + crop] for y, x in corners[i : i + 64]])
+        total += crop_power(chunk) * len(chunk)
+    return torch.log10(total / len(corners) + 1e-10)
+
+
+def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |log10 power difference| between a generated batch's luminance spectrum and
+    the exemplar's: pushes the right amount of detail into every frequency band, which the
+    patch losses (7x7 patches, a small critic) only weakly constrain."""
+    diff = torch.log10(crop_power(fake) + 1e-10) - target
+    n = diff.shape[-1]
+    return (diff.abs().sum() - diff[0, 0].abs()) / (n * n - 1)
+
+
 def random_directions(count: int, channels: int, generator: torch.Generator, device) -> torch.Tensor:
     d = torch.randn(count, channels * 49, generator=generator)
     d = d / d.norm(dim=1, keepdim=True)
@@ -307,6 +345,7 @@ def _fit_scale(
         real_at = crop_positions(valids[scale], crop, crop)
         if scale > 0:
             coarse_at = crop_positions(valids[scale - 1], crect[2], crect[3])
+    target = spectrum_target(real_level, crop, real_at) if train.spectral_weight > 0 else None
     losses: dict[str, float] = {}
     for step in range(first, steps):
         if step > first:
@@ -366,6 +405,10 @@ def _fit_scale(
         samples = torch.randperm(patches, generator=generator)[:4096].to(device)
         loss_swd = patch_swd(fake, real, directions, samples)
         loss_g = loss_adv + train.swd_weight * loss_swd
+        loss_spec = torch.zeros(())
+        if target is not None:
+            loss_spec = spectral_loss(fake, target)
+            loss_g = loss_g + train.spectral_weight * loss_spec
         loss_cons = torch.zeros(())
         if prev is not None:
             halo = gen.halo
@@ -380,6 +423,7 @@ def _fit_scale(
             "adv": loss_adv.item(),
             "swd": loss_swd.item(),
             "cons": loss_cons.item(),
+            "spec": loss_spec.item(),
         }
         if callback is not None:
             callback(scale, step, steps, losses)

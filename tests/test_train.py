@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from patchtex.config import ModelConfig, TrainConfig
 from patchtex.model import Discriminator, Pyramid, init_weights
 from patchtex.sample import KeyedSource
-from patchtex.train import fit_pyramid, random_crops
+from patchtex.train import crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
 
 from .conftest import TINY, TINY_TRAIN
 
@@ -77,3 +77,26 @@ def test_grayscale_stays_grayscale():
     )
     out = result.pyramid.render(0, (0, 0, 10, 10), KeyedSource(result.pyramid, 0, torch.device("cpu")))
     assert out.shape == (1, 1, 10, 10)
+
+
+def test_crop_power_peaks_at_the_crops_frequency():
+    y = torch.arange(32, dtype=torch.float32)[:, None].expand(32, 32)
+    crops = torch.sin(2 * torch.pi * y / 8)[None, None].expand(3, 3, 32, 32)
+    power = crop_power(crops)
+    assert abs(power.sum().item() - 1) < 1e-5 and power[0, 0] == 0
+    peak = torch.nonzero(power == power.max()).tolist()
+    assert sorted(peak) == [[4, 0], [28, 0]]  # 32 / 8 = 4 cycles per crop, +- frequency
+
+
+def test_spectral_loss_prefers_real_detail_to_blur(exemplar):
+    target = spectrum_target(exemplar, 24)
+    real = random_crops(exemplar, 24, 24, 8, torch.Generator().manual_seed(0))
+    blurred = F.avg_pool2d(F.pad(real, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
+    assert spectral_loss(real, target) < 0.5 * spectral_loss(blurred, target)
+
+
+def test_spectral_loss_gradient_reaches_the_image(exemplar):
+    target = spectrum_target(exemplar, 24)
+    fake = (torch.rand(4, 3, 24, 24, generator=torch.Generator().manual_seed(1)) * 0.1).requires_grad_(True)
+    spectral_loss(fake, target).backward()
+    assert fake.grad is not None and torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
