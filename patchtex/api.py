@@ -26,7 +26,15 @@ from .config import TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
 from .refine import refine_image
-from .sample import KeyedSource, iter_window, synth_tileable, synth_window, tileable_period
+from .sample import (
+    KeyedSource,
+    calm_offsets,
+    iter_rolled,
+    iter_window,
+    synth_tileable,
+    synth_window,
+    tileable_period,
+)
 from .streaming import STREAMING_FORMATS, write_streaming
 from .train import Callback, FitState, fit_pyramid, use_bf16
 
@@ -86,6 +94,8 @@ class Model:
         as they are rendered (bounded memory at any size); other formats are built in
         memory. `window=(x, y)` renders the window at (x, y) of that size."""
         width, height = check_size(size)
+        if window is not None and tileable:
+            raise ValueError("a tileable output is a whole period, not a window; drop one of them")
         x, y = window or (0, 0)
         fmt = output_format(path)
         period = tileable_period(self.pyramid, width, height) if tileable else None
@@ -94,6 +104,9 @@ class Model:
             bands = (
                 band.clamp(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
             )
+            if tileable:  # one pass to place the wrap edges (as `synth` does), one to write
+                offsets = calm_offsets(bands)
+                bands = iter_rolled(self.pyramid, (width, height), offsets, source, self._bf16())
             return write_streaming(path, width, height, self.config.image_channels, bands, bits)
         if tileable:
             image = self.synth((width, height), seed, tileable=True)

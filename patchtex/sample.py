@@ -8,7 +8,7 @@ pixels of a larger render; memory is bounded by one tile's pyramid, whatever the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import torch
 
@@ -111,14 +111,59 @@ def synth_tileable(
 
     The plane is made periodic (noise and waves wrap) with the nearest period that all
     scales divide; if that differs from the size, one period is resampled to the exact
-    size in the Fourier domain, which keeps it periodic."""
+    size in the Fourier domain, which keeps it periodic. Every cyclic shift of a period is
+    the same tiling; the one returned has its edges on the calmest column and row
+    (`calm_edges`), so a tile seen on its own does not cut through a mortar line."""
     width, height = size
     period = tileable_period(pyramid, width, height)
     source = KeyedSource(pyramid, seed, device, period=period)
     out = render_window(pyramid, (0, 0, period[0], period[1]), source, bf16)
     if period != (width, height):
         out = fourier_resize(out, width, height)
-    return out.clamp(-1, 1)
+    return calm_edges(out.clamp(-1, 1))
+
+
+def calm_offsets(bands: Iterable[torch.Tensor]) -> tuple[int, int]:
+    """For a periodic image given as consecutive row bands ([1,C,h,W] each, top to
+    bottom): the column and row at which to start it so that its wrap-around edges lie
+    between the neighbouring columns and rows whose luminance differs least."""
+    col_steps, row_steps = None, []
+    first = previous = None
+    for band in bands:
+        lum = band[:, :3].mean(1)[0] if band.shape[1] >= 3 else band[:, 0][0]
+        steps = (lum - lum.roll(1, dims=1)).abs().sum(0)  # step into column c from c-1
+        col_steps = steps if col_steps is None else col_steps + steps
+        if previous is None:  # row 0's step (from the last row) is known only at the end
+            first, previous = lum[:1], lum[:1]
+            row_steps.append(torch.zeros(1))
+            lum = lum[1:]
+        above = torch.cat([previous, lum[:-1]])
+        row_steps.append((lum - above).abs().mean(1))
+        previous = lum[-1:] if len(lum) else previous
+    if col_steps is None:
+        raise ValueError("calm_offsets needs at least one band")
+    rows = torch.cat(row_steps)
+    rows[0] = (first - previous).abs().mean()
+    return int(col_steps.argmin()), int(rows.argmin())
+
+
+def calm_edges(image: torch.Tensor) -> torch.Tensor:
+    """Roll a periodic image [1,C,H,W] so that its wrap-around edges are calm
+    (`calm_offsets`)."""
+    col, row = calm_offsets([image])
+    return image.roll((-row, -col), dims=(2, 3))
+
+
+def iter_rolled(
+    pyramid: Pyramid, size: tuple[int, int], offsets: tuple[int, int], source: KeyedSource, bf16: bool
+) -> Iterator[torch.Tensor]:
+    """Bands of one period (`size`) of a periodic plane, started at `offsets` = (col, row):
+    the same pixels as `calm_edges` gives, rendered band by band."""
+    (width, height), (col, row) = size, offsets
+    for rect in ((0, row, width, height - row), (0, 0, width, row)):
+        if rect[3] > 0:
+            for _, band in iter_window(pyramid, rect, source, bf16):
+                yield band.clamp(-1, 1).roll(-col, dims=3)
 
 
 def fourier_resize(image: torch.Tensor, width: int, height: int) -> torch.Tensor:

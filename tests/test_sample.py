@@ -5,7 +5,16 @@ import pytest
 import torch
 
 from patchtex.images import to_uint8
-from patchtex.sample import TILE, KeyedSource, fourier_resize, iter_window, synth_tileable, tileable_period
+from patchtex.sample import (
+    TILE,
+    KeyedSource,
+    calm_edges,
+    fourier_resize,
+    iter_window,
+    render_window,
+    synth_tileable,
+    tileable_period,
+)
 
 CPU = torch.device("cpu")
 
@@ -68,6 +77,25 @@ def test_tileable_output_wraps(tiny_model, size):
     inside = (lum[:, 1:] - lum[:, :-1]).abs().mean()
     across = (lum[:, 0] - lum[:, -1]).abs().mean()
     assert across < 1.5 * inside
+
+
+def test_tileable_output_is_a_cyclic_shift_of_the_periodic_plane(tiny_model):
+    pyramid = tiny_model.pyramid
+    out = synth_tileable(pyramid, (32, 24), 4, device=CPU, bf16=False)
+    plane = render_window(pyramid, (0, 0, 32, 24), KeyedSource(pyramid, 4, CPU, period=(32, 24)), False).clamp(-1, 1)
+    shifts = [(dy, dx) for dy in range(24) for dx in range(32) if torch.equal(plane.roll((dy, dx), (2, 3)), out)]
+    assert len(shifts) == 1
+
+
+def test_calm_edges_moves_the_wrap_off_a_strong_edge():
+    x = torch.zeros(1, 3, 10, 12)
+    x[..., :, 5:] = 1.0  # a vertical step between columns 4 and 5 and across the wrap
+    x[..., 3:7, :] += 0.5  # horizontal steps at rows 3 and 7
+    out = calm_edges(x)
+    lum = out.mean(1)[0]
+    assert (lum[:, 0] - lum[:, -1]).abs().max() == 0 and (lum[0] - lum[-1]).abs().max() == 0
+    tiled = out.repeat(1, 1, 2, 2)
+    assert any(torch.equal(tiled[..., dy : dy + 10, dx : dx + 12], x) for dy in range(10) for dx in range(12))
 
 
 def test_fourier_resize_identity_and_constant():

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from patchtex.images import to_uint8, to_uint16
+from patchtex.sample import calm_offsets
 from patchtex.streaming import write_streaming
 
 
@@ -58,3 +59,20 @@ def test_streamed_synth_equals_in_memory(tiny_model, tmp_path):
     tiny_model.synth_to_file(tmp_path / "w.png", (20, 10), seed=2, window=(-5, 3))
     expected = to_uint8(tiny_model.synth_window(-5, 3, 20, 10, seed=2))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "w.png")), expected)
+
+
+def test_streamed_tileable_equals_in_memory(tiny_model, tmp_path):
+    tiny_model.synth_to_file(tmp_path / "t.png", (70, 530), seed=3, tileable=True)
+    expected = to_uint8(tiny_model.synth((70, 530), seed=3, tileable=True))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "t.png")), expected)
+
+
+def test_calm_offsets_same_from_bands_as_whole():
+    image = torch.rand(1, 3, 37, 29, generator=torch.Generator().manual_seed(5))
+    image[..., 20, :] = 0.5  # rows 20 and 21 nearly equal: the calm row edge is 21
+    image[..., 21, :] = 0.5
+    image[..., :, 11] = image[..., :, 10]
+    whole = calm_offsets([image])
+    assert whole == (11, 21)
+    for rows in (1, 5, 8, 36):
+        assert calm_offsets(_bands(image, rows)) == whole
