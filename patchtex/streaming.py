@@ -52,7 +52,9 @@ def write_png_stream(path: Path, width: int, height: int, channels: int, bands: 
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n")
         f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, colour, 0, 0, 0)))
-        compressor = zlib.compressobj(6)
+        # zlib level 1: about 4x faster than level 6 (Pillow's default) on rendered
+        # texture, for files about 4% larger; encoding otherwise dominates huge outputs
+        compressor = zlib.compressobj(1)
         rows = 0
         for band in bands:
             array = _convert(band, bits)
