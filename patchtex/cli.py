@@ -529,7 +529,7 @@ def _progress_bar():
         bar = state["bar"]
         bar.update(1)
         if step % 25 == 0 or step == total - 1:
-            bar.set_postfix(d=f"{losses['d']:.2f}", swd=f"{losses['swd']:.4f}")
+            bar.set_postfix(d=f"{losses['d']:.2f}", swd=f"{losses['swd']:.4f}", spec=f"{losses['spec']:.2f}")
         if step == total - 1:
             bar.close()
             state["bar"] = None
