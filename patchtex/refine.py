@@ -129,7 +129,11 @@ def refine_image(
             size = images[scale].shape[-2:]
         else:
             size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
-        x = _run_scale(pyramid, scale, x, tuple(size), source, bf16)
+        prev, x = x, _run_scale(pyramid, scale, x, tuple(size), source, bf16)
+        if scale > own:
+            # upscaling: the new detail must average back to what it refines (one step
+            # of back-projection), so the layout of the input cannot drift
+            x = x + _upsample_to(prev - downsample(x), *size)
         if mask is not None and scale <= own:
             x = torch.where(masks[scale] > 0, x, images[scale])
     x = x.clamp(-1, 1)

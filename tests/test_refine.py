@@ -48,7 +48,8 @@ def test_upscale_shape_and_coarse_content(tiny_model):
     out = tiny_model.refine(image, upscale=2, strength=0.0)
     assert out.shape == (1, 3, 96, 96)
     back = torch.nn.functional.avg_pool2d(out, 2)
-    assert (back - image).abs().mean() < 0.2
+    # back-projection keeps the 2x2 averages near the input (0.05 here; 0.10 without it)
+    assert (back - image).abs().mean() < 0.07
 
 
 def test_mask_size_mismatch_is_an_error(tiny_model):
