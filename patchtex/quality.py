@@ -52,11 +52,14 @@ def _match_channels(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, tor
     return a, b
 
 
+def colour_mean(image: torch.Tensor) -> torch.Tensor:
+    """[B,C,H,W] -> [B,H,W]: the mean of the colour channels (alpha ignored)."""
+    return (image[:, :3] if image.shape[1] >= 3 else image[:, :1]).mean(1)
+
+
 def luminance(image: torch.Tensor) -> torch.Tensor:
     """[1,C,H,W] -> [H,W] float64 in [0,1] (alpha ignored)."""
-    x = _unit(image)
-    x = x[:, :3] if x.shape[1] >= 3 else x[:, :1]
-    return x.mean(1)[0]
+    return colour_mean(_unit(image))[0]
 
 
 def _gaussian_reduce(x: torch.Tensor) -> torch.Tensor:
@@ -127,15 +130,22 @@ def copy_fraction(output: torch.Tensor, exemplar: torch.Tensor, max_queries: int
     return copied.double().mean().item()
 
 
-def _welch_log_spectrum(lum: torch.Tensor, tile: int) -> torch.Tensor:
-    window = torch.hann_window(tile, periodic=False, dtype=torch.float64)
+def mean_power(tiles: torch.Tensor) -> torch.Tensor:
+    """Mean power spectrum of square tiles [N,n,n], each Hann-windowed after removing its
+    mean, without DC and normalised to unit sum: [n,n]. Differentiable (the training
+    spectral loss uses it on generated crops)."""
+    n = tiles.shape[-1]
+    window = torch.hann_window(n, periodic=False, dtype=tiles.dtype, device=tiles.device)
     window = window[:, None] * window[None, :]
-    tiles = lum.unfold(0, tile, tile // 2).unfold(1, tile, tile // 2).reshape(-1, tile, tile)
     tiles = tiles - tiles.mean(dim=(1, 2), keepdim=True)
     power = torch.fft.fft2(tiles * window).abs().pow(2).mean(0)
     power[0, 0] = 0
-    power = power / power.sum().clamp(min=1e-20)
-    return torch.log10(power + 1e-10)
+    return power / power.sum().clamp(min=1e-20)
+
+
+def _welch_log_spectrum(lum: torch.Tensor, tile: int) -> torch.Tensor:
+    tiles = lum.unfold(0, tile, tile // 2).unfold(1, tile, tile // 2).reshape(-1, tile, tile)
+    return torch.log10(mean_power(tiles) + 1e-10)
 
 
 def spectral_tile(*images: torch.Tensor) -> int:

@@ -14,6 +14,7 @@ import torch
 
 from .model import Pyramid, Rect
 from .noise import keyed_noise, seed_phases, wave_field
+from .quality import colour_mean
 
 TILE = 512
 
@@ -130,20 +131,20 @@ def calm_offsets(bands: Iterable[torch.Tensor]) -> tuple[int, int]:
     col_steps, row_steps = None, []
     first = previous = None
     for band in bands:
-        lum = band[:, :3].mean(1)[0] if band.shape[1] >= 3 else band[:, 0][0]
+        lum = colour_mean(band)[0]
         steps = (lum - lum.roll(1, dims=1)).abs().sum(0)  # step into column c from c-1
         col_steps = steps if col_steps is None else col_steps + steps
-        if previous is None:  # row 0's step (from the last row) is known only at the end
-            first, previous = lum[:1], lum[:1]
-            row_steps.append(torch.zeros(1))
-            lum = lum[1:]
-        above = torch.cat([previous, lum[:-1]])
+        above = lum.roll(1, dims=0)  # row r's neighbour above; row 0's is set below
+        if previous is None:
+            first = lum[:1]
+        else:
+            above[0] = previous
         row_steps.append((lum - above).abs().mean(1))
-        previous = lum[-1:] if len(lum) else previous
+        previous = lum[-1]
     if col_steps is None:
         raise ValueError("calm_offsets needs at least one band")
     rows = torch.cat(row_steps)
-    rows[0] = (first - previous).abs().mean()
+    rows[0] = (first - previous).abs().mean()  # across the wrap: last row to first
     return int(col_steps.argmin()), int(rows.argmin())
 
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from .config import ModelConfig, TrainConfig, default_model_config
 from .model import Discriminator, Pyramid, Rect, coarse_rect, downsample, grow, init_weights, upsample_into
 from .noise import find_waves, wave_field
+from .quality import colour_mean, mean_power
 
 # callback(scale, step, steps_in_scale, losses) after every step
 Callback = Callable[[int, int, int, dict[str, float]], None]
@@ -103,16 +104,9 @@ def patch_swd(
 
 
 def crop_power(crops: torch.Tensor) -> torch.Tensor:
-    """Mean power spectrum of the luminance of a batch of square crops, Hann-windowed,
-    without DC and normalised to unit sum: [B,C,n,n] -> [n,n] float32."""
-    lum = crops[:, :3].float().mean(1) if crops.shape[1] >= 3 else crops[:, :1].float().mean(1)
-    n = lum.shape[-1]
-    window = torch.hann_window(n, periodic=False, device=lum.device)
-    window = window[:, None] * window[None, :]
-    lum = lum - lum.mean(dim=(1, 2), keepdim=True)
-    power = torch.fft.fft2(lum * window).abs().pow(2).mean(0)
-    power = power * (1 - torch.eye(1, n * n, device=lum.device).reshape(n, n))  # no DC
-    return power / power.sum().clamp(min=1e-20)
+    """Mean power spectrum of the luminance of a batch of square crops, as the spectral
+    metric computes it (`quality.mean_power`): [B,C,n,n] -> [n,n] float32."""
+    return mean_power(colour_mean(crops.float()))
 
 
 def spectrum_target(level: torch.Tensor, crop: int, positions: torch.Tensor | None = None) -> torch.Tensor:
