@@ -83,10 +83,10 @@ class TrainConfig:
     disc_layers: int = 5
     r1_gamma: float = 1.0  # R1 gradient penalty on real crops (critic regulariser)
     r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
-    consistency_weight: float = 1.0  # fine scales mostly add detail: low-pass of residual -> 0
+    consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
-    real_coarse_prob: float = 0.5  # how often a fine scale is fed the real coarser exemplar
+    real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     precision: str = "auto"  # "auto" (bf16 on CPUs/GPUs that support it), "bf16", "fp32"
 
     def to_json(self) -> str:

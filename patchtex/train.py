@@ -8,8 +8,9 @@ refine real images (what `refine` relies on). Losses:
 - non-saturating adversarial loss against a PatchGAN critic with a lazy R1 penalty;
 - a patch sliced-Wasserstein loss (7x7 patches, fresh random projections every step), a
   stable distribution-matching signal from the first step that the critic then sharpens;
-- consistency: the 2x2-averaged residual of a fine scale is pushed to zero, so fine scales
-  add detail without moving what the coarser scale decided.
+- consistency: the 2x2 average of a fine scale's output is pushed onto the coarser image
+  it refines (as a real image's is onto its own downsampling), so fine scales add detail
+  without moving what the coarser scale decided.
 """
 
 from __future__ import annotations
@@ -132,6 +133,19 @@ def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     diff = torch.log10(crop_power(fake) + 1e-10) - target
     n = diff.shape[-1]
     return (diff.abs().sum() - diff[0, 0].abs()) / (n * n - 1)
+
+
+def consistency_loss(fake: torch.Tensor, coarse: torch.Tensor, crect: Rect) -> torch.Tensor:
+    """Mean |2x2 average of the output - the coarser image it refines|.
+
+    fake covers the finer rect (0, 0, w, h); coarse covers `crect` of the coarser scale, so
+    fine pixels (2j, 2j+1) sit on coarse pixel j. A real image and its own downsampling
+    satisfy this exactly, so unlike a penalty on the upsampling residual it does not hold
+    the output to the (blurred) bilinear upsampling of its input."""
+    down = downsample(fake)
+    h, w = down.shape[-2:]
+    ox, oy = -crect[0], -crect[1]
+    return (down - coarse[..., oy : oy + h, ox : ox + w]).abs().mean()
 
 
 def random_directions(count: int, channels: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -405,9 +419,7 @@ def _fit_scale(
             loss_g = loss_g + train.spectral_weight * loss_spec
         loss_cons = torch.zeros(())
         if prev is not None:
-            halo = gen.halo
-            residual = fake - prev[..., halo:-halo, halo:-halo]
-            loss_cons = downsample(residual).abs().mean()
+            loss_cons = consistency_loss(fake, coarse.float(), crect)
             loss_g = loss_g + train.consistency_weight * loss_cons
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()

@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 
 from patchtex.config import ModelConfig, TrainConfig
-from patchtex.model import Discriminator, Pyramid, init_weights
+from patchtex.model import Discriminator, Pyramid, coarse_rect, downsample, grow, init_weights, upsample_into
 from patchtex.sample import KeyedSource
-from patchtex.train import crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
+from patchtex.train import consistency_loss, crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
 
 from .conftest import TINY, TINY_TRAIN
 
@@ -100,3 +100,22 @@ def test_spectral_loss_gradient_reaches_the_image(exemplar):
     fake = (torch.rand(4, 3, 24, 24, generator=torch.Generator().manual_seed(1)) * 0.1).requires_grad_(True)
     spectral_loss(fake, target).backward()
     assert fake.grad is not None and torch.isfinite(fake.grad).all() and fake.grad.abs().sum() > 0
+
+
+def test_consistency_is_zero_for_a_real_image_and_its_downsampling():
+    """A real fine crop and its own 2x2 average satisfy the loss exactly, wherever the
+    halo puts the coarse rect; the bilinear upsampling of the coarse image does not (it
+    is a blur), and a one-pixel shift does not either."""
+    gen = torch.Generator().manual_seed(0)
+    plane = torch.rand(1, 3, 96, 96, generator=gen) * 2 - 1  # global origin at (-32, -32)
+    coarse_plane = downsample(plane)  # global origin at (-16, -16)
+    for halo, crop in ((5, 24), (4, 30), (7, 16)):
+        rin = grow((0, 0, crop, crop), halo)
+        cx, cy, cw, ch = crect = coarse_rect(rin)
+        coarse = coarse_plane[..., cy + 16 : cy + 16 + ch, cx + 16 : cx + 16 + cw]
+        fake = plane[..., 32 : 32 + crop, 32 : 32 + crop]
+        assert consistency_loss(fake, coarse, crect).item() < 1e-6
+        shifted = plane[..., 33 : 33 + crop, 32 : 32 + crop]
+        assert consistency_loss(shifted, coarse, crect).item() > 0.05
+        up = upsample_into(coarse, crect, rin)[..., halo:-halo, halo:-halo]
+        assert consistency_loss(up, coarse, crect).item() > 0.05
