@@ -102,7 +102,7 @@ class Model:
         if fmt in STREAMING_FORMATS and (period is None or period == (width, height)):
             source = KeyedSource(self.pyramid, seed, self.device, period=period)
             bands = (
-                band.clamp(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
+                band.clamp_(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
             )
             if tileable:  # one pass to place the wrap edges (as `synth` does), one to write
                 offsets = calm_offsets(bands)

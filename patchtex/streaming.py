@@ -20,6 +20,7 @@ from .images import ImageError, atomic_path, output_format, to_uint8, to_uint16
 
 STREAMING_FORMATS = ("PNG", "TIFF")
 TIFF_TILE = 512
+CHUNK_PIXELS = 1 << 19  # pixels converted and filtered at a time when writing PNG rows
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -57,11 +58,16 @@ def write_png_stream(path: Path, width: int, height: int, channels: int, bands: 
         compressor = zlib.compressobj(1)
         rows = 0
         for band in bands:
-            array = _convert(band, bits)
-            rows += array.shape[0]
-            data = compressor.compress(_png_rows(array, bits))
-            if data:
-                f.write(_chunk(b"IDAT", data))
+            # a few rows at a time: the temporaries of a 16384 px wide band would be
+            # hundreds of MB, and allocations that large come fresh from the kernel
+            # (page faults) every time, where small ones are reused
+            step = max(1, CHUNK_PIXELS // max(1, band.shape[-1]))
+            for top in range(0, band.shape[-2], step):
+                array = _convert(band[..., top : top + step, :], bits)
+                rows += array.shape[0]
+                data = compressor.compress(_png_rows(array, bits))
+                if data:
+                    f.write(_chunk(b"IDAT", data))
         if rows != height:
             raise RuntimeError(f"rendered {rows} rows, expected {height}")
         f.write(_chunk(b"IDAT", compressor.flush()))
