@@ -92,7 +92,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "quality")
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="TrainConfig overrides")
+    parser.add_argument(
+        "--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help="TrainConfig overrides (repeatable)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -115,8 +117,7 @@ def main() -> None:
             str(args.out),
             "--seeds",
             str(args.seeds),
-            "--set",
-            *args.set,
+            *(["--set", *args.set] if args.set else []),
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         row = json.loads(done.stdout.strip().splitlines()[-1])

@@ -164,7 +164,7 @@ def iter_rolled(
     for rect in ((0, row, width, height - row), (0, 0, width, row)):
         if rect[3] > 0:
             for _, band in iter_window(pyramid, rect, source, bf16):
-                yield band.clamp(-1, 1).roll(-col, dims=3)
+                yield band.clamp_(-1, 1).roll(-col, dims=3)  # the band is fresh: clamp in place
 
 
 def fourier_resize(image: torch.Tensor, width: int, height: int) -> torch.Tensor:
