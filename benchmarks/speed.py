@@ -4,7 +4,8 @@ the measured peak of a plain 3x3 convolution on this machine.
     python benchmarks/speed.py                     # the bundled demo model
     python benchmarks/speed.py --model M.safetensors --size 4096
 
-Rows: library call `model.synth` (bf16 autocast where supported, and float32), and the
+Rows: library call `model.synth` (bf16 autocast where supported, and float32; with
+`patchtex.reuse_freed_memory()`, as the CLI sets it), and the
 whole CLI command `patchtex synth --size 2048x2048` (start-up, PNG encoding included).
 Bar (issue 2): `synth --size 2048x2048` <= 4 s on CPU.
 """
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=2048)
     args = parser.parse_args()
     torch.set_num_threads(2)
+    patchtex.reuse_freed_memory()  # as the CLI does
     model = patchtex.load(args.model) if args.model else patchtex.demo()
     size = args.size
     flops = conv_flops(model, size)

@@ -6,6 +6,7 @@ __version__ = "0.1.0"
 from .api import Model, demo, fit, load, resume  # noqa: E402
 from .config import ModelConfig, TrainConfig  # noqa: E402
 from .images import load_image, save_image  # noqa: E402
+from .runtime import reuse_freed_memory  # noqa: E402
 from .train import FitInterrupted  # noqa: E402
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "load",
     "load_image",
     "resume",
+    "reuse_freed_memory",
     "save_image",
 ]

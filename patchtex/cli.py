@@ -23,6 +23,7 @@ from . import __version__
 from .api import MIN_EXEMPLAR, Model, demo, fit, load, resume
 from .config import TrainConfig
 from .images import check_output_path, load_image, output_format, save_image
+from .runtime import reuse_freed_memory
 from .streaming import STREAMING_FORMATS
 from .train import FitInterrupted
 
@@ -137,6 +138,7 @@ def main():
       patchtex synth --size 2048x2048 -o demo.png     # the bundled demo model
       patchtex score brick.jpg wall.png --ref heldout.png
     """
+    reuse_freed_memory()  # about 25% faster rendering on Linux (see patchtex/runtime.py)
 
 
 @main.command("fit")

@@ -113,7 +113,9 @@ class ScaleGenerator(nn.Module):
         x = cond if prev is None else torch.cat([prev, cond.to(prev.dtype)], dim=1)
         x = x.contiguous(memory_format=torch.channels_last)
         for conv in self.body:
-            x = F.leaky_relu(conv(x), 0.2)
+            # in place: the conv output is fresh, and a new activation tensor per layer
+            # costs as much as the conv itself (large allocations are fresh pages)
+            x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
         out = self.tail(x).float()
         if prev is None:
             return torch.tanh(out)
@@ -180,5 +182,5 @@ class Discriminator(nn.Module):
         """image: [B,C,h,w] in about [-1,1] -> scores [B,1,h-2L,w-2L]."""
         x = image.contiguous(memory_format=torch.channels_last)
         for conv in self.body:
-            x = F.leaky_relu(conv(x), 0.2)
+            x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
         return self.tail(x).float()

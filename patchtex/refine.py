@@ -19,7 +19,6 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import binary_dilation, uniform_filter
 
 from .model import Pyramid, downsample
 from .sample import KeyedSource
@@ -157,6 +156,8 @@ def auto_mask(image: torch.Tensor) -> torch.Tensor:
     scribbles (near-pure colours a texture photo rarely has), dilated by 2 px.
 
     image: [1,C,H,W] in [-1,1] -> [1,1,H,W] float mask (1 = damaged)."""
+    from scipy.ndimage import binary_dilation, uniform_filter  # 0.2 s to import: only here
+
     pixels = ((image[0].clamp(-1, 1) + 1) * 127.5).round().numpy()
     colour = pixels[:3] if pixels.shape[0] >= 3 else pixels[:1]
     variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in colour)
