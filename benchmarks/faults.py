@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "faults")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    patchtex.reuse_freed_memory()  # as the CLI does
     args.out.mkdir(parents=True, exist_ok=True)
     exemplar = BENCH / f"{args.name}.png"
     base = args.out / "uninterrupted.safetensors"

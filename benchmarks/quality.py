@@ -51,6 +51,7 @@ def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str])
     from patchtex.images import load_image, save_image
 
     torch.set_num_threads(2)
+    patchtex.reuse_freed_memory()  # as the CLI does
     ex = load_image(bench / f"{name}.png").pixels
     ref = load_image(bench / f"{name}.ref.png").pixels
     start = time.perf_counter()

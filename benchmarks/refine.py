@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--no-self-fit", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    patchtex.reuse_freed_memory()  # as the CLI does
     names = args.only or sorted(p.name[:-4] for p in BENCH.glob("*.png") if not p.name.endswith(".ref.png"))
     print(
         f"{'texture':<12} {'mode':<9} {'seconds':>7} {'SWD/biharm':>10} {'seam':>5} {'outside':>7}"

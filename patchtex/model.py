@@ -137,13 +137,18 @@ class Pyramid(nn.Module):
         )
         self.register_buffer("waves", torch.tensor(config.waves, dtype=torch.float32).reshape(-1, 2))
 
-    def step(self, scale: int, rect: Rect, source: Source, coarse: CoarseFn | None) -> torch.Tensor:
-        """Output of `scale` on `rect`, given a way to get the coarser image: [B,C,h,w]."""
+    def step(
+        self, scale: int, rect: Rect, source: Source, coarse: CoarseFn | None, upsampled: CoarseFn | None = None
+    ) -> torch.Tensor:
+        """Output of `scale` on `rect`, given a way to get the coarser image (or, with
+        `upsampled`, its upsampling to this scale's grid directly): [B,C,h,w]."""
         gen = self.generators[scale]
         rin = grow(rect, gen.halo)
         cond = source(scale, rin)
         prev = None
-        if scale > 0:
+        if upsampled is not None:
+            prev = upsampled(rin)
+        elif scale > 0:
             crect = coarse_rect(rin)
             prev = upsample_into(coarse(crect), crect, rin)
         return gen(prev, cond)
@@ -154,17 +159,23 @@ class Pyramid(nn.Module):
         rect: Rect,
         source: Source,
         inject: tuple[int, CoarseFn] | None = None,
+        upsampled: tuple[int, CoarseFn] | None = None,
     ) -> torch.Tensor:
         """Render `rect` of the plane at `scale`, running every coarser scale on the rect
         (plus halos) it needs. `inject = (s, image_fn)` replaces the output of scale s by
-        `image_fn(rect)`: refinement and training feed real images in this way."""
+        `image_fn(rect)`: refinement and training feed real images in this way.
+        `upsampled = (s, image_fn)` gives scale s its input (the coarser image, already
+        upsampled to scale s's grid) as `image_fn(rect)`: tileable outputs whose size
+        the coarse grids do not divide come in this way."""
         if inject is not None and inject[0] == scale:
             return inject[1](rect)
+        if upsampled is not None and upsampled[0] == scale:
+            return self.step(scale, rect, source, None, upsampled[1])
         if scale == 0:
             return self.step(scale, rect, source, None)
 
         def coarse(r: Rect) -> torch.Tensor:
-            return self.render(scale - 1, r, source, inject)
+            return self.render(scale - 1, r, source, inject, upsampled)
 
         return self.step(scale, rect, source, coarse)
 

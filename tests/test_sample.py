@@ -5,15 +5,20 @@ import pytest
 import torch
 
 from patchtex.images import to_uint8
+from patchtex.model import upsample_valid
 from patchtex.sample import (
     TILE,
     KeyedSource,
     calm_edges,
     fourier_resize,
     iter_window,
+    periodic_upsample,
+    quantize_waves,
     render_window,
     synth_tileable,
     tileable_period,
+    tileable_periods,
+    wrapped_crop,
 )
 
 CPU = torch.device("cpu")
@@ -103,3 +108,43 @@ def test_fourier_resize_identity_and_constant():
     assert torch.allclose(fourier_resize(x, 20, 16), x, atol=1e-5)
     const = torch.full((1, 1, 16, 16), 0.25)
     assert torch.allclose(fourier_resize(const, 15, 17), torch.full((1, 1, 17, 15), 0.25), atol=1e-5)
+
+
+def test_quantized_waves_keep_the_stagger_of_bricks():
+    # a course wave and a joint wave whose vertical component is minus half the course's
+    waves = torch.tensor([[-0.00015, 0.0373], [0.0126, -0.0185]])
+    period = (236, 286)
+    cycles = quantize_waves(waves, period).double() * torch.tensor(period, dtype=torch.float64)
+    assert torch.allclose(cycles, cycles.round(), atol=1e-4)  # whole cycles: it wraps
+    cycles = cycles.round()
+    assert cycles[1, 1] == -cycles[0, 1] / 2  # joints still stagger every other course
+    assert cycles[0, 0] == 0 and cycles[1, 0] == 3
+
+
+def test_quantized_waves_round_unrelated_components_on_their_own():
+    # a slight tilt (1.76 cycles over the height) is not a lattice relation: keep it
+    waves = torch.tensor([[0.0275, 0.00168], [0.0044, 0.0272]])
+    cycles = quantize_waves(waves, (552, 1048)) * torch.tensor([552.0, 1048.0])
+    assert torch.allclose(cycles, torch.tensor([[15.0, 2.0], [2.0, 29.0]]), atol=1e-3)
+
+
+def test_tileable_periods_are_exact_where_the_grids_divide(tiny_model):
+    pyramid = tiny_model.pyramid
+    factors = [pyramid.config.factor(s) for s in range(pyramid.config.num_scales)]
+    assert factors[-2:] == [2, 1]
+    periods = tileable_periods(pyramid, 34, 27)  # 27 is odd: only the finest grid divides
+    assert periods[-1] == (34, 27)
+    rounded = tileable_period(pyramid, 34, 27)
+    assert periods[:-1] == [(rounded[0] // f, rounded[1] // f) for f in factors[:-1]]
+    assert tileable_periods(pyramid, 32, 24)[-2] == (16, 12)
+
+
+def test_periodic_upsample_is_the_model_upsampling_on_the_wrapped_plane():
+    x = torch.randn(1, 2, 6, 5, generator=torch.Generator().manual_seed(1))
+    up = periodic_upsample(x)
+    assert up.shape == (1, 2, 12, 10)
+    tiled = x.repeat(1, 1, 3, 3)  # the periodic plane; rows/cols 6..11 / 5..9 are the middle copy
+    ref = upsample_valid(tiled)[..., 2 * 6 - 1 : 2 * 6 - 1 + 12, 2 * 5 - 1 : 2 * 5 - 1 + 10]
+    assert torch.allclose(up, ref, atol=1e-6)
+    crop = wrapped_crop(up, (-3, 25, 7, 4))
+    assert torch.equal(crop, up.repeat(1, 1, 4, 2)[..., 1:5, 7:14])
