@@ -7,7 +7,8 @@ trained to add detail to real coarse images, regenerate everything above it with
 noise. With a mask only masked pixels change: holes are filled coarse to fine (the
 coarsest generator draws new layout in them, every finer scale regenerates detail from
 the composite of that and the known pixels, which are put back at every scale, so the
-hole's surroundings steer it and nothing is smeared). Pixels outside the mask are the
+hole's surroundings steer it and nothing is smeared). Several layouts are drawn (coarse
+ones, then whole fills) and each hole keeps the one that best meets its border. Pixels outside the mask are the
 input's, bit for bit; the transition happens inside the mask, where each scale's
 generator sees both sides of the border.
 """
@@ -105,11 +106,64 @@ def refine_image(
             f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}"
         )
     image = match_channels(image.float(), cfg.image_channels)
+    if mask is None or upscale != 1:
+        return _refine(pyramid, image, mask, own, strength, KeyedSource(pyramid, seed, device), bf16)
+    fills = [
+        _refine(pyramid, image, mask, own, strength, KeyedSource(pyramid, seed * FILLS + k, device), bf16)
+        for k in range(FILLS)
+    ]
+    return best_fill_per_hole(fills, mask)
+
+
+FILLS = 4  # whole fills drawn per repair; each hole keeps the one that meets its border best
+
+
+def best_fill_per_hole(fills: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+    """Composite `fills` ([1,C,H,W] each, identical outside `mask`) hole by hole: each
+    connected hole takes the fill whose pixels along its border differ least from their
+    neighbours outside it (the seam a viewer would see)."""
+    from scipy.ndimage import label
+
+    hole = mask[0, 0] > 0
+    components, count = label(hole.numpy())
+    components = torch.from_numpy(components)
+    # border pairs: a hole pixel and its right/left/lower/upper neighbour outside the hole
+    pairs = [
+        (hole[:, :-1] & ~hole[:, 1:], (slice(None), slice(None, -1)), (slice(None), slice(1, None))),
+        (hole[:, 1:] & ~hole[:, :-1], (slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        (hole[:-1] & ~hole[1:], (slice(None, -1), slice(None)), (slice(1, None), slice(None))),
+        (hole[1:] & ~hole[:-1], (slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+    ]
+    costs = torch.zeros(len(fills), count + 1, dtype=torch.float64)
+    for k, fill in enumerate(fills):
+        lum = fill[0].double().mean(0)
+        for edge, inner, outer in pairs:
+            step = (lum[inner] - lum[outer]).abs()[edge]
+            costs[k].index_add_(0, components[inner][edge].long(), step)
+    best = costs.argmin(dim=0)  # per component (index 0, outside the holes, unused)
+    out = fills[0].clone()
+    for k in range(1, len(fills)):
+        take = (best[components] == k) & hole
+        out[..., take] = fills[k][..., take]
+    return out
+
+
+def _refine(
+    pyramid: Pyramid,
+    image: torch.Tensor,
+    mask: torch.Tensor | None,
+    own: int,
+    strength: float,
+    source: KeyedSource,
+    bf16: bool,
+) -> torch.Tensor:
+    cfg = pyramid.config
+    height, width = image.shape[-2:]
+    upscale = 2 ** (cfg.num_scales - 1 - own)
     images, masks = [image], [mask]
     for _ in range(own):
         images.insert(0, downsample(images[0]))
         masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
-    source = KeyedSource(pyramid, seed, device)
     if mask is None:
         start = own - round(strength * own)
         while start < own and min(images[start].shape[-2:]) < 2 * max(cfg.layers) + 2:
@@ -121,8 +175,7 @@ def refine_image(
         start = 0
         x = push_pull_fill(images[0], 1 - masks[0])
         if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
-            x = torch.where(masks[0] > 0, _run_coarsest(pyramid, x.shape[-2:], source, bf16), images[0])
-    height, width = image.shape[-2:]
+            x = coarse_fill(pyramid, x, masks[0], source, bf16)
     for scale in range(start + 1, cfg.num_scales):
         if scale <= own:
             size = images[scale].shape[-2:]
@@ -141,11 +194,53 @@ def refine_image(
     return x
 
 
+CANDIDATES = 8  # coarse layouts drawn per hole; the one that best meets its border is kept
+CANDIDATE_STRIDE = 4096  # candidate k is the window k * stride px to the right: independent noise
+
+
+def coarse_fill(
+    pyramid: Pyramid, smooth: torch.Tensor, mask: torch.Tensor, source: KeyedSource, bf16: bool
+) -> torch.Tensor:
+    """New layout for the holes at the coarsest scale.
+
+    smooth: [1,C,h,w] the coarse image with holes push-pull filled; mask: [1,1,h,w].
+    Each hole (connected component) takes, of `CANDIDATES` coarse samples, the one whose
+    pixels around the hole are closest to the known pixels there, so a flower or a
+    mortar line that runs into the hole tends to go on. Pixels near the hole's border
+    blend from the smooth fill to the sample with their depth: a scribble a pixel or two
+    wide at this scale keeps the colours on both its sides instead of new layout that
+    cannot match them."""
+    from scipy.ndimage import binary_dilation, distance_transform_edt, label
+
+    height, width = smooth.shape[-2:]
+    hole = mask[0, 0].numpy() > 0
+    components, count = label(hole)
+    if count == 0:
+        return smooth
+    samples = [_run_coarsest(pyramid, (height, width), source, bf16, k * CANDIDATE_STRIDE) for k in range(CANDIDATES)]
+    chosen = smooth.clone()
+    for index in range(1, count + 1):
+        component = components == index
+        ring = torch.from_numpy(binary_dilation(component, iterations=2) & ~hole)
+        inside = torch.from_numpy(component)
+        if not bool(ring.any()):
+            chosen[..., inside] = samples[0][..., inside]
+            continue
+        errors = [float((sample[..., ring] - smooth[..., ring]).pow(2).mean()) for sample in samples]
+        best = samples[min(range(CANDIDATES), key=errors.__getitem__)]
+        chosen[..., inside] = best[..., inside]
+    depth = torch.from_numpy(distance_transform_edt(hole)).float()
+    weight = ((depth - 0.5) / 2).clamp(0, 1)
+    return torch.where(mask > 0, smooth + weight * (chosen - smooth), smooth)
+
+
 @torch.no_grad()
-def _run_coarsest(pyramid: Pyramid, size: tuple[int, int], source: KeyedSource, bf16: bool) -> torch.Tensor:
+def _run_coarsest(
+    pyramid: Pyramid, size: tuple[int, int], source: KeyedSource, bf16: bool, x_offset: int = 0
+) -> torch.Tensor:
     height, width = size
     halo = pyramid.generators[0].halo
-    cond = source(0, (-halo, -halo, width + 2 * halo, height + 2 * halo))
+    cond = source(0, (x_offset - halo, -halo, width + 2 * halo, height + 2 * halo))
     with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=bf16):
         out = pyramid.generators[0](None, cond)
     return out.float().cpu()

@@ -8,7 +8,8 @@ from PIL import Image
 
 from patchtex.cli import main
 from patchtex.images import load_image, to_uint8
-from patchtex.refine import auto_mask, match_channels, push_pull_fill
+from patchtex.refine import auto_mask, best_fill_per_hole, coarse_fill, match_channels, push_pull_fill
+from patchtex.sample import KeyedSource
 
 from .conftest import stripes
 
@@ -130,3 +131,28 @@ def test_cli_refine_never_overwrites_input(model_file, tmp_path):
     result = CliRunner().invoke(main, ["refine", str(src), "--model", str(model_file), "-o", str(src)])
     assert result.exit_code == 2 and "is the input file" in result.output
     assert src.read_bytes() == before
+
+
+def test_each_hole_keeps_the_fill_that_meets_its_border():
+    image = torch.zeros(1, 3, 20, 30)
+    mask = torch.zeros(1, 1, 20, 30)
+    mask[..., 4:9, 3:8] = 1  # hole A
+    mask[..., 10:16, 18:26] = 1  # hole B
+    a, b = image.clone(), image.clone()
+    a[..., 10:16, 18:26] = 0.8  # fill a steps at B's border, matches at A's
+    b[..., 4:9, 3:8] = -0.6  # fill b steps at A's border, matches at B's
+    out = best_fill_per_hole([a, b], mask)
+    assert torch.equal(out, image)  # both holes took the fill without a step
+
+
+def test_coarse_fill_keeps_thin_scribbles_near_their_sides(tiny_model):
+    pyramid = tiny_model.pyramid
+    smooth = torch.zeros(1, 3, 24, 24)
+    mask = torch.zeros(1, 1, 24, 24)
+    mask[..., :, 11:12] = 1  # one pixel wide: depth 1, mostly the smooth fill
+    mask[..., 2:10, 2:10] = 1  # 8x8: its middle is new layout
+    out = coarse_fill(pyramid, smooth, mask, KeyedSource(pyramid, 0, torch.device("cpu")), False)
+    assert torch.equal(out[..., mask[0, 0] == 0], smooth[..., mask[0, 0] == 0])
+    line = out[..., 12:, 11].abs().max()
+    middle = out[..., 5:7, 5:7].abs().max()
+    assert line <= 0.25 + 1e-6 and middle > 0.05
