@@ -4,15 +4,16 @@
     python benchmarks/refine.py --no-self-fit   # skip the slow "no --model" runs
     python benchmarks/refine.py --only bricks
 
-Per texture: cut 3 holes (one 64x64, two 24x24, flat black) and draw a 6 px saturated red
-scribble into NAME.ref.png, then refine with the model fitted on the exemplar, and again
-with no model (a fit on the damaged image's undamaged pixels), each with refine seeds 1-3.
-Prints seconds (per refine; with the fit for self-fit); the mean patch SWD of the repaired holes against the intact held-out image divided by the same for
-skimage's inpaint_biharmonic (bar <= 0.6); the boundary seam (mean gradient on the hole
-borders / mean gradient inside the holes, about 1 = invisible); and the number of changed
-pixels outside the mask (bar: 0). Upscale: the held-out half box-downscaled by 2 and
-refined with --upscale 2, patch SWD against the original vs bicubic upscaling (bar: lower).
-Also the time to refine a 256x256 image with a model (bar <= 2 s).
+Per texture: cut 3 holes (one 64x64, two 24x24, flat black) and draw a 6 px saturated
+red scribble into NAME.ref.png, then refine with the model fitted on the exemplar, and
+again with no model (a fit on the damaged image's undamaged pixels), each with refine
+seeds 1-3. Prints seconds (per refine; with the fit for self-fit); the mean patch SWD of
+the repaired holes against the intact held-out image divided by the same for skimage's
+inpaint_biharmonic (bar <= 0.6); the boundary seam (mean gradient on the hole borders /
+mean gradient inside the holes, about 1 = invisible); and the number of changed pixels
+outside the mask (bar: 0). Upscale: the held-out half box-downscaled by 2 and refined
+with --upscale 2, patch SWD against the original vs bicubic upscaling (bar: lower). Also
+the time to refine a 256x256 image with a model (bar <= 2 s).
 """
 
 from __future__ import annotations

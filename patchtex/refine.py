@@ -1,16 +1,16 @@
 """Refinement: repair and improve an existing texture image through the pyramid.
 
-The image is placed at the scale of the pyramid whose resolution it has (the finest, or a
-coarser one when upscaling), downsampled to an injection scale chosen by `strength`
-(0 = its own scale, nothing regenerated; 1 = the coarsest) and the finer generators,
+The image is placed at the scale of the pyramid whose resolution it has (the finest, or
+a coarser one when upscaling), downsampled to an injection scale chosen by `strength` (0
+= its own scale, nothing regenerated; 1 = the coarsest) and the finer generators,
 trained to add detail to real coarse images, regenerate everything above it with fresh
 noise. With a mask only masked pixels change: holes are filled coarse to fine (the
 coarsest generator draws new layout in them, every finer scale regenerates detail from
 the composite of that and the known pixels, which are put back at every scale, so the
 hole's surroundings steer it and nothing is smeared). Several layouts are drawn (coarse
-ones, then whole fills) and each hole keeps the one that best meets its border. Pixels outside the mask are the
-input's, bit for bit; the transition happens inside the mask, where each scale's
-generator sees both sides of the border.
+ones, then whole fills) and each hole keeps the one that best meets its border. Pixels
+outside the mask are the input's, bit for bit; the transition happens inside the mask,
+where each scale's generator sees both sides of the border.
 """
 
 from __future__ import annotations
