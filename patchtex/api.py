@@ -29,11 +29,12 @@ from .refine import refine_image
 from .sample import (
     KeyedSource,
     calm_offsets,
+    exact_scale,
     iter_rolled,
     iter_window,
     synth_tileable,
     synth_window,
-    tileable_period,
+    tileable_periods,
 )
 from .streaming import STREAMING_FORMATS, write_streaming
 from .train import Callback, FitState, fit_pyramid, use_bf16
@@ -98,9 +99,10 @@ class Model:
             raise ValueError("a tileable output is a whole period, not a window; drop one of them")
         x, y = window or (0, 0)
         fmt = output_format(path)
-        period = tileable_period(self.pyramid, width, height) if tileable else None
-        if fmt in STREAMING_FORMATS and (period is None or period == (width, height)):
-            source = KeyedSource(self.pyramid, seed, self.device, period=period)
+        # a tileable output streams when every scale's grid divides its size (no resampling)
+        if fmt in STREAMING_FORMATS and (not tileable or exact_scale(self.pyramid, width, height) == 0):
+            periods = tileable_periods(self.pyramid, width, height) if tileable else None
+            source = KeyedSource(self.pyramid, seed, self.device, periods=periods)
             bands = (
                 band.clamp_(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
             )

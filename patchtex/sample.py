@@ -24,23 +24,18 @@ class KeyedSource:
     """Conditioning for one seed: noise keyed to (seed, scale, position) and periodic
     channels with phases keyed to the seed.
 
-    For tileable output the plane wraps: `period` (finest pixels, divisible by the
-    coarsest factor) wraps every scale with period / factor, or `periods` gives each
-    scale's period in its own pixels (`tileable_periods`)."""
+    For tileable output the plane wraps: `periods` gives each scale's period in its own
+    pixels (`tileable_periods`)."""
 
     def __init__(
         self,
         pyramid: Pyramid,
         seed: int,
         device: torch.device,
-        period: tuple[int, int] | None = None,
         periods: list[tuple[int, int]] | None = None,
     ):
         self.config = pyramid.config
         self.seed, self.device = seed, device
-        if period is not None and periods is None:
-            factors = [self.config.factor(s) for s in range(self.config.num_scales)]
-            periods = [(period[0] // f, period[1] // f) for f in factors]
         self.periods = periods
         self.waves = pyramid.waves.detach().cpu()
         if periods is not None:

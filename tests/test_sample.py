@@ -67,7 +67,7 @@ def test_periodic_plane_repeats_with_its_period(tiny_model):
     pyramid = tiny_model.pyramid
     period = tileable_period(pyramid, 30, 22)
     assert period[0] % pyramid.config.factor(0) == 0 and period[0] >= 30
-    source = KeyedSource(pyramid, 2, CPU, period=period)
+    source = KeyedSource(pyramid, 2, CPU, periods=tileable_periods(pyramid, *period))
     a = next(iter_window(pyramid, (0, 0, 16, 12), source, False))[1]
     b = next(iter_window(pyramid, (period[0], -period[1], 16, 12), source, False))[1]
     assert torch.allclose(a, b, atol=1e-5)
@@ -87,7 +87,9 @@ def test_tileable_output_wraps(tiny_model, size):
 def test_tileable_output_is_a_cyclic_shift_of_the_periodic_plane(tiny_model):
     pyramid = tiny_model.pyramid
     out = synth_tileable(pyramid, (32, 24), 4, device=CPU, bf16=False)
-    plane = render_window(pyramid, (0, 0, 32, 24), KeyedSource(pyramid, 4, CPU, period=(32, 24)), False).clamp(-1, 1)
+    plane = render_window(
+        pyramid, (0, 0, 32, 24), KeyedSource(pyramid, 4, CPU, periods=tileable_periods(pyramid, 32, 24)), False
+    ).clamp(-1, 1)
     shifts = [(dy, dx) for dy in range(24) for dx in range(32) if torch.equal(plane.roll((dy, dx), (2, 3)), out)]
     assert len(shifts) == 1
 
