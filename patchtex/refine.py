@@ -7,7 +7,8 @@ trained to add detail to real coarse images, regenerate everything above it with
 noise. With a mask only masked pixels change: holes are filled coarse to fine (the
 coarsest generator draws new layout in them, every finer scale regenerates detail from
 the composite of that and the known pixels, which are put back at every scale, so the
-hole's surroundings steer it and nothing is smeared). Several layouts are drawn (coarse
+hole's surroundings steer it and nothing is smeared); at every scale the fill is blended
+onto the known pixels over a few pixels inside the hole. Several layouts are drawn (coarse
 ones, then whole fills) and each hole keeps the one that best meets its border. Pixels
 outside the mask are the input's, bit for bit; the transition happens inside the mask,
 where each scale's generator sees both sides of the border.
@@ -187,11 +188,31 @@ def _refine(
             # of back-projection), so the layout of the input cannot drift
             x = x + _upsample_to(prev - downsample(x), *size)
         if mask is not None and scale <= own:
-            x = torch.where(masks[scale] > 0, x, images[scale])
+            x = feather(x, images[scale], masks[scale])
     x = x.clamp(-1, 1)
     if mask is not None and upscale == 1:
         x = torch.where(mask > 0, x, image)  # outside the mask: the input, bit for bit
     return x
+
+
+FEATHER = 4  # pixels inside a hole over which the fill is blended onto its border
+
+
+def feather(generated: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Composite: the input outside `mask`, the generated image inside it, with the step
+    at the border blended away over `FEATHER` pixels inside the mask.
+
+    Where the generator regenerated the known pixels next to a hole, it missed them by a
+    residual (input - generated); that residual, extended smoothly into the hole and
+    faded with depth, corrects the fill next to the border, so colour and lines meet
+    the known pixels without a step while the fill keeps its own detail deeper in."""
+    from scipy.ndimage import distance_transform_edt
+
+    known = 1 - mask
+    residual = push_pull_fill((image - generated) * known, known)
+    depth = torch.from_numpy(distance_transform_edt(mask[0, 0].numpy() > 0)).float()
+    weight = (1 - (depth - 1) / FEATHER).clamp(0, 1)
+    return torch.where(mask > 0, generated + weight * residual, image)
 
 
 CANDIDATES = 8  # coarse layouts drawn per hole; the one that best meets its border is kept

@@ -8,7 +8,7 @@ from PIL import Image
 
 from patchtex.cli import main
 from patchtex.images import load_image, to_uint8
-from patchtex.refine import auto_mask, best_fill_per_hole, coarse_fill, match_channels, push_pull_fill
+from patchtex.refine import auto_mask, best_fill_per_hole, coarse_fill, feather, match_channels, push_pull_fill
 from patchtex.sample import KeyedSource
 
 from .conftest import stripes
@@ -156,3 +156,18 @@ def test_coarse_fill_keeps_thin_scribbles_near_their_sides(tiny_model):
     line = out[..., 12:, 11].abs().max()
     middle = out[..., 5:7, 5:7].abs().max()
     assert line <= 0.25 + 1e-6 and middle > 0.05
+
+
+def test_feather_meets_the_border_and_keeps_the_fill_deeper_in():
+    image = torch.linspace(-0.5, 0.5, 40).expand(1, 3, 40, 40).clone()
+    mask = torch.zeros(1, 1, 40, 40)
+    mask[..., 10:30, 10:30] = 1
+    detail = 0.1 * torch.randn(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
+    generated = image + 0.3 + detail * mask  # regenerates the known pixels 0.3 too bright
+    out = feather(generated, image, mask)
+    assert torch.equal(out[..., mask[0, 0] == 0], image[..., mask[0, 0] == 0])
+    # the first ring inside the hole is pulled onto the border: no 0.3 step there
+    ring = out[..., 10, 12:28] - generated[..., 10, 12:28]
+    assert torch.allclose(ring, torch.full_like(ring, -0.3), atol=1e-5)
+    # deeper than FEATHER pixels, the fill is the generator's own
+    assert torch.equal(out[..., 16:24, 16:24], generated[..., 16:24, 16:24])
