@@ -80,6 +80,15 @@ class Model:
         width, height = check_size((width, height))
         return synth_window(self.pyramid, (x, y, width, height), seed, device=self.device, bf16=self._bf16())
 
+    def streams(self, path: str | os.PathLike, size: tuple[int, int], *, tileable: bool = False) -> bool:
+        """Whether `synth_to_file` writes `path` band by band (bounded memory) rather than
+        building the image in memory: PNG and TIFF do, except tileable outputs whose size
+        the coarse grids do not divide (their coarse image is resampled as a whole)."""
+        width, height = size
+        return output_format(path) in STREAMING_FORMATS and (
+            not tileable or exact_scale(self.pyramid, width, height) == 0
+        )
+
     def synth_to_file(
         self,
         path: str | os.PathLike,
@@ -98,9 +107,7 @@ class Model:
         if window is not None and tileable:
             raise ValueError("a tileable output is a whole period, not a window; drop one of them")
         x, y = window or (0, 0)
-        fmt = output_format(path)
-        # a tileable output streams when every scale's grid divides its size (no resampling)
-        if fmt in STREAMING_FORMATS and (not tileable or exact_scale(self.pyramid, width, height) == 0):
+        if self.streams(path, (width, height), tileable=tileable):
             periods = tileable_periods(self.pyramid, width, height) if tileable else None
             source = KeyedSource(self.pyramid, seed, self.device, periods=periods)
             bands = (

@@ -382,9 +382,9 @@ def synth_command(
     streamed = output_format(output) in STREAMING_FORMATS
     if bits == 16 and not streamed:
         raise click.BadParameter("--bits 16 needs a .png or .tif output", param_hint="--bits")
-    if not streamed or tileable:
-        check_memory(width, height)
     model: Model = load(model_path, dev) if model_path else demo(dev)
+    if not model.streams(output, (width, height), tileable=tileable):
+        check_memory(width, height)
     for path, s in zip(outputs, seeds):
         origin = (window[0], window[1]) if window else None
         model.synth_to_file(path, (width, height), s, window=origin, tileable=tileable, bits=bits, quality=quality)

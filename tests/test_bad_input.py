@@ -98,6 +98,7 @@ def test_animated_gif_note(tmp_path):
         (["--size", "abc"], 2, "is not WIDTHxHEIGHT"),
         (["--size", "1e9x1e9"], 2, "is not WIDTHxHEIGHT"),
         (["--size", "900000x900000", "-o", "x.jpg"], 2, "GiB of memory"),
+        (["--size", "900001x900000", "--tileable", "-o", "x.png"], 2, "GiB of memory"),
         (["--size", "8x8", "-o", "x.bmp"], 2, "cannot write '.bmp'"),
         (["--size", "8x8", "-o", "nodir/x.png"], 2, "does not exist"),
         (["--window", "1,2,3"], 2, "is not X,Y,WIDTH,HEIGHT"),

@@ -76,3 +76,11 @@ def test_calm_offsets_same_from_bands_as_whole():
     assert whole == (11, 21)
     for rows in (1, 5, 8, 36):
         assert calm_offsets(_bands(image, rows)) == whole
+
+
+def test_streams_only_where_bands_are_possible(tiny_model):
+    step = tiny_model.config.factor(0)  # the coarsest grid
+    assert tiny_model.streams("a.png", (7 * step + 1, 5))
+    assert tiny_model.streams("a.tif", (7 * step, 5 * step), tileable=True)
+    assert not tiny_model.streams("a.png", (7 * step + 1, 5 * step), tileable=True)  # resampled whole
+    assert not tiny_model.streams("a.jpg", (7 * step, 5 * step))
