@@ -17,6 +17,7 @@ where each scale's generator sees both sides of the border.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -107,13 +108,33 @@ def refine_image(
             f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}"
         )
     image = match_channels(image.float(), cfg.image_channels)
+    levels = _levels(image, mask, own)
     if mask is None or upscale != 1:
-        return _refine(pyramid, image, mask, own, strength, KeyedSource(pyramid, seed, device), bf16)
+        return _refine(pyramid, levels, strength, KeyedSource(pyramid, seed, device), bf16)
     fills = [
-        _refine(pyramid, image, mask, own, strength, KeyedSource(pyramid, seed * FILLS + k, device), bf16)
-        for k in range(FILLS)
+        _refine(pyramid, levels, strength, KeyedSource(pyramid, seed * FILLS + k, device), bf16) for k in range(FILLS)
     ]
     return best_fill_per_hole(fills, mask)
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """The input at each scale up to its own (coarsest first), with its mask and feather
+    weights there (None without a mask): the same for every fill, so built once."""
+
+    images: list[torch.Tensor]
+    masks: list[torch.Tensor] | None
+    weights: list[torch.Tensor] | None
+
+
+def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels:
+    images, masks = [image], [mask]
+    for _ in range(own):
+        images.insert(0, downsample(images[0]))
+        masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
+    if mask is None:
+        return _Levels(images, None, None)
+    return _Levels(images, masks, [feather_weight(m) for m in masks])
 
 
 FILLS = 4  # whole fills drawn per repair; each hole keeps the one that meets its border best
@@ -149,22 +170,13 @@ def best_fill_per_hole(fills: list[torch.Tensor], mask: torch.Tensor) -> torch.T
     return out
 
 
-def _refine(
-    pyramid: Pyramid,
-    image: torch.Tensor,
-    mask: torch.Tensor | None,
-    own: int,
-    strength: float,
-    source: KeyedSource,
-    bf16: bool,
-) -> torch.Tensor:
+def _refine(pyramid: Pyramid, levels: _Levels, strength: float, source: KeyedSource, bf16: bool) -> torch.Tensor:
     cfg = pyramid.config
+    images, masks = levels.images, levels.masks
+    own = len(images) - 1
+    image, mask = images[own], None if masks is None else masks[own]
     height, width = image.shape[-2:]
     upscale = 2 ** (cfg.num_scales - 1 - own)
-    images, masks = [image], [mask]
-    for _ in range(own):
-        images.insert(0, downsample(images[0]))
-        masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
     if mask is None:
         start = own - round(strength * own)
         while start < own and min(images[start].shape[-2:]) < 2 * max(cfg.layers) + 2:
@@ -188,7 +200,7 @@ def _refine(
             # of back-projection), so the layout of the input cannot drift
             x = x + _upsample_to(prev - downsample(x), *size)
         if mask is not None and scale <= own:
-            x = feather(x, images[scale], masks[scale])
+            x = feather(x, images[scale], masks[scale], levels.weights[scale])
     x = x.clamp(-1, 1)
     if mask is not None and upscale == 1:
         x = torch.where(mask > 0, x, image)  # outside the mask: the input, bit for bit
@@ -198,20 +210,26 @@ def _refine(
 FEATHER = 4  # pixels inside a hole over which the fill is blended onto its border
 
 
-def feather(generated: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def feather_weight(mask: torch.Tensor) -> torch.Tensor:
+    """[1,1,H,W] mask -> how much of the border residual each hole pixel takes: 1 on the
+    first ring inside the hole, fading to 0 at `FEATHER` + 1 pixels deep."""
+    from scipy.ndimage import distance_transform_edt
+
+    depth = torch.from_numpy(distance_transform_edt(mask[0, 0].numpy() > 0)).float()
+    return (1 - (depth - 1) / FEATHER).clamp(0, 1)
+
+
+def feather(generated: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Composite: the input outside `mask`, the generated image inside it, with the step
-    at the border blended away over `FEATHER` pixels inside the mask.
+    at the border blended away over `FEATHER` pixels inside the mask (`weight` is
+    `feather_weight(mask)`).
 
     Where the generator regenerated the known pixels next to a hole, it missed them by a
     residual (input - generated); that residual, extended smoothly into the hole and
     faded with depth, corrects the fill next to the border, so colour and lines meet
     the known pixels without a step while the fill keeps its own detail deeper in."""
-    from scipy.ndimage import distance_transform_edt
-
     known = 1 - mask
     residual = push_pull_fill((image - generated) * known, known)
-    depth = torch.from_numpy(distance_transform_edt(mask[0, 0].numpy() > 0)).float()
-    weight = (1 - (depth - 1) / FEATHER).clamp(0, 1)
     return torch.where(mask > 0, generated + weight * residual, image)
 
 

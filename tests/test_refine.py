@@ -8,7 +8,15 @@ from PIL import Image
 
 from patchtex.cli import main
 from patchtex.images import load_image, to_uint8
-from patchtex.refine import auto_mask, best_fill_per_hole, coarse_fill, feather, match_channels, push_pull_fill
+from patchtex.refine import (
+    auto_mask,
+    best_fill_per_hole,
+    coarse_fill,
+    feather,
+    feather_weight,
+    match_channels,
+    push_pull_fill,
+)
 from patchtex.sample import KeyedSource
 
 from .conftest import stripes
@@ -164,7 +172,7 @@ def test_feather_meets_the_border_and_keeps_the_fill_deeper_in():
     mask[..., 10:30, 10:30] = 1
     detail = 0.1 * torch.randn(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
     generated = image + 0.3 + detail * mask  # regenerates the known pixels 0.3 too bright
-    out = feather(generated, image, mask)
+    out = feather(generated, image, mask, feather_weight(mask))
     assert torch.equal(out[..., mask[0, 0] == 0], image[..., mask[0, 0] == 0])
     # the first ring inside the hole is pulled onto the border: no 0.3 step there
     ring = out[..., 10, 12:28] - generated[..., 10, 12:28]
