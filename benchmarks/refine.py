@@ -12,8 +12,10 @@ the repaired holes against the intact held-out image divided by the same for ski
 inpaint_biharmonic (bar <= 0.6), and beside it what the true held-out pixels score on the
 same measure (the floor: a perfect repair scores about that, which on daisies is above
 the bar, as its 24 px hole in the dark soil is unlike the image as a whole); the boundary seam (mean gradient on the hole borders /
-mean gradient inside the holes, about 1 = invisible); and the number of changed pixels
-outside the mask (bar: 0). Upscale: the held-out half box-downscaled by 2 and refined
+mean gradient inside the holes, about 1 = invisible); the number of changed pixels
+outside the mask (bar: 0); and `scratch`: the patch SWD of the patches centred on the
+repaired scribble over what the true pixels score there (1 = as real as the truth; no
+bar), beside the same for the biharmonic fill (a smooth streak scores about 1.1-1.6). Upscale: the held-out half box-downscaled by 2 and refined
 with --upscale 2, patch SWD against the original vs bicubic upscaling (bar: lower). Also
 the time to refine a 256x256 image with a model (bar <= 2 s).
 """
@@ -67,6 +69,21 @@ def damage(image: torch.Tensor, seed: int = 0):
     return damaged, (hole | line).float(), boxes
 
 
+def scratch(mask: torch.Tensor, boxes) -> torch.Tensor:
+    """The scribble's pixels: the mask without the holes."""
+    line = mask > 0
+    for x, y, s in boxes:
+        line[..., y : y + s, x : x + s] = False
+    return line.float()
+
+
+def scratch_swd(fixes: list[torch.Tensor], ref: torch.Tensor, line: torch.Tensor) -> float:
+    """Patch SWD of the patches centred on the repaired scribble, against the held-out
+    image, over what the true pixels score there (1 = as real as the truth)."""
+    truth = quality.patch_swd(ref, ref, where=line)
+    return statistics.mean(quality.patch_swd(f, ref, where=line) for f in fixes) / truth
+
+
 def hole_swd(repaired: torch.Tensor, ref: torch.Tensor, boxes) -> float:
     return statistics.mean(quality.patch_swd(repaired[..., y : y + s, x : x + s], ref) for x, y, s in boxes)
 
@@ -116,7 +133,7 @@ def main() -> None:
     names = args.only or sorted(p.name[:-4] for p in BENCH.glob("*.png") if not p.name.endswith(".ref.png"))
     print(
         f"{'texture':<12} {'mode':<9} {'seconds':>7} {'SWD/biharm':>10} {'truth':>5} {'seam':>5} {'outside':>7}"
-        f" {'upx2 SWD':>8} {'bicubic':>7}",
+        f" {'scratch':>7} {'biharm':>6} {'upx2 SWD':>8} {'bicubic':>7}",
         flush=True,
     )
     times_256 = []
@@ -125,6 +142,8 @@ def main() -> None:
         damaged, mask, boxes = damage(ref)
         base = hole_swd(biharmonic(damaged, mask), ref, boxes)
         truth = hole_swd(ref, ref, boxes) / base
+        line = scratch(mask, boxes)
+        smooth_line = scratch_swd([biharmonic(damaged, mask)], ref, line)
         model_path = MODELS / f"{name}.patchtex.safetensors"
         model = patchtex.load(model_path) if model_path.exists() else patchtex.fit(BENCH / f"{name}.png")
         # the fill's quality varies from seed to seed (about +-0.2 in the ratio): use 3
@@ -146,7 +165,7 @@ def main() -> None:
         print(
             f"{name:<12} {'model':<9} {seconds:7.1f} {repair_ratio(fixes, ref, boxes, base):10.2f} {truth:5.2f}"
             f" {seam_mean(fixes, mask):5.2f} {max(changed_outside(f, damaged, mask) for f in fixes):7d}"
-            f" {up_swd:8.2f} {bic_swd:7.2f}",
+            f" {scratch_swd(fixes, ref, line):7.2f} {smooth_line:6.2f} {up_swd:8.2f} {bic_swd:7.2f}",
             flush=True,
         )
         if not args.no_self_fit:
@@ -156,7 +175,8 @@ def main() -> None:
             seconds = time.perf_counter() - start
             print(
                 f"{name:<12} {'self-fit':<9} {seconds:7.1f} {repair_ratio(fixes, ref, boxes, base):10.2f} {truth:5.2f}"
-                f" {seam_mean(fixes, mask):5.2f} {max(changed_outside(f, damaged, mask) for f in fixes):7d}",
+                f" {seam_mean(fixes, mask):5.2f} {max(changed_outside(f, damaged, mask) for f in fixes):7d}"
+                f" {scratch_swd(fixes, ref, line):7.2f} {smooth_line:6.2f}",
                 flush=True,
             )
     print(f"\nrefine 256x256 with a model: median {statistics.median(times_256):.2f} s (bar <= 2 s)")

@@ -6,7 +6,8 @@ deterministic: every random choice uses a fixed seed.
 - `patch_swd`: multi-scale patch sliced Wasserstein distance. A Gaussian pyramid (down to
   32 px), 7x7 patches at every level, 128 fixed random projections; per projection the mean
   absolute difference of quantiles, averaged over projections and levels. Lower = closer
-  patch statistics. Colour, contrast, sharpness and local structure all move it.
+  patch statistics. Colour, contrast, sharpness and local structure all move it. With
+  `where`, only the output's patches centred on a mask (a repaired scratch) are scored.
 - `copy_fraction`: fraction of 48x48 output patches (on a 48 px grid) whose nearest
   exemplar patch (every position) reproduces them within RMSE <= 0.1 x the patch's own
   standard deviation: near-verbatim copies.
@@ -76,8 +77,13 @@ def _pyramid(x: torch.Tensor, min_side: int = 32) -> list[torch.Tensor]:
     return levels
 
 
-def _projected_patches(x: torch.Tensor, directions: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _projected_patches(
+    x: torch.Tensor, directions: torch.Tensor, generator: torch.Generator, where: torch.Tensor | None = None
+) -> torch.Tensor:
     proj = F.conv2d(x, directions).flatten(2)[0]  # [P, N]
+    if where is not None:  # only the patches centred on `where` ([H,W] bool)
+        r = PATCH // 2
+        proj = proj[:, where[r : where.shape[0] - r, r : where.shape[1] - r].flatten()]
     if proj.shape[1] > MAX_PATCHES:
         idx = torch.randperm(proj.shape[1], generator=generator)[:MAX_PATCHES]
         proj = proj[:, idx]
@@ -90,9 +96,14 @@ def _quantiles(sorted_proj: torch.Tensor, count: int) -> torch.Tensor:
     return sorted_proj[:, idx]
 
 
-def patch_swd(output: torch.Tensor, target: torch.Tensor) -> float:
-    """Multi-scale 7x7 patch sliced Wasserstein distance (x1000, lower is closer)."""
+def patch_swd(output: torch.Tensor, target: torch.Tensor, where: torch.Tensor | None = None) -> float:
+    """Multi-scale 7x7 patch sliced Wasserstein distance (x1000, lower is closer).
+
+    where: optional [1,1,H,W] mask of `output`; only the output's patches centred on it
+    (at each level, on the pixels it touches) are compared with all of the target's.
+    This scores a thin repaired region (a scratch) in its context."""
     a, b = _match_channels(_unit(output), _unit(target))
+    mask = None if where is None else where.double()
     generator = torch.Generator().manual_seed(0)
     directions = torch.randn(PROJECTIONS, a.shape[1] * PATCH * PATCH, generator=generator, dtype=torch.float64)
     directions = (directions / directions.norm(dim=1, keepdim=True)).reshape(PROJECTIONS, a.shape[1], PATCH, PATCH)
@@ -100,7 +111,12 @@ def patch_swd(output: torch.Tensor, target: torch.Tensor) -> float:
     for la, lb in zip(_pyramid(a), _pyramid(b)):
         if min(la.shape[-2:]) < PATCH or min(lb.shape[-2:]) < PATCH:
             break
-        pa = _projected_patches(la, directions, generator)
+        level_where = None
+        if mask is not None:
+            level_where = F.adaptive_max_pool2d(mask, la.shape[-2:])[0, 0] > 0
+            if not bool(level_where[PATCH // 2 : -(PATCH // 2), PATCH // 2 : -(PATCH // 2)].any()):
+                break
+        pa = _projected_patches(la, directions, generator, level_where)
         pb = _projected_patches(lb, directions, generator)
         count = min(pa.shape[1], pb.shape[1], 4096)
         total += (_quantiles(pa, count) - _quantiles(pb, count)).abs().mean().item()

@@ -22,6 +22,20 @@ def test_swd_zero_for_identical_and_grows_with_damage():
     assert quality.patch_swd(_blur(x), x) < quality.patch_swd(flat, x)
 
 
+def test_swd_where_scores_only_the_masked_patches():
+    x = stripes(96)
+    everywhere = torch.ones(1, 1, 96, 96)
+    assert quality.patch_swd(x, x, where=everywhere) == quality.patch_swd(x, x)
+    other = stripes(96, seed=1)
+    assert quality.patch_swd(other, x, where=everywhere) == quality.patch_swd(other, x)
+    # a blurred 6 px streak: barely visible to the whole-image score, plain to the streak's
+    line = torch.zeros(1, 1, 96, 96)
+    line[..., 45:51] = 1
+    streak = torch.where(line > 0, _blur(x), x)
+    assert quality.patch_swd(streak, x, where=line) > 3 * quality.patch_swd(streak, x)
+    assert quality.patch_swd(streak, x, where=line) > 3 * quality.patch_swd(other, x, where=line)
+
+
 def test_copy_fraction_sees_copies_not_new_texture():
     ex = stripes(128)
     assert quality.copy_fraction(ex[..., 10:110, 5:120], ex) == 1.0

@@ -16,6 +16,7 @@ from patchtex.refine import (
     feather_weight,
     match_channels,
     push_pull_fill,
+    smooth_fill,
 )
 from patchtex.sample import KeyedSource
 
@@ -74,6 +75,21 @@ def test_push_pull_fills_only_unknown():
     assert torch.equal(filled[..., :5, :], image[..., :5, :])
     inside = filled[..., 5:15, 5:15]
     assert inside.min() >= image.min() and inside.max() <= image.max()
+
+
+def test_smooth_fill_continues_a_line_across_a_thin_gap():
+    # dark ground, a bright 1 px line along row 10, and a 3 px wide vertical scratch
+    image = torch.full((1, 1, 24, 24), -0.8)
+    image[..., 10, :] = 0.8
+    known = torch.ones(1, 1, 24, 24)
+    known[..., 10:13] = 0
+    filled = smooth_fill(image, known)
+    assert torch.equal(filled[..., known[0, 0] > 0], image[..., known[0, 0] > 0])
+    line, ground = filled[0, 0, 10, 10:13], filled[0, 0, 4, 10:13]
+    assert line.min() > ground.max() + 0.6  # the line goes on through the gap
+    assert ground.max() < -0.65  # and the ground beside it stays dark
+    # push-pull averages the neighbourhood into a dim smudge instead
+    assert push_pull_fill(image, known)[0, 0, 10, 10:13].mean() < line.mean() - 0.3
 
 
 def test_auto_mask_finds_flat_hole_and_scribble():
