@@ -81,9 +81,8 @@ def _projected_patches(
     x: torch.Tensor, directions: torch.Tensor, generator: torch.Generator, where: torch.Tensor | None = None
 ) -> torch.Tensor:
     proj = F.conv2d(x, directions).flatten(2)[0]  # [P, N]
-    if where is not None:  # only the patches centred on `where` ([H,W] bool)
-        r = PATCH // 2
-        proj = proj[:, where[r : where.shape[0] - r, r : where.shape[1] - r].flatten()]
+    if where is not None:  # only these patches ([H-6,W-6] bool, one per patch position)
+        proj = proj[:, where.flatten()]
     if proj.shape[1] > MAX_PATCHES:
         idx = torch.randperm(proj.shape[1], generator=generator)[:MAX_PATCHES]
         proj = proj[:, idx]
@@ -111,12 +110,13 @@ def patch_swd(output: torch.Tensor, target: torch.Tensor, where: torch.Tensor | 
     for la, lb in zip(_pyramid(a), _pyramid(b)):
         if min(la.shape[-2:]) < PATCH or min(lb.shape[-2:]) < PATCH:
             break
-        level_where = None
-        if mask is not None:
-            level_where = F.adaptive_max_pool2d(mask, la.shape[-2:])[0, 0] > 0
-            if not bool(level_where[PATCH // 2 : -(PATCH // 2), PATCH // 2 : -(PATCH // 2)].any()):
+        centres = None
+        if mask is not None:  # the patch positions whose centre the mask touches
+            r = PATCH // 2
+            centres = (F.adaptive_max_pool2d(mask, la.shape[-2:])[0, 0] > 0)[r:-r, r:-r]
+            if not bool(centres.any()):
                 break
-        pa = _projected_patches(la, directions, generator, level_where)
+        pa = _projected_patches(la, directions, generator, centres)
         pb = _projected_patches(lb, directions, generator)
         count = min(pa.shape[1], pb.shape[1], 4096)
         total += (_quantiles(pa, count) - _quantiles(pb, count)).abs().mean().item()

@@ -9,11 +9,11 @@ coarsest scale, pixels near a hole's border are interpolated, so lines go on acr
 scratch, and the coarsest generator draws new layout deeper in; every finer scale
 regenerates detail from the composite of that and the known pixels, which are put back
 at every scale, so the hole's surroundings steer it and nothing is smeared); at every
-scale the fill is blended
-onto the known pixels over a few pixels inside the hole. Several layouts are drawn (coarse
-ones, then whole fills) and each hole keeps the one that best meets its border. Pixels
-outside the mask are the input's, bit for bit; the transition happens inside the mask,
-where each scale's generator sees both sides of the border.
+scale the fill is blended onto the known pixels over a few pixels inside the hole.
+Several layouts are drawn (coarse ones, then whole fills) and each hole keeps the one
+that best meets its border. Pixels outside the mask are the input's, bit for bit; the
+transition happens inside the mask, where each scale's generator sees both sides of the
+border.
 """
 
 from __future__ import annotations
@@ -148,11 +148,13 @@ def refine_image(
 @dataclass(frozen=True)
 class _Levels:
     """The input at each scale up to its own (coarsest first), with its mask and feather
-    weights there (None without a mask): the same for every fill, so built once."""
+    weights there, and the coarsest image with its holes smooth-filled (None without a
+    mask): the same for every fill, so built once."""
 
     images: list[torch.Tensor]
     masks: list[torch.Tensor] | None
     weights: list[torch.Tensor] | None
+    smooth: torch.Tensor | None
 
 
 def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels:
@@ -161,8 +163,8 @@ def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels
         images.insert(0, downsample(images[0]))
         masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
     if mask is None:
-        return _Levels(images, None, None)
-    return _Levels(images, masks, [feather_weight(m) for m in masks])
+        return _Levels(images, None, None, None)
+    return _Levels(images, masks, [feather_weight(m) for m in masks], smooth_fill(images[0], 1 - masks[0]))
 
 
 FILLS = 4  # whole fills drawn per repair; each hole keeps the one that meets its border best
@@ -214,7 +216,7 @@ def _refine(pyramid: Pyramid, levels: _Levels, strength: float, source: KeyedSou
         # holes get new layout from the coarsest generator (noise and periodic channels);
         # known pixels replace it wherever they exist, at this and every finer scale
         start = 0
-        x = smooth_fill(images[0], 1 - masks[0])
+        x = levels.smooth
         if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
             x = coarse_fill(pyramid, x, masks[0], source, bf16)
     for scale in range(start + 1, cfg.num_scales):
@@ -270,7 +272,7 @@ def coarse_fill(
 ) -> torch.Tensor:
     """New layout for the holes at the coarsest scale.
 
-    smooth: [1,C,h,w] the coarse image with holes push-pull filled; mask: [1,1,h,w].
+    smooth: [1,C,h,w] the coarse image with holes filled by `smooth_fill`; mask: [1,1,h,w].
     Each hole (connected component) takes, of `CANDIDATES` coarse samples, the one whose
     pixels around the hole are closest to the known pixels there, so a flower or a
     mortar line that runs into the hole tends to go on. Pixels near the hole's border
