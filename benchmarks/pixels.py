@@ -22,7 +22,10 @@ import patchtex
 
 def cases(model: patchtex.Model, out: Path):
     yield "synth 300x200", lambda: model.synth_to_file(out / "a.jpg", (300, 200), 3, quality=100)
-    yield "window -700,90,600,300", lambda: model.synth_to_file(out / "b.webp", (600, 300), 3, window=(-700, 90), quality=100)
+    yield (
+        "window -700,90,600,300",
+        lambda: model.synth_to_file(out / "b.webp", (600, 300), 3, window=(-700, 90), quality=100),
+    )
     yield "tileable 256x192", lambda: model.synth_to_file(out / "c.webp", (256, 192), 5, tileable=True, quality=100)
     yield "tileable 251x190", lambda: model.synth_to_file(out / "d.webp", (251, 190), 5, tileable=True, quality=100)
     yield "streamed png 1100x700", lambda: model.synth_to_file(out / "e.png", (1100, 700), 9)

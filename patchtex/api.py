@@ -21,36 +21,41 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .canvas import Canvas
 from .checkpoint import load_fit, load_model, save_model
 from .config import TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
-from .refine import refine_image
-from .sample import (
-    KeyedSource,
-    calm_offsets,
-    exact_scale,
-    iter_rolled,
-    iter_window,
-    synth_tileable,
-    synth_window,
-    tileable_periods,
-)
+from .refine import Damage, read_damage, refine_image
+from .runtime import check_precision, use_bf16
 from .streaming import STREAMING_FORMATS, write_streaming
-from .train import Callback, FitState, fit_pyramid, use_bf16
+from .train import Callback, FitState, fit_pyramid
 
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 DEMO_MODEL = "demo.patchtex.safetensors"
 
 
 class Model:
-    """A fitted texture: the generator pyramid plus what is known about its fit."""
+    """A fitted texture: the generator pyramid plus what is known about its fit.
 
-    def __init__(self, pyramid: Pyramid, meta: dict[str, Any], device: torch.device | str = "cpu"):
+    precision: how it renders, "auto" (bfloat16 where the device runs it natively),
+    "bf16" or "fp32" (the same pixels on every CPU); see `patchtex.runtime`."""
+
+    def __init__(
+        self, pyramid: Pyramid, meta: dict[str, Any], device: torch.device | str = "cpu", precision: str = "auto"
+    ):
         self.pyramid = pyramid
         self.meta = meta
         self.device = torch.device(device)
-        self.precision = "auto"
+        self.precision = precision
+
+    @property
+    def precision(self) -> str:
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._precision = check_precision(value)
 
     @property
     def config(self):
@@ -61,8 +66,14 @@ class Model:
         self.pyramid = self.pyramid.to(self.device)
         return self
 
-    def _bf16(self) -> bool:
-        return use_bf16(self.precision, self.device)
+    def canvas(self, seed: int = 0, *, size: tuple[int, int] | None = None, tileable: bool = False) -> Canvas:
+        """The seed's plane as a `Canvas`: `.window(x, y, w, h)`, `.bands(rect)`,
+        `.image()`. `size` is the output's (width, height); with `tileable=True` the plane
+        repeats with exactly that period."""
+        if tileable and size is None:
+            raise ValueError("a tileable canvas needs its size (the period it repeats with)")
+        bf16 = use_bf16(self.precision, self.device)
+        return Canvas(self.pyramid, seed, device=self.device, bf16=bf16, tileable=size if tileable else None, size=size)
 
     def synth(self, size: tuple[int, int], seed: int = 0, *, tileable: bool = False) -> torch.Tensor:
         """A (width, height) texture: [1,C,height,width] float32 in [-1,1].
@@ -70,24 +81,17 @@ class Model:
         The same seed gives the same pixels on the same device; the output is the window
         (0, 0, width, height) of the seed's endless plane. `tileable=True` makes it wrap
         seamlessly instead."""
-        width, height = check_size(size)
-        if tileable:
-            return synth_tileable(self.pyramid, (width, height), seed, device=self.device, bf16=self._bf16())
-        return self.synth_window(0, 0, width, height, seed=seed)
+        return self.canvas(seed, size=size, tileable=tileable).image()
 
     def synth_window(self, x: int, y: int, width: int, height: int, seed: int = 0) -> torch.Tensor:
         """Window (x, y, width, height) of the seed's endless plane: [1,C,height,width]."""
-        width, height = check_size((width, height))
-        return synth_window(self.pyramid, (x, y, width, height), seed, device=self.device, bf16=self._bf16())
+        return self.canvas(seed).window(x, y, *check_size((width, height)))
 
     def streams(self, path: str | os.PathLike, size: tuple[int, int], *, tileable: bool = False) -> bool:
         """Whether `synth_to_file` writes `path` band by band (bounded memory) rather than
         building the image in memory: PNG and TIFF do, except tileable outputs whose size
         the coarse grids do not divide (their coarse image is resampled as a whole)."""
-        width, height = size
-        return output_format(path) in STREAMING_FORMATS and (
-            not tileable or exact_scale(self.pyramid, width, height) == 0
-        )
+        return output_format(path) in STREAMING_FORMATS and self.canvas(size=size, tileable=tileable).streams
 
     def synth_to_file(
         self,
@@ -105,56 +109,42 @@ class Model:
         memory. `window=(x, y)` renders the window at (x, y) of that size."""
         width, height = check_size(size)
         if window is not None and tileable:
-            raise ValueError("a tileable output is a whole period, not a window; drop one of them")
-        x, y = window or (0, 0)
-        if self.streams(path, (width, height), tileable=tileable):
-            periods = tileable_periods(self.pyramid, width, height) if tileable else None
-            source = KeyedSource(self.pyramid, seed, self.device, periods=periods)
-            bands = (
-                band.clamp_(-1, 1) for _, band in iter_window(self.pyramid, (x, y, width, height), source, self._bf16())
-            )
-            if tileable:  # one pass to place the wrap edges (as `synth` does), one to write
-                offsets = calm_offsets(bands)
-                bands = iter_rolled(self.pyramid, (width, height), offsets, source, self._bf16())
-            return write_streaming(path, width, height, self.config.image_channels, bands, bits)
-        if tileable:
-            image = self.synth((width, height), seed, tileable=True)
-        else:
-            image = self.synth_window(x, y, width, height, seed)
-        return save_image(image, path, bits=bits, quality=quality)
+            raise ValueError("a tileable output is a whole period, not a window; ask for one or the other")
+        canvas = self.canvas(seed, size=(width, height), tileable=tileable)
+        rect = (*(window or (0, 0)), width, height)
+        if output_format(path) in STREAMING_FORMATS and canvas.streams:
+            bands = (band for _, band in canvas.bands(rect))
+            return write_streaming(path, width, height, canvas.channels, bands, bits)
+        return save_image(canvas.window(*rect), path, bits=bits, quality=quality)
 
     def refine(
         self,
         image: torch.Tensor,
-        mask: torch.Tensor | None = None,
+        mask: torch.Tensor | str | os.PathLike | None = None,
         strength: float = 0.5,
         upscale: int = 1,
         seed: int = 0,
     ) -> torch.Tensor:
         """Repair or improve `image` ([1,C,H,W] in [-1,1]) with this model.
 
-        mask: [1,1,H,W], 1 = damaged; only those pixels change (filled coarse to fine) and
-        every other pixel is returned unchanged. Without a mask, strength in [0,1] says
-        how coarse a scale is regenerated (higher = more change). upscale 2 or 4 returns a
-        larger image with new fine detail whose downsampled version matches the input.
-        Returns [1,C,H*upscale,W*upscale] float32 in [-1,1]."""
-        if mask is not None:
-            if mask.shape[-2:] != image.shape[-2:]:
-                raise ValueError(
-                    f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {image.shape[-1]}x{image.shape[-2]}"
-                )
-            mask = (mask[:, :1] > 0.5).float()
-            if upscale != 1:
-                raise ValueError("--mask and --upscale cannot be combined; repair first, then upscale")
+        mask: where the image is damaged, as `refine.read_damage` takes it: a [1,1,H,W]
+        tensor (1 = damaged), a mask image file (white = damaged), "auto", or None (the
+        transparent pixels of an image with alpha, else no mask). Only damaged pixels
+        change (filled coarse to fine) and every other pixel is returned unchanged; an
+        alpha channel that was the mask is dropped. Without a mask, strength in [0,1]
+        says how coarse a scale is regenerated (higher = more change). upscale 2 or 4
+        returns a larger image with new fine detail whose downsampled version matches the
+        input. Returns [1,C',H*upscale,W*upscale] float32 in [-1,1]."""
+        damage = mask if isinstance(mask, Damage) else read_damage(image, mask)
         return refine_image(
             self.pyramid,
-            image,
-            mask,
+            damage.pixels,
+            damage.mask,
             strength=strength,
             upscale=upscale,
             seed=seed,
             device=self.device,
-            bf16=self._bf16(),
+            bf16=use_bf16(self.precision, self.device),
         )
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -207,7 +197,8 @@ def fit(
         config = replace(config, seed=seed)
     notes: list[str] = []
     if isinstance(exemplar, torch.Tensor):
-        pixels, name = exemplar.float(), name or "<tensor>"
+        # hashed and analysed on the CPU; fit_pyramid moves it to `device`
+        pixels, name = exemplar.detach().float().cpu(), name or "<tensor>"
     else:
         loaded = load_image(exemplar)
         pixels, notes, name = loaded.pixels, loaded.notes, Path(exemplar).name
@@ -226,7 +217,7 @@ def fit(
         checkpoint=_checkpointer(checkpoint_path, meta, pixels),
         stop=stop,
     )
-    return _finished(result, meta, device)
+    return _finished(result, meta, device, config.precision)
 
 
 def resume(
@@ -248,7 +239,7 @@ def resume(
         stop=stop,
         resume=(pyramid, state),
     )
-    return _finished(result, meta, device)
+    return _finished(result, meta, device, config.precision)
 
 
 def _checkpointer(path, meta: dict[str, Any], pixels: torch.Tensor):
@@ -261,9 +252,9 @@ def _checkpointer(path, meta: dict[str, Any], pixels: torch.Tensor):
     return checkpoint
 
 
-def _finished(result, meta: dict[str, Any], device) -> Model:
+def _finished(result, meta: dict[str, Any], device, precision: str) -> Model:
     meta = {**meta, "fit_seconds": round(result.seconds, 2), "losses": result.losses}
-    return Model(result.pyramid, meta, device)
+    return Model(result.pyramid, meta, device, precision)
 
 
 def _fit_meta(name, original, pixels, config: TrainConfig, device, notes) -> dict[str, Any]:
@@ -284,16 +275,16 @@ def _fit_meta(name, original, pixels, config: TrainConfig, device, notes) -> dic
     }
 
 
-def load(path: str | os.PathLike, device: torch.device | str = "cpu") -> Model:
-    """Load a model file written by `Model.save` / `patchtex fit`."""
+def load(path: str | os.PathLike, device: torch.device | str = "cpu", precision: str = "auto") -> Model:
+    """Load a model file written by `Model.save` / `patchtex fit`, to render at `precision`."""
     pyramid, meta = load_model(path, device)
-    return Model(pyramid, meta, device)
+    return Model(pyramid, meta, device, precision)
 
 
 def demo_model_path() -> Path:
     return Path(str(resources.files("patchtex") / "data" / DEMO_MODEL))
 
 
-def demo(device: torch.device | str = "cpu") -> Model:
+def demo(device: torch.device | str = "cpu", precision: str = "auto") -> Model:
     """The bundled demo model (fitted on examples/cobbles.png by `patchtex fit`)."""
-    return load(demo_model_path(), device)
+    return load(demo_model_path(), device, precision)

@@ -21,8 +21,10 @@ import torch
 
 from . import __version__
 from .api import MIN_EXEMPLAR, Model, demo, fit, load, resume
-from .config import TrainConfig
+from .checkpoint import ModelFileError, read_header
+from .config import PRECISIONS, TrainConfig
 from .images import check_output_path, load_image, output_format, save_image
+from .refine import read_damage
 from .runtime import reuse_freed_memory
 from .streaming import STREAMING_FORMATS
 from .train import FitInterrupted
@@ -50,8 +52,36 @@ class Group(click.Group):
                 raise
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo("interrupted; nothing was written", err=True)
+            click.echo(f"interrupted; {_what_was_written(ctx)}", err=True)
             ctx.exit(130)
+
+
+def _wrote(path: Path, what: str = "") -> None:
+    """Say that `path` is written, and remember it for an interruption's message."""
+    click.get_current_context().meta.setdefault("patchtex.written", []).append(path)
+    click.echo(f"wrote {path}{f' ({what})' if what else ''}", err=True)
+
+
+def _what_was_written(ctx: click.Context) -> str:
+    """The truth about outputs when a command is interrupted: the files it finished, and
+    a fit's checkpoint (an unfinished fit in its model file) if it left one."""
+    parts = []
+    written = ctx.meta.get("patchtex.written", [])
+    if written:
+        parts.append("finished before that: " + ", ".join(str(p) for p in written))
+    checkpoint = ctx.meta.get("patchtex.checkpoint")
+    if checkpoint is not None and Path(checkpoint).exists():
+        try:
+            unfinished = "fit_state" in read_header(checkpoint)
+        except ModelFileError:
+            unfinished = False
+        if unfinished:
+            parts.append(
+                f"the unfinished fit is saved in {checkpoint} (resume with: patchtex fit --resume {checkpoint})"
+            )
+    if not parts:
+        return "nothing was written"
+    return "; ".join(parts) + "; nothing else was written"
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -125,6 +155,19 @@ def _remember_debug(ctx: click.Context, param, value: bool) -> bool:
 
 
 debug_option = click.option("--debug", is_flag=True, callback=_remember_debug, help="Show full tracebacks on errors.")
+precision_option = click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="auto: bfloat16 where this machine runs it natively (about 2x faster), float32 elsewhere; "
+    "the same seed then gives different pixels on machines with and without it. fp32: the same pixels everywhere.",
+)
+
+
+def _train_config(seed: int, steps: int | None, precision: str, **more) -> TrainConfig:
+    steps_kw = {"coarse_steps": steps, "fine_steps": steps} if steps else {}
+    return TrainConfig(seed=seed, precision=precision, **steps_kw, **more)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,6 +207,7 @@ def main():
     "--no-downscale", is_flag=True, help="Refuse exemplars larger than --max-side instead of downscaling them."
 )
 @device_option
+@precision_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
 def fit_command(
@@ -175,6 +219,7 @@ def fit_command(
     max_side: int,
     no_downscale: bool,
     device: str,
+    precision: str,
     quiet: bool,
     debug: bool,
 ):
@@ -212,8 +257,7 @@ def fit_command(
                 f"exemplar is {width}x{height}, larger than --max-side {max_side}; raise --max-side or drop --no-downscale",
                 param_hint="EXEMPLAR",
             )
-        steps_kw = {"coarse_steps": steps, "fine_steps": steps} if steps else {}
-        config = TrainConfig(seed=seed, max_side=max_side, **steps_kw)
+        config = _train_config(seed, steps, precision, max_side=max_side)
         progress = None if quiet else _progress_bar()
 
         def run(stop):
@@ -227,6 +271,7 @@ def fit_command(
                 name=exemplar.name,
             )
 
+    click.get_current_context().meta["patchtex.checkpoint"] = output
     with _interrupts() as stop:
         try:
             model = run(stop)
@@ -239,8 +284,7 @@ def fit_command(
     for note in model.meta["notes"]:
         click.echo(f"note: {note}", err=True)
     model.save(output)
-    cfg = model.config
-    click.echo(f"wrote {output} ({cfg.num_scales} scales, {model.meta['fit_seconds']:.0f} s on {dev.type})", err=True)
+    _wrote(output, f"{model.config.num_scales} scales, {model.meta['fit_seconds']:.0f} s on {dev.type}")
 
 
 def check_model_output(path: Path, source: Path, hint: str) -> None:
@@ -332,6 +376,7 @@ def _output_names(output: Path, seeds: list[int]) -> list[Path]:
     help="Output image (.png .jpg .tif .webp); with -n, NAME-SEED.EXT.",
 )
 @device_option
+@precision_option
 @debug_option
 def synth_command(
     model_path: Path | None,
@@ -345,6 +390,7 @@ def synth_command(
     quality: int,
     output: Path,
     device: str,
+    precision: str,
     debug: bool,
 ):
     """Make textures of any size from a model (the bundled demo model if none is named).
@@ -372,29 +418,25 @@ def synth_command(
         raise click.UsageError("--preview shows how a --tileable output repeats; add --tileable")
     seeds = list(range(seed, seed + count))
     outputs = _output_names(output, seeds)
-    inputs = (model_path,) if model_path else ()
     for path in outputs:
-        try:
-            check_output_path(path, inputs)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="-o") from None
+        _check_output(path, (model_path,))
     width, height = (window[2], window[3]) if window else size
     streamed = output_format(output) in STREAMING_FORMATS
     if bits == 16 and not streamed:
         raise click.BadParameter("--bits 16 needs a .png or .tif output", param_hint="--bits")
-    model: Model = load(model_path, dev) if model_path else demo(dev)
+    model: Model = load(model_path, dev, precision) if model_path else demo(dev, precision)
     if not model.streams(output, (width, height), tileable=tileable):
         check_memory(width, height)
     for path, s in zip(outputs, seeds):
         origin = (window[0], window[1]) if window else None
         model.synth_to_file(path, (width, height), s, window=origin, tileable=tileable, bits=bits, quality=quality)
-        click.echo(f"wrote {path} ({width}x{height}, seed {s})", err=True)
+        _wrote(path, f"{width}x{height}, seed {s}")
         if preview:
             preview_path = path.with_name(f"{path.stem}.preview{path.suffix}")
             check_memory(2 * width, 2 * height)
             image = load_image(path).pixels
             save_image(image.repeat(1, 1, 2, 2), preview_path, quality=quality)
-            click.echo(f"wrote {preview_path} (2x2 repeat preview)", err=True)
+            _wrote(preview_path, "2x2 repeat preview")
 
 
 @main.command("refine")
@@ -436,10 +478,23 @@ def synth_command(
 )
 @click.option("--steps", type=click.IntRange(1, 100_000), help="Training steps per scale when fitting on the image.")
 @device_option
+@precision_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
 def refine_command(
-    image_path: Path, mask_arg, model_path, strength, upscale, seed, output, save_model, steps, device, quiet, debug
+    image_path,
+    mask_arg,
+    model_path,
+    strength,
+    upscale,
+    seed,
+    output,
+    save_model,
+    steps,
+    device,
+    precision,
+    quiet,
+    debug,
 ):
     """Repair and improve an existing texture image (holes, scratches, blur, JPEG
     blocks, repetition, low resolution).
@@ -455,66 +510,42 @@ def refine_command(
       patchtex refine photo.jpg --model brick.patchtex.safetensors --strength 0.6
       patchtex refine small.png --upscale 2
     """
-    from .refine import auto_mask
-
     dev = pick_device(device)
-    upscale = int(upscale)
     output = output or image_path.with_name(f"{image_path.stem}-refined.png")
-    try:
-        check_output_path(output, (image_path,) + ((model_path,) if model_path else ()))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="-o") from None
+    _check_output(output, (image_path, model_path))
     if save_model is not None:
         check_model_output(save_model, image_path, "--save-model")
     loaded = load_image(image_path)
-    for note in loaded.notes:
+    try:
+        damage = read_damage(loaded.pixels, mask_arg, self_fit=model_path is None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mask") from None
+    for note in loaded.notes + list(damage.notes):
         click.echo(f"note: {note}", err=True)
-    pixels = loaded.pixels
-    channels = pixels.shape[1]
-    mask = None
-    if mask_arg == "auto":
-        mask = auto_mask(pixels)
-        click.echo(f"note: --mask auto marked {int(mask.sum())} pixels as damaged", err=True)
-    elif mask_arg:
-        mask_img = load_image(mask_arg).pixels
-        if mask_img.shape[-2:] != pixels.shape[-2:]:
-            raise click.BadParameter(
-                f"mask is {mask_img.shape[-1]}x{mask_img.shape[-2]}, image is {pixels.shape[-1]}x{pixels.shape[-2]}; "
-                "they must be the same size",
-                param_hint="--mask",
-            )
-        lum = mask_img[:, :3].mean(1, keepdim=True) if mask_img.shape[1] >= 3 else mask_img[:, :1]
-        mask = (lum > 0).float()
-    elif channels in (2, 4) and bool((pixels[:, -1] < 1).any()):
-        mask = (pixels[:, -1:] < 1).float()
-        click.echo("note: using the transparent pixels as the damage mask", err=True)
-    if channels in (2, 4) and mask is not None and not mask_arg:
-        pixels = pixels[:, :-1]  # alpha was the mask; the repaired image is opaque
-    if mask is not None:
-        if mask.sum() == 0:
-            raise click.BadParameter(
-                "the mask marks no pixel as damaged (white = damaged); nothing to repair", param_hint="--mask"
-            )
-        if mask.min() > 0 and model_path is None:
-            raise click.BadParameter(
-                "the mask covers the whole image, so there is nothing to learn from; give --model or a smaller mask",
-                param_hint="--mask",
-            )
-    if upscale != 1 and mask is not None:
-        raise click.UsageError("--mask and --upscale cannot be combined; repair first, then upscale")
+    if upscale != "1" and damage.mask is not None:
+        raise click.UsageError(
+            "--upscale cannot be combined with a mask (or transparent holes); repair first, then upscale"
+        )
     if model_path is not None:
-        model = load(model_path, dev)
+        model = load(model_path, dev, precision)
     else:
-        valid = None if mask is None else 1 - mask
-        config = TrainConfig(seed=seed, **({"coarse_steps": steps, "fine_steps": steps} if steps else {}))
-        model = fit(pixels, config, device=dev, callback=None if quiet else _progress_bar(), valid=valid)
-        model.meta["exemplar"]["name"] = image_path.name
+        valid = None if damage.mask is None else 1 - damage.mask
+        progress = None if quiet else _progress_bar()
+        config = _train_config(seed, steps, precision)
+        model = fit(damage.pixels, config, device=dev, callback=progress, valid=valid, name=image_path.name)
         if save_model is not None:
             model.save(save_model)
-            click.echo(f"wrote {save_model}", err=True)
-    result = model.refine(pixels, mask, strength=strength, upscale=upscale, seed=seed)
+            _wrote(save_model)
+    result = model.refine(damage.pixels, damage.mask, strength=strength, upscale=int(upscale), seed=seed)
     save_image(result, output)
-    click.echo(f"wrote {output} ({result.shape[-1]}x{result.shape[-2]})", err=True)
+    _wrote(output, f"{result.shape[-1]}x{result.shape[-2]}")
+
+
+def _check_output(path: Path, inputs: tuple[Path | None, ...]) -> None:
+    try:
+        check_output_path(path, tuple(p for p in inputs if p is not None))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o") from None
 
 
 def _progress_bar():

@@ -13,6 +13,14 @@ import math
 from dataclasses import dataclass
 
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
+PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if it is one of `PRECISIONS`; ValueError naming it otherwise."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,32 @@ class TrainConfig:
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
-    precision: str = "auto"  # "auto" (bf16 on CPUs/GPUs that support it), "bf16", "fp32"
+    precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
+        positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if any(n < 1 for n in self.steps):
+            raise ValueError(f"steps must all be at least 1, got {self.steps}")
+        if self.crop_size < 8:
+            raise ValueError(f"crop_size must be at least 8, got {self.crop_size}")
+        if self.disc_layers < 2:
+            raise ValueError(f"disc_layers must be at least 2, got {self.disc_layers}")
+        if self.r1_interval < 0:
+            raise ValueError(f"r1_interval must be 0 (no R1 penalty) or more, got {self.r1_interval}")
+        if not 0.0 <= self.real_coarse_prob <= 1.0:
+            raise ValueError(f"real_coarse_prob must be between 0 and 1, got {self.real_coarse_prob}")
+        rates = ("lr_g", "lr_d")
+        weights = ("r1_gamma", "consistency_weight", "swd_weight", "spectral_weight")
+        for name in rates:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in weights:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

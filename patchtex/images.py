@@ -122,8 +122,9 @@ def to_uint8(pixels: torch.Tensor) -> np.ndarray:
 
 
 def to_uint16(pixels: torch.Tensor) -> np.ndarray:
+    """[1,C,H,W] in [-1,1] -> [H,W,C] uint16, C-contiguous (encoders view its bytes)."""
     array = ((pixels[0].double().clamp(-1, 1) + 1) * 32767.5).round().to(torch.int32)
-    return array.permute(1, 2, 0).numpy().astype(np.uint16)
+    return np.ascontiguousarray(array.permute(1, 2, 0).numpy(), dtype=np.uint16)
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -173,8 +174,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def save_image(pixels: torch.Tensor, path: str | os.PathLike, *, bits: int = 8, quality: int = 95) -> Path:
     """Write [1,C,H,W] in [-1,1] to `path` (format by extension), atomically.
 
-    bits=16 writes 16-bit PNG/TIFF (grayscale or RGB(A) TIFF; 16-bit PNG for L only in
-    Pillow, so RGB 16-bit goes through TIFF). JPEG drops alpha.
+    bits=16 writes 16-bit PNG or TIFF for every channel count (Pillow writes 16-bit PNG
+    for grey only, so these go through patchtex's own PNG encoder and tifffile). JPEG
+    drops alpha.
     """
     fmt = output_format(path)
     channels = pixels.shape[1]
@@ -182,17 +184,11 @@ def save_image(pixels: torch.Tensor, path: str | os.PathLike, *, bits: int = 8, 
     if fmt == "WEBP":
         options["lossless"] = quality >= 100
     if bits == 16:
-        if fmt not in ("PNG", "TIFF") or (fmt == "PNG" and channels != 1):
-            raise ImageError("16-bit output needs .tif/.tiff (or .png for grayscale)")
-        array = to_uint16(pixels)
-        with atomic_path(path) as tmp:
-            if channels == 1:
-                Image.fromarray(array[..., 0], mode="I;16").save(tmp, format=fmt)
-            else:
-                import tifffile  # Pillow cannot write 16-bit colour
+        if fmt not in ("PNG", "TIFF"):
+            raise ImageError("16-bit output needs a .png or .tif file")
+        from .streaming import write_streaming  # the encoders that write 16-bit colour
 
-                tifffile.imwrite(tmp, array, photometric="rgb")
-        return Path(path)
+        return write_streaming(path, pixels.shape[-1], pixels.shape[-2], channels, [pixels], bits=16)
     array = to_uint8(pixels)
     if fmt == "JPEG" and channels in (2, 4):
         array = array[..., :-1]

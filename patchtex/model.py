@@ -46,6 +46,17 @@ def downsample(image: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(image, 2)
 
 
+def halvings(
+    image: torch.Tensor, count: int, reduce: Callable[[torch.Tensor], torch.Tensor] = downsample
+) -> list[torch.Tensor]:
+    """`image` and `count` successive reductions of it (2x2 box averages by default),
+    coarsest first: the scales of a pyramid, for images and masks alike."""
+    levels = [image]
+    for _ in range(count):
+        levels.insert(0, reduce(levels[0]))
+    return levels
+
+
 def coarse_rect(rect: Rect) -> Rect:
     """The coarse rect whose valid upsampling covers `rect` of the next finer scale."""
     x0, y0, w, h = rect

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import torch
 
+from .channels import colour_mean
+
 BLOCK = 64
 _MASK64 = (1 << 64) - 1
 
@@ -47,7 +49,7 @@ def _plane_noise(seed: int, scale: int, x0: int, y0: int, w: int, h: int, channe
     return field[:, oy : oy + h, ox : ox + w]
 
 
-def _segments(start: int, length: int, period: int | None) -> list[tuple[int, int]]:
+def segments(start: int, length: int, period: int | None) -> list[tuple[int, int]]:
     """Split [start, start+length) into runs of wrapped coordinates: (source start, length)."""
     if period is None:
         return [(start, length)]
@@ -77,8 +79,8 @@ def keyed_noise(
         return torch.zeros(1, 0, h, w)
     px, py = period if period is not None else (None, None)
     rows = []
-    for sy, hy in _segments(y0, h, py):
-        cols = [_plane_noise(seed, scale, sx, sy, wx, hy, channels) for sx, wx in _segments(x0, w, px)]
+    for sy, hy in segments(y0, h, py):
+        cols = [_plane_noise(seed, scale, sx, sy, wx, hy, channels) for sx, wx in segments(x0, w, px)]
         rows.append(torch.cat(cols, dim=2))
     return torch.cat(rows, dim=1).unsqueeze(0)
 
@@ -123,7 +125,7 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     period is 8 px or longer and it repeats at least 3 times across the image. Returns at
     most `max_waves` non-parallel vectors; an empty list for stochastic textures.
     """
-    img = image[0, : 3 if image.shape[1] >= 3 else 1].double().mean(0).numpy()
+    img = colour_mean(image.double())[0].numpy()
     height, width = img.shape
     img = img - img.mean()
     win = np.outer(np.hanning(height), np.hanning(width))

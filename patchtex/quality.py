@@ -29,6 +29,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .channels import colour_mean, comparable
+
 PATCH = 7
 PROJECTIONS = 128
 MAX_PATCHES = 16384
@@ -38,24 +40,6 @@ COPY_RELATIVE_RMSE = 0.1
 
 def _unit(image: torch.Tensor) -> torch.Tensor:
     return (image.double().clamp(-1, 1) + 1) / 2
-
-
-def _match_channels(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Compare colour to grey as grey; ignore alpha when only one side has it."""
-
-    def colour(x):
-        c = x.shape[1]
-        return x[:, :3] if c >= 3 else x[:, :1]
-
-    a, b = colour(a), colour(b)
-    if a.shape[1] != b.shape[1]:
-        a, b = a.mean(1, keepdim=True), b.mean(1, keepdim=True)
-    return a, b
-
-
-def colour_mean(image: torch.Tensor) -> torch.Tensor:
-    """[B,C,H,W] -> [B,H,W]: the mean of the colour channels (alpha ignored)."""
-    return (image[:, :3] if image.shape[1] >= 3 else image[:, :1]).mean(1)
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:
@@ -101,7 +85,7 @@ def patch_swd(output: torch.Tensor, target: torch.Tensor, where: torch.Tensor | 
     where: optional [1,1,H,W] mask of `output`; only the output's patches centred on it
     (at each level, on the pixels it touches) are compared with all of the target's.
     This scores a thin repaired region (a scratch) in its context."""
-    a, b = _match_channels(_unit(output), _unit(target))
+    a, b = comparable(_unit(output), _unit(target))
     mask = None if where is None else where.double()
     generator = torch.Generator().manual_seed(0)
     directions = torch.randn(PROJECTIONS, a.shape[1] * PATCH * PATCH, generator=generator, dtype=torch.float64)
@@ -126,7 +110,7 @@ def patch_swd(output: torch.Tensor, target: torch.Tensor, where: torch.Tensor | 
 
 def copy_fraction(output: torch.Tensor, exemplar: torch.Tensor, max_queries: int = 256) -> float:
     """Fraction of 48x48 output patches that are near-verbatim copies of an exemplar patch."""
-    a, b = _match_channels(_unit(output), _unit(exemplar))
+    a, b = comparable(_unit(output), _unit(exemplar))
     size = COPY_PATCH
     if min(a.shape[-2:]) < size or min(b.shape[-2:]) < size:
         return 0.0

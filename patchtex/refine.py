@@ -19,25 +19,74 @@ border.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .model import Pyramid, downsample
-from .sample import KeyedSource
+from .canvas import Canvas
+from .channels import colour, colour_mean, has_alpha, match_channels
+from .model import Pyramid, downsample, halvings
 
 
-def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
-    """Convert [1,c,H,W] to the model's channel count (grey <-> colour, alpha dropped/added)."""
-    c = image.shape[1]
-    if c == channels:
-        return image
-    colour = image[:, :3] if c >= 3 else image[:, :1]
-    alpha = image[:, -1:] if c in (2, 4) else torch.ones_like(image[:, :1])
-    base = colour.mean(1, keepdim=True) if channels in (1, 2) else colour.expand(-1, 3, -1, -1)
-    return torch.cat([base, alpha], 1) if channels in (2, 4) else base
+@dataclass(frozen=True)
+class Damage:
+    """An image to repair and where it is damaged (`read_damage`).
+
+    pixels: [1,C,H,W] float32 in [-1,1] (without the alpha channel when it was the mask);
+    mask: [1,1,H,W] float32, 1 = damaged, 0 = kept, or None (improve the whole image);
+    notes: what was decided on the way, in words, for the user."""
+
+    pixels: torch.Tensor
+    mask: torch.Tensor | None
+    notes: tuple[str, ...] = ()
+
+
+def read_damage(
+    image: torch.Tensor, mask: torch.Tensor | str | os.PathLike | None = None, *, self_fit: bool = False
+) -> Damage:
+    """Where `image` ([1,C,H,W] in [-1,1]) is damaged, from any way of saying it:
+
+    - a tensor [1,1,H,W] (or [1,C,H,W]: its first channel): damaged where > 0.5;
+    - a mask image file: damaged where its luminance is brighter than mid-grey (white =
+      damaged, black = kept);
+    - "auto": `auto_mask` guesses flat-filled holes and saturated scribbles;
+    - None: the transparent pixels when the image has alpha and some are below fully
+      opaque (that alpha is then dropped from the pixels), else no mask at all.
+
+    ValueError when the mask's size is not the image's, or it marks nothing; with
+    `self_fit` (the model is to be fitted on the image itself) also when it marks
+    everything, as nothing would be left to learn from."""
+    notes: list[str] = []
+    pixels = image
+    if mask is None:
+        if not (has_alpha(image.shape[1]) and bool((image[:, -1] < 1).any())):
+            return Damage(image, None)
+        marked, pixels = image[:, -1:] < 1, image[:, :-1]
+        notes.append("using the transparent pixels as the damage mask")
+    elif isinstance(mask, torch.Tensor):
+        marked = mask[:, :1] > 0.5
+    elif str(mask) == "auto":
+        marked = auto_mask(image) > 0.5
+        notes.append(f"the automatic mask marked {int(marked.sum())} pixels as damaged")
+    else:
+        from .images import load_image
+
+        marked = colour_mean(load_image(mask).pixels)[:, None] > 0
+    if marked.shape[-2:] != image.shape[-2:]:
+        raise ValueError(
+            f"the mask is {marked.shape[-1]}x{marked.shape[-2]} but the image is {image.shape[-1]}x{image.shape[-2]}; "
+            "they must be the same size"
+        )
+    if not bool(marked.any()):
+        raise ValueError("the mask marks no pixel as damaged (white = damaged); nothing to repair")
+    if self_fit and bool(marked.all()):
+        raise ValueError(
+            "the mask covers the whole image, so there is nothing to learn from; give a fitted model or a smaller mask"
+        )
+    return Damage(pixels, marked.float(), tuple(notes))
 
 
 def push_pull_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
@@ -93,21 +142,12 @@ def _upsample_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return up[..., :height, :width]
 
 
-@torch.no_grad()
-def _run_scale(
-    pyramid: Pyramid, scale: int, prev: torch.Tensor, size: tuple[int, int], source: KeyedSource, bf16: bool
-):
+def _run_scale(scale: int, prev: torch.Tensor, size: tuple[int, int], canvas: Canvas) -> torch.Tensor:
     """One generator over a whole finite image: reflect halos instead of neighbouring tiles."""
     height, width = size
-    gen = pyramid.generators[scale]
-    halo = gen.halo
-    up = _upsample_to(prev, height, width)
-    padded = F.pad(up, (halo, halo, halo, halo), mode="reflect")
-    cond = source(scale, (-halo, -halo, width + 2 * halo, height + 2 * halo))
-    device = source.device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        out = gen(padded.to(device), cond)
-    return out.float().cpu()
+    halo = canvas.pyramid.generators[scale].halo
+    padded = F.pad(_upsample_to(prev, height, width), (halo, halo, halo, halo), mode="reflect")
+    return canvas.step(scale, padded, (0, 0, width, height))
 
 
 def refine_image(
@@ -135,14 +175,17 @@ def refine_image(
         raise ValueError(
             f"this model has {cfg.num_scales} scales; it can upscale by at most {2 ** (cfg.num_scales - 1)}"
         )
+    if mask is not None and upscale != 1:
+        raise ValueError("a repair (with a mask) and upscaling cannot be combined; repair first, then upscale")
     image = match_channels(image.float(), cfg.image_channels)
     levels = _levels(image, mask, own)
-    if mask is None or upscale != 1:
-        return _refine(pyramid, levels, strength, KeyedSource(pyramid, seed, device), bf16)
-    fills = [
-        _refine(pyramid, levels, strength, KeyedSource(pyramid, seed * FILLS + k, device), bf16) for k in range(FILLS)
-    ]
-    return best_fill_per_hole(fills, mask)
+
+    def canvas(fill_seed: int) -> Canvas:
+        return Canvas(pyramid, fill_seed, device=device, bf16=bf16)
+
+    if mask is None:
+        return _refine(levels, strength, canvas(seed))
+    return best_fill_per_hole([_refine(levels, strength, canvas(seed * FILLS + k)) for k in range(FILLS)], mask)
 
 
 @dataclass(frozen=True)
@@ -158,12 +201,10 @@ class _Levels:
 
 
 def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels:
-    images, masks = [image], [mask]
-    for _ in range(own):
-        images.insert(0, downsample(images[0]))
-        masks.insert(0, None if mask is None else F.max_pool2d(masks[0], 2))
+    images = halvings(image, own)
     if mask is None:
         return _Levels(images, None, None, None)
+    masks = halvings(mask, own, lambda m: F.max_pool2d(m, 2))  # a coarse pixel is damaged if any of its own are
     return _Levels(images, masks, [feather_weight(m) for m in masks], smooth_fill(images[0], 1 - masks[0]))
 
 
@@ -200,13 +241,12 @@ def best_fill_per_hole(fills: list[torch.Tensor], mask: torch.Tensor) -> torch.T
     return out
 
 
-def _refine(pyramid: Pyramid, levels: _Levels, strength: float, source: KeyedSource, bf16: bool) -> torch.Tensor:
-    cfg = pyramid.config
+def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
+    cfg = canvas.pyramid.config
     images, masks = levels.images, levels.masks
     own = len(images) - 1
     image, mask = images[own], None if masks is None else masks[own]
     height, width = image.shape[-2:]
-    upscale = 2 ** (cfg.num_scales - 1 - own)
     if mask is None:
         start = own - round(strength * own)
         while start < own and min(images[start].shape[-2:]) < 2 * max(cfg.layers) + 2:
@@ -218,21 +258,21 @@ def _refine(pyramid: Pyramid, levels: _Levels, strength: float, source: KeyedSou
         start = 0
         x = levels.smooth
         if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
-            x = coarse_fill(pyramid, x, masks[0], source, bf16)
+            x = coarse_fill(x, masks[0], canvas)
     for scale in range(start + 1, cfg.num_scales):
         if scale <= own:
             size = images[scale].shape[-2:]
         else:
             size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
-        prev, x = x, _run_scale(pyramid, scale, x, tuple(size), source, bf16)
+        prev, x = x, _run_scale(scale, x, tuple(size), canvas)
         if scale > own:
             # upscaling: the new detail must average back to what it refines (one step
             # of back-projection), so the layout of the input cannot drift
             x = x + _upsample_to(prev - downsample(x), *size)
-        if mask is not None and scale <= own:
+        if mask is not None:  # a repair runs at the image's own resolution: scale <= own
             x = feather(x, images[scale], masks[scale], levels.weights[scale])
     x = x.clamp(-1, 1)
-    if mask is not None and upscale == 1:
+    if mask is not None:
         x = torch.where(mask > 0, x, image)  # outside the mask: the input, bit for bit
     return x
 
@@ -267,9 +307,7 @@ CANDIDATES = 8  # coarse layouts drawn per hole; the one that best meets its bor
 CANDIDATE_STRIDE = 4096  # candidate k is the window k * stride px to the right: independent noise
 
 
-def coarse_fill(
-    pyramid: Pyramid, smooth: torch.Tensor, mask: torch.Tensor, source: KeyedSource, bf16: bool
-) -> torch.Tensor:
+def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> torch.Tensor:
     """New layout for the holes at the coarsest scale.
 
     smooth: [1,C,h,w] the coarse image with holes filled by `smooth_fill`; mask: [1,1,h,w].
@@ -286,7 +324,7 @@ def coarse_fill(
     components, count = label(hole)
     if count == 0:
         return smooth
-    samples = [_run_coarsest(pyramid, (height, width), source, bf16, k * CANDIDATE_STRIDE) for k in range(CANDIDATES)]
+    samples = [canvas.step(0, None, (k * CANDIDATE_STRIDE, 0, width, height)) for k in range(CANDIDATES)]
     chosen = smooth.clone()
     for index in range(1, count + 1):
         component = components == index
@@ -303,18 +341,6 @@ def coarse_fill(
     return torch.where(mask > 0, smooth + weight * (chosen - smooth), smooth)
 
 
-@torch.no_grad()
-def _run_coarsest(
-    pyramid: Pyramid, size: tuple[int, int], source: KeyedSource, bf16: bool, x_offset: int = 0
-) -> torch.Tensor:
-    height, width = size
-    halo = pyramid.generators[0].halo
-    cond = source(0, (x_offset - halo, -halo, width + 2 * halo, height + 2 * halo))
-    with torch.autocast(source.device.type, dtype=torch.bfloat16, enabled=bf16):
-        out = pyramid.generators[0](None, cond)
-    return out.float().cpu()
-
-
 def auto_mask(image: torch.Tensor) -> torch.Tensor:
     """Guess damage: flat-filled holes (8x8+ areas of one exact colour) and saturated
     scribbles (near-pure colours a texture photo rarely has), dilated by 2 px.
@@ -323,11 +349,11 @@ def auto_mask(image: torch.Tensor) -> torch.Tensor:
     from scipy.ndimage import binary_dilation, uniform_filter  # 0.2 s to import: only here
 
     pixels = ((image[0].clamp(-1, 1) + 1) * 127.5).round().numpy()
-    colour = pixels[:3] if pixels.shape[0] >= 3 else pixels[:1]
-    variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in colour)
+    channels = colour(pixels[None])[0]
+    variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in channels)
     flat = variance < 1e-3
     flat = binary_dilation(flat, iterations=4)  # the 8x8 window test marks the core only
-    spread = colour.max(0) - colour.min(0)
-    saturated = (spread >= 200) & (colour.max(0) >= 200) if colour.shape[0] == 3 else np.zeros_like(flat)
+    spread = channels.max(0) - channels.min(0)
+    saturated = (spread >= 200) & (channels.max(0) >= 200) if channels.shape[0] == 3 else np.zeros_like(flat)
     damaged = binary_dilation(flat | saturated, iterations=2)
     return torch.from_numpy(damaged.astype(np.float32))[None, None]

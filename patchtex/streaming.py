@@ -76,15 +76,31 @@ def write_png_stream(path: Path, width: int, height: int, channels: int, bands: 
         f.write(_chunk(b"IEND", b""))
 
 
+def _tile_rows(arrays: Iterable[np.ndarray], rows: int) -> Iterable[np.ndarray]:
+    """Regroup row bands of any heights ([h,W,C] each, top to bottom) into bands of exactly
+    `rows` rows (the last may be shorter)."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for array in arrays:
+        while array.shape[0]:
+            take = min(rows - held, array.shape[0])
+            pending.append(array[:take])
+            held, array = held + take, array[take:]
+            if held == rows:
+                yield np.concatenate(pending)
+                pending, held = [], 0
+    if pending:
+        yield np.concatenate(pending)
+
+
 def write_tiff_stream(path: Path, width: int, height: int, channels: int, bands: Iterable[torch.Tensor], bits: int = 8):
-    """BigTIFF with 512x512 tiles; bands must be whole multiples of 512 rows but the last."""
+    """BigTIFF with 512x512 tiles, from row bands of any heights."""
     import tifffile
 
     dtype = np.uint16 if bits == 16 else np.uint8
 
     def tiles():
-        for band in bands:
-            array = _convert(band, bits)
+        for array in _tile_rows((_convert(band, bits) for band in bands), TIFF_TILE):
             rows = array.shape[0]
             for x in range(0, width, TIFF_TILE):
                 tile = np.zeros((TIFF_TILE, TIFF_TILE, channels), dtype=dtype)

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .channels import colour_mean
 from .config import ModelConfig, TrainConfig, default_model_config
-from .model import Discriminator, Pyramid, Rect, coarse_rect, downsample, grow, init_weights, upsample_into
+from .model import Discriminator, Pyramid, Rect, coarse_rect, downsample, grow, halvings, init_weights, upsample_into
 from .noise import find_waves, wave_field
-from .quality import colour_mean, mean_power
+from .quality import mean_power
+from .runtime import use_bf16
 
 # callback(scale, step, steps_in_scale, losses) after every step
 Callback = Callable[[int, int, int, dict[str, float]], None]
@@ -68,31 +70,15 @@ class FitInterrupted(Exception):
 
 def exemplar_pyramid(exemplar: torch.Tensor, num_scales: int) -> list[torch.Tensor]:
     """[1,C,H,W] -> list of num_scales images, coarsest first, each half the next."""
-    levels = [exemplar]
-    for _ in range(num_scales - 1):
-        levels.insert(0, downsample(levels[0]))
-    return levels
+    return halvings(exemplar, num_scales - 1)
 
 
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to run convolutions under bfloat16 autocast."""
-    if precision == "fp32":
-        return False
-    if device.type == "cuda":
-        supported = torch.cuda.is_bf16_supported()
-    elif device.type == "cpu":
-        supported = bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    else:
-        supported = False
-    if precision == "bf16" and not supported:
-        raise ValueError(f"bfloat16 is not supported on device {device}")
-    return supported
-
-
-def patch_swd(
+def patch_swd_loss(
     fake: torch.Tensor, real: torch.Tensor, directions: torch.Tensor, samples: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Sliced Wasserstein distance between the 7x7 patch sets of two batches.
+    """Training loss: squared sliced Wasserstein distance between the 7x7 patch sets of two
+    batches at one scale (differentiable; fresh projections every step). Not the metric
+    `quality.patch_swd`, which is multi-scale, absolute and fixed-projection.
 
     fake, real: [B,C,h,w] (same shapes); directions: [P,C,7,7] unit-norm projections;
     samples: optional patch indices to compare (sorting is the costly part on a CPU).
@@ -184,10 +170,7 @@ def crop_positions(valid: torch.Tensor, width: int, height: int) -> torch.Tensor
 def valid_pyramid(valid: torch.Tensor, num_scales: int) -> list[torch.Tensor]:
     """Validity masks per scale, coarsest first: a coarse pixel is valid when all of its
     fine pixels are."""
-    levels = [valid.float()]
-    for _ in range(num_scales - 1):
-        levels.insert(0, -F.max_pool2d(-levels[0], 2))
-    return levels
+    return halvings(valid.float(), num_scales - 1, lambda v: -F.max_pool2d(-v, 2))
 
 
 def crop_size_at(level: torch.Tensor, scale: int, halo: int, crop: int) -> int:
@@ -280,10 +263,13 @@ def fit_pyramid(
                 disc.load_state_dict(prev_disc)
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
-        opts = (state.opt_g, state.opt_d, state.step) if mid_scale else None
-        losses = _fit_scale(
-            pyramid, disc, scale, levels, valids, steps[scale], train, generator, device, bf16, callback, run, opts
-        )
+        fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16)
+        first = 0
+        if mid_scale:
+            fit.opt_g.load_state_dict(state.opt_g)
+            fit.opt_d.load_state_dict(state.opt_d)
+            first = state.step
+        losses = fit.run(first, steps[scale], run, callback)
         gen.requires_grad_(False)
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
@@ -316,121 +302,132 @@ def _same_shape(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
 
 
-def _fit_scale(
-    pyramid: Pyramid,
-    disc: Discriminator,
-    scale: int,
-    levels: list[torch.Tensor],
-    valids: list[torch.Tensor] | None,
-    steps: int,
-    train: TrainConfig,
-    generator: torch.Generator,
-    device: torch.device,
-    bf16: bool,
-    callback: Callback | None,
-    run: _Run,
-    resume: tuple[dict, dict, int] | None,
-) -> dict[str, float]:
-    cfg = pyramid.config
-    gen = pyramid.generators[scale]
-    real_level = levels[scale]
-    crop = crop_size_at(real_level, scale, gen.halo, train.crop_size)
-    batch = train.batch_size
-    opt_g = torch.optim.Adam(gen.parameters(), lr=train.lr_g, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=train.lr_d, betas=(0.5, 0.999))
-    first = 0
-    if resume is not None:
-        opt_g.load_state_dict(resume[0])
-        opt_d.load_state_dict(resume[1])
-        first = resume[2]
-    decay = max(1, int(0.8 * steps))  # learning rates drop 10x for the last 20% of steps
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-    rect: Rect = (0, 0, crop, crop)
-    rin = grow(rect, gen.halo)
-    crect = coarse_rect(rin)
-    real_at = coarse_at = None
-    if valids is not None:
-        real_at = crop_positions(valids[scale], crop, crop)
-        if scale > 0:
-            coarse_at = crop_positions(valids[scale - 1], crect[2], crect[3])
-    target = spectrum_target(real_level, crop, real_at) if train.spectral_weight > 0 else None
-    losses: dict[str, float] = {}
-    for step in range(first, steps):
-        if step > first:
+class _ScaleFit:
+    """The fit of one scale: its generator (the coarser ones frozen), a critic, their
+    optimisers, and the geometry of its crops, fixed for the whole scale."""
 
-            def make_state(step: int = step, losses: dict[str, float] = losses) -> FitState:
-                disc_state = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
-                return FitState(
-                    scale,
-                    step,
-                    run.seconds(),
-                    generator.get_state(),
-                    disc_state,
-                    opt_g.state_dict(),
-                    opt_d.state_dict(),
-                    dict(losses),
-                )
+    def __init__(
+        self,
+        pyramid: Pyramid,
+        disc: Discriminator,
+        scale: int,
+        levels: list[torch.Tensor],
+        valids: list[torch.Tensor] | None,
+        train: TrainConfig,
+        generator: torch.Generator,
+        bf16: bool,
+    ):
+        self.pyramid, self.disc, self.scale, self.levels = pyramid, disc, scale, levels
+        self.train, self.generator = train, generator
+        self.gen = pyramid.generators[scale]
+        self.device = levels[scale].device
+        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=train.lr_g, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(disc.parameters(), lr=train.lr_d, betas=(0.5, 0.999))
+        self.crop = crop_size_at(levels[scale], scale, self.gen.halo, train.crop_size)
+        self.rin = grow((0, 0, self.crop, self.crop), self.gen.halo)  # the generator's input rect
+        self.crect = coarse_rect(self.rin)  # the coarser image that input is upsampled from
+        self.real_at = self.coarse_at = None  # allowed crop corners (a damaged exemplar)
+        if valids is not None:
+            self.real_at = crop_positions(valids[scale], self.crop, self.crop)
+            if scale > 0:
+                self.coarse_at = crop_positions(valids[scale - 1], self.crect[2], self.crect[3])
+        self.target = None
+        if train.spectral_weight > 0:
+            self.target = spectrum_target(levels[scale], self.crop, self.real_at)
 
-            run.boundary(pyramid, make_state)
-        for opt, base in ((opt_g, train.lr_g), (opt_d, train.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * (0.1 if step >= decay else 1.0)
-        source = TrainingSource(cfg, pyramid.waves.cpu(), batch, generator, device)
-        prev = None
-        if scale > 0:
+    def run(self, first: int, steps: int, run: _Run, callback: Callback | None) -> dict[str, float]:
+        """Steps `first` .. `steps - 1` of this scale; the last step's losses."""
+        decay = max(1, int(0.8 * steps))  # learning rates drop 10x for the last 20% of steps
+        losses: dict[str, float] = {}
+        for step in range(first, steps):
+            if step > first:
+                run.boundary(self.pyramid, lambda step=step, losses=losses: self.state(step, run.seconds(), losses))
+            for opt, base in ((self.opt_g, self.train.lr_g), (self.opt_d, self.train.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = base * (0.1 if step >= decay else 1.0)
+            coarse, real, fake = self.batch()
+            loss_d = self.critic_step(real, fake, r1=self.train.r1_interval > 0 and step % self.train.r1_interval == 0)
+            losses = {"d": loss_d, **self.generator_step(coarse, real, fake)}
+            if callback is not None:
+                callback(self.scale, step, steps, losses)
+        return losses
+
+    def batch(self) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """One batch: (the coarser image the fakes refine, [B,C,...] on `crect`, or None at
+        the coarsest scale; real crops; generated crops, with gradients to the generator)."""
+        train, generator, batch = self.train, self.generator, self.train.batch_size
+        source = TrainingSource(self.pyramid.config, self.pyramid.waves.cpu(), batch, generator, self.device)
+        prev = coarse = None
+        if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob
-            with torch.no_grad(), autocast:
+            with torch.no_grad(), self.autocast:
                 if use_real:
-                    coarse = random_crops(levels[scale - 1], crect[2], crect[3], batch, generator, coarse_at)
+                    coarse = random_crops(
+                        self.levels[self.scale - 1], self.crect[2], self.crect[3], batch, generator, self.coarse_at
+                    )
                 else:
-                    coarse = pyramid.render(scale - 1, crect, source)
-            prev = upsample_into(coarse.float(), crect, rin)
-        real = random_crops(real_level, crop, crop, batch, generator, real_at)
-        with autocast:
-            fake = gen(prev, source(scale, rin))
-        # critic step: non-saturating logistic loss, lazy R1 penalty on real crops
-        r1_step = train.r1_interval > 0 and step % train.r1_interval == 0
-        real.requires_grad_(r1_step)
-        with autocast:
-            d_real = disc(real)
-            d_fake = disc(fake.detach())
-        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
-        if r1_step:
+                    coarse = self.pyramid.render(self.scale - 1, self.crect, source)
+            coarse = coarse.float()
+            prev = upsample_into(coarse, self.crect, self.rin)
+        real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
+        with self.autocast:
+            fake = self.gen(prev, source(self.scale, self.rin))
+        return coarse, real, fake
+
+    def critic_step(self, real: torch.Tensor, fake: torch.Tensor, r1: bool) -> float:
+        """Non-saturating logistic loss, with the lazy R1 penalty on real crops when `r1`."""
+        train = self.train
+        real.requires_grad_(r1)
+        with self.autocast:
+            d_real = self.disc(real)
+            d_fake = self.disc(fake.detach())
+        loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        if r1:
             # penalise the gradient of each crop's mean score, so the strength does not
             # depend on how many patches a crop holds
             (grad,) = torch.autograd.grad(d_real.mean(dim=(1, 2, 3)).sum(), real, create_graph=True)
-            r1 = grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
-            loss_d = loss_d + 0.5 * train.r1_gamma * train.r1_interval * r1
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        # generator step
-        with autocast:
-            d_gen = disc(fake)
+            penalty = grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
+            loss = loss + 0.5 * train.r1_gamma * train.r1_interval * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.item()
+
+    def generator_step(self, coarse: torch.Tensor | None, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        """Adversarial + patch SWD + spectral + consistency losses: their values."""
+        train, generator = self.train, self.generator
+        with self.autocast:
+            d_gen = self.disc(fake)
         loss_adv = F.softplus(-d_gen).mean()
-        directions = random_directions(32, cfg.image_channels, generator, device)
-        patches = batch * (crop - 6) ** 2
-        samples = torch.randperm(patches, generator=generator)[:4096].to(device)
-        loss_swd = patch_swd(fake, real, directions, samples)
-        loss_g = loss_adv + train.swd_weight * loss_swd
+        directions = random_directions(32, self.pyramid.config.image_channels, generator, self.device)
+        patches = train.batch_size * (self.crop - 6) ** 2
+        samples = torch.randperm(patches, generator=generator)[:4096].to(self.device)
+        loss_swd = patch_swd_loss(fake, real, directions, samples)
+        loss = loss_adv + train.swd_weight * loss_swd
         loss_spec = torch.zeros(())
-        if target is not None:
-            loss_spec = spectral_loss(fake, target)
-            loss_g = loss_g + train.spectral_weight * loss_spec
+        if self.target is not None:
+            loss_spec = spectral_loss(fake, self.target)
+            loss = loss + train.spectral_weight * loss_spec
         loss_cons = torch.zeros(())
-        if prev is not None:
-            loss_cons = consistency_loss(fake, coarse.float(), crect)
-            loss_g = loss_g + train.consistency_weight * loss_cons
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        losses = {
-            "d": loss_d.item(),
-            "adv": loss_adv.item(),
-            "swd": loss_swd.item(),
-            "cons": loss_cons.item(),
-            "spec": loss_spec.item(),
-        }
-        if callback is not None:
-            callback(scale, step, steps, losses)
-    return losses
+        if coarse is not None:
+            loss_cons = consistency_loss(fake, coarse, self.crect)
+            loss = loss + train.consistency_weight * loss_cons
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
+
+    def state(self, step: int, seconds: float, losses: dict[str, float]) -> FitState:
+        """Where this scale stands before `step` (for a checkpoint)."""
+        disc = {k: v.detach().cpu() for k, v in self.disc.state_dict().items()}
+        return FitState(
+            self.scale,
+            step,
+            seconds,
+            self.generator.get_state(),
+            disc,
+            self.opt_g.state_dict(),
+            self.opt_d.state_dict(),
+            dict(losses),
+        )

@@ -111,3 +111,63 @@ def test_cuda_on_cpu_machine(runner, exemplar_png, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     result = runner.invoke(main, ["fit", str(exemplar_png), "--device", "cuda"])
     assert result.exit_code == 2 and "CUDA is not available" in result.output
+
+
+@pytest.mark.parametrize("size", ["32x24", "33x27"])  # 33x27: the coarse grid does not divide it
+def test_16bit_tileable_colour_png(runner, model_file, tmp_path, size):
+    out = tmp_path / "deep.png"
+    result = runner.invoke(
+        main, ["synth", str(model_file), "--size", size, "--bits", "16", "--tileable", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == tuple(int(v) for v in size.split("x"))
+
+
+def test_precision_is_a_choice(runner, model_file, tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for path in (a, b):
+        args = ["synth", str(model_file), "--size", "40x30", "--precision", "fp32", "-o", str(path)]
+        assert runner.invoke(main, args).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    result = runner.invoke(main, ["synth", str(model_file), "--precision", "fp16", "-o", str(a)])
+    assert result.exit_code == 2 and "fp16" in result.output
+
+
+def test_interrupted_synth_says_what_was_written(runner, model_file, tmp_path, monkeypatch):
+    from patchtex.api import Model
+
+    real = Model.synth_to_file
+    calls = []
+
+    def second_call_interrupted(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C while the second output renders
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Model, "synth_to_file", second_call_interrupted)
+    result = runner.invoke(
+        main, ["synth", str(model_file), "--size", "16x16", "-n", "3", "-o", str(tmp_path / "s.png")]
+    )
+    assert result.exit_code == 130
+    assert "nothing was written" not in result.output
+    assert f"finished before that: {tmp_path / 's-0.png'}; nothing else was written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s-0.png"]
+
+
+def test_interrupted_fit_names_its_checkpoint(runner, exemplar_png, tmp_path, monkeypatch):
+    import patchtex.cli
+
+    def progress():
+        def callback(scale, step, steps, losses):
+            if step == 1:  # the checkpoint at the start of the scale is on disk
+                raise KeyboardInterrupt
+
+        return callback
+
+    monkeypatch.setattr(patchtex.cli, "_progress_bar", progress)
+    model = tmp_path / "m.safetensors"
+    result = runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "2"])
+    assert result.exit_code == 130
+    assert f"the unfinished fit is saved in {model} (resume with: patchtex fit --resume {model})" in result.output
+    assert "nothing was written" not in result.output

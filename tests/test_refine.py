@@ -6,6 +6,8 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import patchtex
+from patchtex.canvas import Canvas
 from patchtex.cli import main
 from patchtex.images import load_image, to_uint8
 from patchtex.refine import (
@@ -14,11 +16,10 @@ from patchtex.refine import (
     coarse_fill,
     feather,
     feather_weight,
-    match_channels,
     push_pull_fill,
+    read_damage,
     smooth_fill,
 )
-from patchtex.sample import KeyedSource
 
 from .conftest import stripes
 
@@ -63,7 +64,7 @@ def test_upscale_shape_and_coarse_content(tiny_model):
 
 
 def test_mask_size_mismatch_is_an_error(tiny_model):
-    with pytest.raises(ValueError, match="mask is 10x10 but the image is 48x48"):
+    with pytest.raises(ValueError, match="the mask is 10x10 but the image is 48x48"):
         tiny_model.refine(stripes(), torch.ones(1, 1, 10, 10))
 
 
@@ -101,13 +102,6 @@ def test_auto_mask_finds_flat_hole_and_scribble():
     assert mask[5, 5] == 0 and mask[:15].mean() < 0.05
 
 
-def test_match_channels():
-    rgb = torch.rand(1, 3, 4, 4)
-    assert match_channels(rgb, 1).shape[1] == 1
-    assert match_channels(match_channels(rgb, 1), 3).shape[1] == 3
-    assert match_channels(torch.rand(1, 4, 4, 4), 3).shape[1] == 3
-
-
 def _png(path, tensor):
     Image.fromarray(to_uint8(tensor).squeeze(-1) if tensor.shape[1] == 1 else to_uint8(tensor)).save(path)
     return path
@@ -138,6 +132,7 @@ def test_cli_refine_self_fit_and_save_model(tmp_path):
     assert result.exit_code == 0, result.output
     assert "transparent pixels" in result.output
     assert saved.exists() and load_image(out).pixels.shape == (1, 3, 48, 48)
+    assert patchtex.load(saved).meta["exemplar"]["name"] == "hole.png"
 
 
 @pytest.mark.parametrize("mask_value, message", [(-1.0, "marks no pixel as damaged"), (1.0, "covers the whole image")])
@@ -175,7 +170,7 @@ def test_coarse_fill_keeps_thin_scribbles_near_their_sides(tiny_model):
     mask = torch.zeros(1, 1, 24, 24)
     mask[..., :, 11:12] = 1  # one pixel wide: depth 1, mostly the smooth fill
     mask[..., 2:10, 2:10] = 1  # 8x8: its middle is new layout
-    out = coarse_fill(pyramid, smooth, mask, KeyedSource(pyramid, 0, torch.device("cpu")), False)
+    out = coarse_fill(smooth, mask, Canvas(pyramid, 0, device=torch.device("cpu"), bf16=False))
     assert torch.equal(out[..., mask[0, 0] == 0], smooth[..., mask[0, 0] == 0])
     line = out[..., 12:, 11].abs().max()
     middle = out[..., 5:7, 5:7].abs().max()
@@ -195,3 +190,34 @@ def test_feather_meets_the_border_and_keeps_the_fill_deeper_in():
     assert torch.allclose(ring, torch.full_like(ring, -0.3), atol=1e-5)
     # deeper than FEATHER pixels, the fill is the generator's own
     assert torch.equal(out[..., 16:24, 16:24], generated[..., 16:24, 16:24])
+
+
+def test_read_damage_from_each_kind_of_mask(tmp_path):
+    image, damaged, mask = _damaged()
+    by_tensor = read_damage(damaged, mask)
+    assert torch.equal(by_tensor.mask, mask) and by_tensor.pixels is damaged
+    by_file = read_damage(damaged, _png(tmp_path / "m.png", mask * 2 - 1))
+    assert torch.equal(by_file.mask, mask)
+    rgba = torch.cat([damaged, 1 - 2 * mask], 1)  # transparent where damaged
+    by_alpha = read_damage(rgba)
+    assert torch.equal(by_alpha.mask, mask) and torch.equal(by_alpha.pixels, damaged)
+    assert "transparent pixels" in by_alpha.notes[0]
+    assert read_damage(torch.cat([image, torch.ones_like(mask)], 1)).mask is None  # opaque: no mask
+    by_auto = read_damage(damaged, "auto")  # the flat white hole is found
+    assert by_auto.mask[..., 12:24, 14:28].min() == 1 and "automatic mask" in by_auto.notes[0]
+
+
+def test_read_damage_explains_unusable_masks():
+    image = stripes()
+    with pytest.raises(ValueError, match="marks no pixel as damaged"):
+        read_damage(image, torch.zeros(1, 1, 48, 48))
+    full = torch.ones(1, 1, 48, 48)
+    assert read_damage(image, full).mask.min() == 1  # a model fills it from nothing
+    with pytest.raises(ValueError, match="nothing to learn from"):
+        read_damage(image, full, self_fit=True)
+
+
+def test_a_repair_cannot_also_upscale(tiny_model):
+    _, damaged, mask = _damaged()
+    with pytest.raises(ValueError, match="repair first, then upscale"):
+        tiny_model.refine(damaged, mask, upscale=2)

@@ -1,13 +1,16 @@
 """Band-by-band writers give the same pixels as the in-memory path."""
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import tifffile
 import torch
 from PIL import Image
 
+from patchtex.canvas import calm_offsets
 from patchtex.images import to_uint8, to_uint16
-from patchtex.sample import calm_offsets
 from patchtex.streaming import write_streaming
 
 
@@ -35,10 +38,11 @@ def test_png_stream_16bit(tmp_path):
     assert np.array_equal(back, to_uint16(image)[..., 0])
 
 
-def test_tiff_stream_matches(tmp_path):
+@pytest.mark.parametrize("rows", [512, 100])  # a tileable output's bands start at its origin row
+def test_tiff_stream_matches(tmp_path, rows):
     image = torch.rand(1, 3, 600, 530, generator=torch.Generator().manual_seed(1)) * 2 - 1
     path = tmp_path / "t.tif"
-    write_streaming(path, 530, 600, 3, _bands(image, 512))
+    write_streaming(path, 530, 600, 3, _bands(image, rows))
     assert np.array_equal(tifffile.imread(path), to_uint8(image))
 
 
@@ -84,3 +88,36 @@ def test_streams_only_where_bands_are_possible(tiny_model):
     assert tiny_model.streams("a.tif", (7 * step, 5 * step), tileable=True)
     assert not tiny_model.streams("a.png", (7 * step + 1, 5 * step), tileable=True)  # resampled whole
     assert not tiny_model.streams("a.jpg", (7 * step, 5 * step))
+
+
+def _read_our_png(path) -> np.ndarray:
+    """Decode a PNG written by `write_png_stream` (Sub-filtered rows), 8 or 16 bits, any
+    channel count: Pillow reads 16-bit colour PNGs as 8-bit, so it cannot check them."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, bits, colour = struct.unpack(">IIBB", header[:10])
+    channels = {0: 1, 4: 2, 2: 3, 6: 4}[colour]
+    bpp = channels * bits // 8
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, 1 + width * bpp)
+    assert set(raw[:, 0]) <= {1}
+    rows = raw[:, 1:].reshape(height, width, bpp).astype(np.uint8)
+    rows = np.cumsum(rows, axis=1, dtype=np.uint8)  # undo Sub: each byte adds the one bpp before
+    if bits == 16:
+        return rows.view(">u2").reshape(height, width, channels).astype(np.uint16)
+    return rows.reshape(height, width, channels)
+
+
+@pytest.mark.parametrize("size, tileable", [((40, 30), False), ((32, 24), True), ((33, 27), True)])
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_colour_output_for_every_size_and_mode(tiny_model, tmp_path, size, tileable, suffix):
+    path = tiny_model.synth_to_file(tmp_path / f"deep{suffix}", size, seed=3, tileable=tileable, bits=16)
+    back = _read_our_png(path) if suffix == ".png" else tifffile.imread(path)
+    assert back.dtype == np.uint16
+    assert np.array_equal(back, to_uint16(tiny_model.synth(size, seed=3, tileable=tileable)))

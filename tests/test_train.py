@@ -1,14 +1,15 @@
 """Training does what it should: the critic's advantage shrinks, the seed decides."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from patchtex.canvas import KeyedSource
 from patchtex.config import ModelConfig, TrainConfig
 from patchtex.model import Discriminator, Pyramid, coarse_rect, downsample, grow, init_weights, upsample_into
-from patchtex.sample import KeyedSource
 from patchtex.train import consistency_loss, crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
 
-from .conftest import TINY, TINY_TRAIN
+from .conftest import TINY, TINY_TRAIN, stripes
 
 ONE_SCALE = ModelConfig(image_channels=3, num_scales=1, channels=(16,), layers=(4,), noise_channels=3)
 
@@ -119,3 +120,51 @@ def test_consistency_is_zero_for_a_real_image_and_its_downsampling():
         assert consistency_loss(shifted, coarse, crect).item() > 0.05
         up = upsample_into(coarse, crect, rin)[..., halo:-halo, halo:-halo]
         assert consistency_loss(up, coarse, crect).item() > 0.05
+
+
+def _tensor_fit(pixels):
+    import patchtex
+
+    config = TrainConfig(steps=(2,), batch_size=2, crop_size=16)
+    return patchtex.fit(pixels, config, name="stripes")
+
+
+def test_fit_takes_a_tensor_that_is_part_of_a_graph():
+    pixels = stripes().requires_grad_()  # the exemplar is hashed and analysed with numpy
+    model = _tensor_fit(pixels)
+    assert model.meta["exemplar"]["name"] == "stripes" and len(model.meta["exemplar"]["sha256"]) == 64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_takes_a_cuda_tensor():
+    model = _tensor_fit(stripes().cuda())
+    assert model.meta["exemplar"]["sha256"] == _tensor_fit(stripes()).meta["exemplar"]["sha256"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"precision": "fp16"}, "precision must be one of auto, bf16, fp32"),
+        ({"precision": "BF16"}, "got 'BF16'"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"steps": (10, 0)}, "steps must all be at least 1"),
+        ({"crop_size": 4}, "crop_size must be at least 8"),
+        ({"real_coarse_prob": 1.5}, "real_coarse_prob must be between 0 and 1"),
+        ({"lr_g": 0.0}, "lr_g must be positive"),
+        ({"swd_weight": -1.0}, "swd_weight must be 0 or more"),
+    ],
+)
+def test_train_config_rejects_bad_values(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**bad)
+
+
+def test_model_precision_is_validated(tiny_model):
+    from patchtex.api import Model
+
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Model(tiny_model.pyramid, {}, precision="fp33")
+    model = Model(tiny_model.pyramid, {}, precision="fp32")
+    with pytest.raises(ValueError, match="got 'half'"):
+        model.precision = "half"
+    assert model.precision == "fp32"

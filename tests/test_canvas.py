@@ -4,22 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from patchtex.images import to_uint8
-from patchtex.model import upsample_valid
-from patchtex.sample import (
+from patchtex.canvas import (
     TILE,
-    KeyedSource,
-    calm_edges,
+    Canvas,
+    calm_offsets,
+    exact_scale,
     fourier_resize,
-    iter_window,
     periodic_upsample,
     quantize_waves,
-    render_window,
-    synth_tileable,
     tileable_period,
     tileable_periods,
     wrapped_crop,
 )
+from patchtex.images import to_uint8
+from patchtex.model import upsample_valid
 
 CPU = torch.device("cpu")
 
@@ -58,51 +56,59 @@ def test_stitched_windows_equal_whole(tiny_model):
 
 
 def test_bands_cover_window_once(tiny_model):
-    source = KeyedSource(tiny_model.pyramid, 0, CPU)
-    rows = [(row, band.shape[-2]) for row, band in iter_window(tiny_model.pyramid, (5, TILE - 7, 9, 20), source, False)]
+    canvas = Canvas(tiny_model.pyramid, 0, device=CPU, bf16=False)
+    rows = [(row, band.shape[-2]) for row, band in canvas.bands((5, TILE - 7, 9, 20))]
     assert rows == [(0, 7), (7, 13)]
 
 
-def test_periodic_plane_repeats_with_its_period(tiny_model):
+# (32, 24): every scale's grid divides it; (33, 27): only the finest does, so the coarse
+# image is resampled in the Fourier domain
+@pytest.mark.parametrize("size", [(32, 24), (33, 27)])
+def test_tileable_output_is_one_period_of_a_periodic_plane(tiny_model, size):
     pyramid = tiny_model.pyramid
-    period = tileable_period(pyramid, 30, 22)
-    assert period[0] % pyramid.config.factor(0) == 0 and period[0] >= 30
-    source = KeyedSource(pyramid, 2, CPU, periods=tileable_periods(pyramid, *period))
-    a = next(iter_window(pyramid, (0, 0, 16, 12), source, False))[1]
-    b = next(iter_window(pyramid, (period[0], -period[1], 16, 12), source, False))[1]
-    assert torch.allclose(a, b, atol=1e-5)
+    width, height = size
+    assert (exact_scale(pyramid, width, height) == 0) == (size == (32, 24))
+    canvas = Canvas(pyramid, 4, device=CPU, bf16=False, tileable=size)
+    out = canvas.image()
+    assert out.shape == (1, 3, height, width)
+    # render the plane itself across the period's corner, where a plane that does not
+    # wrap (noise, waves or the resampled coarse image) would show its seam, and compare
+    # it with the output repeated 2x2 there
+    col, row = canvas.origin
+    tiled = out.repeat(1, 1, 2, 2)
+    rect = (width - 12 + col, height - 12 + row, 24, 24)
+    finest = pyramid.config.num_scales - 1
+    with torch.no_grad():
+        plane = pyramid.render(finest, rect, canvas.source, upsampled=canvas._upsampled()).clamp(-1, 1)
+    across = tiled[..., height - 12 : height + 12, width - 12 : width + 12]
+    assert (plane - across).abs().max() < 1e-4
 
 
 @pytest.mark.parametrize("size", [(32, 24), (33, 27)])
-def test_tileable_output_wraps(tiny_model, size):
-    out = synth_tileable(tiny_model.pyramid, size, 4, device=CPU, bf16=False)
-    assert out.shape == (1, 3, size[1], size[0])
-    # the step across the wrap is like a step inside
-    lum = out.mean(1)[0]
-    inside = (lum[:, 1:] - lum[:, :-1]).abs().mean()
-    across = (lum[:, 0] - lum[:, -1]).abs().mean()
-    assert across < 1.5 * inside
+def test_tileable_windows_repeat_the_output_in_any_order(tiny_model, size):
+    canvas = tiny_model.canvas(6, size=size, tileable=True)
+    tiled = canvas.image().repeat(1, 1, 3, 3)
+    width, height = size
+    for x, y, w, h in reversed([(0, 0, 5, 5), (width - 3, 2, 9, 4), (-width, -height, 2 * width, height + 1)]):
+        window = canvas.window(x, y, w, h)
+        assert torch.equal(window, tiled[..., y + height : y + height + h, x + width : x + width + w])
 
 
-def test_tileable_output_is_a_cyclic_shift_of_the_periodic_plane(tiny_model):
-    pyramid = tiny_model.pyramid
-    out = synth_tileable(pyramid, (32, 24), 4, device=CPU, bf16=False)
-    plane = render_window(
-        pyramid, (0, 0, 32, 24), KeyedSource(pyramid, 4, CPU, periods=tileable_periods(pyramid, 32, 24)), False
-    ).clamp(-1, 1)
-    shifts = [(dy, dx) for dy in range(24) for dx in range(32) if torch.equal(plane.roll((dy, dx), (2, 3)), out)]
-    assert len(shifts) == 1
-
-
-def test_calm_edges_moves_the_wrap_off_a_strong_edge():
+def test_calm_offsets_move_the_wrap_off_a_strong_edge():
     x = torch.zeros(1, 3, 10, 12)
     x[..., :, 5:] = 1.0  # a vertical step between columns 4 and 5 and across the wrap
     x[..., 3:7, :] += 0.5  # horizontal steps at rows 3 and 7
-    out = calm_edges(x)
-    lum = out.mean(1)[0]
-    assert (lum[:, 0] - lum[:, -1]).abs().max() == 0 and (lum[0] - lum[-1]).abs().max() == 0
-    tiled = out.repeat(1, 1, 2, 2)
-    assert any(torch.equal(tiled[..., dy : dy + 10, dx : dx + 12], x) for dy in range(10) for dx in range(12))
+    col, row = calm_offsets([x[..., :4, :], x[..., 4:, :]])  # given in two bands
+    assert x[..., :, col - 1].equal(x[..., :, col]) and x[..., row - 1, :].equal(x[..., row, :])
+    assert col not in (0, 5) and row not in (3, 7)
+
+
+def test_periodic_resampling_keeps_whole_cycles():
+    n, m = 20, 23
+    wave = torch.sin(2 * torch.pi * 3 * torch.arange(n, dtype=torch.float64) / n).float()
+    resized = fourier_resize(wave.expand(1, 1, 4, n).clone(), m, 4)[0, 0, 0]
+    expected = torch.sin(2 * torch.pi * 3 * torch.arange(m, dtype=torch.float64) / m).float()
+    assert torch.allclose(resized, expected, atol=1e-5)
 
 
 def test_fourier_resize_identity_and_constant():
@@ -150,3 +156,20 @@ def test_periodic_upsample_is_the_model_upsampling_on_the_wrapped_plane():
     assert torch.allclose(up, ref, atol=1e-6)
     crop = wrapped_crop(up, (-3, 25, 7, 4))
     assert torch.equal(crop, up.repeat(1, 1, 4, 2)[..., 1:5, 7:14])
+
+
+def _window(canvas, rect):
+    return canvas.window(*rect)
+
+
+@pytest.mark.parametrize("tileable", [None, (33, 27)])
+def test_windows_rendered_in_another_process_are_the_bytes_of_a_whole_render(tiny_model, tileable):
+    import multiprocessing
+
+    canvas = Canvas(tiny_model.pyramid, 8, device=CPU, bf16=False, tileable=tileable)
+    whole = canvas.window(-20, -10, 70, 60)
+    rects = [(30, 25, 20, 25), (-20, -10, 50, 35), (-20, 25, 50, 25), (30, -10, 20, 35)]  # out of order
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        parts = pool.starmap(_window, [(canvas, rect) for rect in rects])
+    for (x, y, w, h), part in zip(rects, parts):
+        assert torch.equal(part, whole[..., y + 10 : y + 10 + h, x + 20 : x + 20 + w])
