@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .canvas import Canvas
+from .canvas import Canvas, check_size
 from .checkpoint import load_fit, load_model, save_model
 from .config import TrainConfig
 from .images import load_image, output_format, save_image
@@ -150,13 +150,6 @@ class Model:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (safetensors + JSON metadata), atomically."""
         return save_model(self.pyramid, self.meta, path)
-
-
-def check_size(size: tuple[int, int]) -> tuple[int, int]:
-    width, height = (int(v) for v in size)
-    if width < 1 or height < 1:
-        raise ValueError(f"size must be positive, got {width}x{height}")
-    return width, height
 
 
 def prepare_exemplar(pixels: torch.Tensor, max_side: int) -> tuple[torch.Tensor, list[str]]:

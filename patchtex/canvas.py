@@ -142,8 +142,8 @@ class Canvas:
     ):
         self.pyramid, self.seed, self.device, self.bf16 = pyramid, seed, torch.device(device), bf16
         self.channels = pyramid.config.image_channels
-        self.period = None if tileable is None else _check_size(tileable)
-        self.size = self.period or (None if size is None else _check_size(size))
+        self.period = None if tileable is None else check_size(tileable)
+        self.size = self.period or (None if size is None else check_size(size))
         periods = None if self.period is None else tileable_periods(pyramid, *self.period)
         self.source = KeyedSource(pyramid, seed, self.device, periods=periods)
         self._origin: tuple[int, int] | None = None
@@ -187,7 +187,7 @@ class Canvas:
         tile row, top to bottom: (row offset in rect, [1,C,h,w] float32 in [-1,1]). Peak
         memory is one band's tiles (see `streams`)."""
         x, y, width, height = rect if rect is not None else self._whole()
-        _check_size((width, height))
+        check_size((width, height))
         if self.period is None:
             for row, band in self._plane_bands((x, y, width, height)):
                 yield row, band.clamp_(-1, 1)  # the band is fresh: clamp in place
@@ -261,7 +261,8 @@ class Canvas:
         return first, lambda rect: wrapped_crop(prev, rect).to(self.device)
 
 
-def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+def check_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) as ints; ValueError unless both are positive."""
     width, height = (int(v) for v in size)
     if width < 1 or height < 1:
         raise ValueError(f"size must be positive, got {width}x{height}")
