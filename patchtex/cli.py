@@ -609,6 +609,9 @@ def score_command(exemplar: Path, outputs: tuple[Path, ...], ref: Path | None, a
       spec_ref   the same against --ref
       copy       fraction of 48x48 output patches that near-verbatim copy an exemplar
                  patch (nearest-patch RMSE <= 0.1 x the patch's std)
+      false      share of pixels whose colour the exemplar never has (RGB in 16
+                 levels a channel, the exemplar's colours widened by one level);
+                 a real photo of the same texture scores about 0
       seam       wrap-around seam ratio: luminance step across the wrap edges over the
                  step inside (about 1.0 = tiles seamlessly)
       diversity  (two or more outputs) per-pixel std across outputs / exemplar std;
@@ -634,6 +637,7 @@ def score_command(exemplar: Path, outputs: tuple[Path, ...], ref: Path | None, a
         if held is not None:
             row["spec_ref"] = quality.spectral_distance(img, held)
         row["copy"] = quality.copy_fraction(img, ex)
+        row["false"] = quality.false_colour_share(img, ex)
         row["seam"] = quality.seam_ratio(img)
         rows.append(row)
     result = {"rows": rows}

@@ -60,3 +60,20 @@ def test_diversity():
     ex = stripes(64)
     assert quality.diversity([ex, ex], ex) == 0
     assert quality.diversity([stripes(64, seed=1), stripes(64, seed=2)], ex) > 0.3
+
+
+def test_false_colour_share_sees_colours_the_exemplar_never_has():
+    from patchtex.quality import false_colour_share
+
+    gen = torch.Generator().manual_seed(0)
+    exemplar = torch.rand(1, 3, 40, 40, generator=gen) * 2 - 1
+    exemplar[:, 0] = -0.8  # blue-green: red is always low
+    same_kind = exemplar.flip(-1)
+    assert false_colour_share(same_kind, exemplar) == 0.0
+    flecked = same_kind.clone()
+    flecked[:, :, :4, :10] = torch.tensor([0.9, -0.9, 0.9])[:, None, None]  # 40 magenta pixels
+    assert abs(false_colour_share(flecked, exemplar) - 40 / 1600) < 1e-9
+    dark = torch.rand(1, 1, 40, 40, generator=gen) * 0.5 - 1  # grey, never brighter than -0.5
+    lit = dark.clone()
+    lit[..., :2, :] = 0.8
+    assert false_colour_share(dark.flip(-2), dark) == 0.0 and abs(false_colour_share(lit, dark) - 0.05) < 1e-9
