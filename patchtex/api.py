@@ -26,7 +26,7 @@ from .checkpoint import load_fit, load_model, save_model
 from .config import TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
-from .refine import Damage, read_damage, refine_image
+from .refine import read_damage, refine_image
 from .runtime import check_precision, use_bf16
 from .streaming import STREAMING_FORMATS, write_streaming
 from .train import Callback, FitState, fit_pyramid
@@ -135,7 +135,7 @@ class Model:
         says how coarse a scale is regenerated (higher = more change). upscale 2 or 4
         returns a larger image with new fine detail whose downsampled version matches the
         input. Returns [1,C',H*upscale,W*upscale] float32 in [-1,1]."""
-        damage = mask if isinstance(mask, Damage) else read_damage(image, mask)
+        damage = read_damage(image, mask)
         return refine_image(
             self.pyramid,
             damage.pixels,

@@ -162,21 +162,18 @@ class Canvas:
         if self.period is None:
             return 0, 0
         if self._origin is None:
-            self._origin = calm_offsets(band.clamp_(-1, 1) for _, band in self._plane_bands((0, 0, *self.period)))
+            self._origin = calm_offsets(self._period_bands())
         return self._origin
 
     def window(self, x: int, y: int, width: int, height: int) -> torch.Tensor:
         """Window (x, y, width, height) of the canvas: [1,C,height,width] float32 in [-1,1]."""
         if self.period is not None and self._origin is None and width * height >= self.period[0] * self.period[1]:
             # the window holds a period anyway: one render of it gives the origin and the pixels
-            bands = [band.clamp_(-1, 1) for _, band in self._plane_bands((0, 0, *self.period))]
+            bands = list(self._period_bands())
             self._origin = calm_offsets(bands)
             col, row = self._origin
             return wrapped_crop(torch.cat(bands, dim=2), (x + col, y + row, width, height))
-        out = torch.empty(1, self.channels, height, width)
-        for row, band in self.bands((x, y, width, height)):
-            out[..., row : row + band.shape[-2], :] = band
-        return out
+        return _assemble(self.bands((x, y, width, height)), self.channels, width, height)
 
     def image(self) -> torch.Tensor:
         """The whole output (`size`; the period of a tileable canvas)."""
@@ -217,6 +214,10 @@ class Canvas:
             raise ValueError("this canvas is an endless plane with no output size; ask for a window")
         return (0, 0, *self.size)
 
+    def _period_bands(self) -> Iterator[torch.Tensor]:
+        """The base period of a tileable plane (not yet started at `origin`), clamped bands."""
+        return (band.clamp_(-1, 1) for _, band in self._plane_bands((0, 0, *self.period)))
+
     def _plane_bands(self, rect: Rect, scale: int | None = None) -> Iterator[tuple[int, torch.Tensor]]:
         """`rect` of the plane at `scale` (default: the finest) in bands of whole tile rows,
         unclamped: (row offset, [1,C,h,w])."""
@@ -253,12 +254,18 @@ class Canvas:
         if self._coarse is None:
             periods = self.source.periods
             width, height = periods[first - 1]
-            coarse = torch.empty(1, self.channels, height, width)
-            for row, band in self._plane_bands((0, 0, width, height), scale=first - 1):
-                coarse[..., row : row + band.shape[-2], :] = band
+            coarse = _assemble(self._plane_bands((0, 0, width, height), scale=first - 1), self.channels, width, height)
             self._coarse = (first, fourier_resize(periodic_upsample(coarse), *periods[first]))
         first, prev = self._coarse
         return first, lambda rect: wrapped_crop(prev, rect).to(self.device)
+
+
+def _assemble(bands: Iterable[tuple[int, torch.Tensor]], channels: int, width: int, height: int) -> torch.Tensor:
+    """(row offset, [1,C,h,width]) bands -> the [1,C,height,width] image they cover."""
+    out = torch.empty(1, channels, height, width)
+    for row, band in bands:
+        out[..., row : row + band.shape[-2], :] = band
+    return out
 
 
 def check_size(size: tuple[int, int]) -> tuple[int, int]:
