@@ -59,6 +59,8 @@ def save_model(
         tensors["fit.exemplar"] = exemplar.detach().cpu().float().contiguous()
         tensors["fit.generator"] = fit_state.generator.clone()
         tensors.update({f"fit.disc.{k}": v.detach().cpu().contiguous() for k, v in fit_state.disc.items()})
+        if fit_state.ema is not None:
+            tensors.update({f"fit.ema.{k}": v.detach().cpu().contiguous() for k, v in fit_state.ema.items()})
         groups = {}
         for name, opt in (("opt_g", fit_state.opt_g), ("opt_d", fit_state.opt_d)):
             if opt is None:
@@ -153,6 +155,7 @@ def load_fit(path: str | os.PathLike, device: torch.device | str = "cpu"):
                     state.setdefault(int(pid), {})[entry] = value
             opts[name] = {"state": state, "param_groups": groups}
         disc = {k[len("fit.disc.") :]: v for k, v in tensors.items() if k.startswith("fit.disc.")}
+        ema = {k[len("fit.ema.") :]: v for k, v in tensors.items() if k.startswith("fit.ema.")}
         fit_state = FitState(
             int(info["scale"]),
             int(info["step"]),
@@ -162,6 +165,7 @@ def load_fit(path: str | os.PathLike, device: torch.device | str = "cpu"):
             opts["opt_g"],
             opts["opt_d"],
             dict(info["losses"]),
+            ema or None,
         )
         exemplar = tensors["fit.exemplar"]
     except (KeyError, ValueError, TypeError) as exc:

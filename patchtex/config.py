@@ -95,6 +95,11 @@ class TrainConfig:
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
+    # on those steps, L1 between the output and the real exemplar crop it should become
+    # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
+    sr_weight: float = 0.0
+    coarse_critics: int = 1  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
+    ema_half_life: float = 0.0  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
     def __post_init__(self) -> None:
@@ -107,6 +112,8 @@ class TrainConfig:
             raise ValueError(f"steps must all be at least 1, got {self.steps}")
         if self.crop_size < 8:
             raise ValueError(f"crop_size must be at least 8, got {self.crop_size}")
+        if self.coarse_critics < 1:
+            raise ValueError(f"coarse_critics must be at least 1, got {self.coarse_critics}")
         if self.disc_layers < 2:
             raise ValueError(f"disc_layers must be at least 2, got {self.disc_layers}")
         if self.r1_interval < 0:
@@ -114,7 +121,7 @@ class TrainConfig:
         if not 0.0 <= self.real_coarse_prob <= 1.0:
             raise ValueError(f"real_coarse_prob must be between 0 and 1, got {self.real_coarse_prob}")
         rates = ("lr_g", "lr_d")
-        weights = ("r1_gamma", "consistency_weight", "swd_weight", "spectral_weight")
+        weights = ("r1_gamma", "consistency_weight", "swd_weight", "spectral_weight", "sr_weight", "ema_half_life")
         for name in rates:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

@@ -206,3 +206,24 @@ class Discriminator(nn.Module):
         for conv in self.body:
             x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
         return self.tail(x).float()
+
+
+class MultiCritic(nn.Module):
+    """Critics of one image at several resolutions: critic k sees the image 2^k-times box
+    downsampled, so a small critic at a coarse level also judges whole objects and how
+    they are arranged (a critic at several scales)."""
+
+    def __init__(self, image_channels: int, hidden: int, layers: int, count: int = 1):
+        super().__init__()
+        self.critics = nn.ModuleList(Discriminator(image_channels, hidden, layers) for _ in range(count))
+        self.min_side = 2 * layers + 1
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """image [B,C,h,w] -> one score map per critic whose input is large enough."""
+        scores = []
+        for critic in self.critics:
+            if min(image.shape[-2:]) < self.min_side:
+                break
+            scores.append(critic(image))
+            image = downsample(image)
+        return scores

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .config import ModelConfig, TrainConfig, default_model_config
-from .model import Discriminator, Pyramid, Rect, coarse_rect, downsample, grow, halvings, init_weights, upsample_into
+from .model import MultiCritic, Pyramid, Rect, coarse_rect, downsample, grow, halvings, init_weights, upsample_into
 from .noise import find_waves, wave_field
 from .quality import mean_power
 from .runtime import use_bf16
@@ -54,6 +54,7 @@ class FitState:
     opt_g: dict | None
     opt_d: dict | None
     losses: dict[str, float]
+    ema: dict[str, torch.Tensor] | None = None  # the scale's averaged generator weights
 
 
 # checkpoint(pyramid, state): persist an unfinished fit
@@ -140,6 +141,20 @@ def random_directions(count: int, channels: int, generator: torch.Generator, dev
     return d.reshape(count, channels, 7, 7).to(device)
 
 
+def random_corners(
+    image: torch.Tensor, width: int, height: int, batch: int, generator: torch.Generator, positions=None
+) -> tuple[list[int], list[int]]:
+    """Top-left corners (ys, xs) of `batch` random width x height crops of [1,C,H,W],
+    drawn from `positions` ([N,2] (y, x)) when given, else from anywhere."""
+    _, _, full_h, full_w = image.shape
+    if positions is None:
+        ys = torch.randint(0, full_h - height + 1, (batch,), generator=generator).tolist()
+        xs = torch.randint(0, full_w - width + 1, (batch,), generator=generator).tolist()
+        return ys, xs
+    picks = positions[torch.randint(0, len(positions), (batch,), generator=generator)]
+    return picks[:, 0].tolist(), picks[:, 1].tolist()
+
+
 def random_crops(
     image: torch.Tensor,
     width: int,
@@ -148,15 +163,8 @@ def random_crops(
     generator: torch.Generator,
     positions: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """`batch` random crops of [1,C,H,W] -> [batch,C,height,width], with top-left corners
-    drawn from `positions` ([N,2] (y, x)) when given, else from anywhere."""
-    _, _, full_h, full_w = image.shape
-    if positions is None:
-        ys = torch.randint(0, full_h - height + 1, (batch,), generator=generator).tolist()
-        xs = torch.randint(0, full_w - width + 1, (batch,), generator=generator).tolist()
-    else:
-        picks = positions[torch.randint(0, len(positions), (batch,), generator=generator)]
-        ys, xs = picks[:, 0].tolist(), picks[:, 1].tolist()
+    """`batch` random crops of [1,C,H,W] -> [batch,C,height,width] (`random_corners`)."""
+    ys, xs = random_corners(image, width, height, batch, generator, positions)
     return torch.cat([image[..., y : y + height, x : x + width] for y, x in zip(ys, xs)])
 
 
@@ -247,10 +255,12 @@ def fit_pyramid(
     prev_disc = state.disc if state else None
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
-        disc = Discriminator(cfg.image_channels, train.disc_channels, train.disc_layers)
+        disc = MultiCritic(
+            cfg.image_channels, train.disc_channels, train.disc_layers, train.coarse_critics if scale == 0 else 1
+        )
         mid_scale = state is not None and scale == state.scale and state.opt_g is not None
         if mid_scale:
-            disc.load_state_dict(state.disc)
+            disc.load_state_dict(_critic_keys(state.disc))
         else:
             boundary_state = FitState(
                 scale, 0, run.seconds(), generator.get_state(), prev_disc or {}, None, None, losses
@@ -259,8 +269,9 @@ def fit_pyramid(
             if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
             init_weights(disc, generator)
-            if prev_disc:
-                disc.load_state_dict(prev_disc)
+            if prev_disc:  # the finest critic carries over; coarser ones (scale 0 only) do not
+                own = disc.state_dict()
+                disc.load_state_dict({k: v for k, v in _critic_keys(prev_disc).items() if k in own}, strict=False)
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
         fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16)
@@ -268,8 +279,11 @@ def fit_pyramid(
         if mid_scale:
             fit.opt_g.load_state_dict(state.opt_g)
             fit.opt_d.load_state_dict(state.opt_d)
+            if state.ema is not None:
+                fit.ema = {k: v.to(device) for k, v in state.ema.items()}
             first = state.step
         losses = fit.run(first, steps[scale], run, callback)
+        fit.finish()
         gen.requires_grad_(False)
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
@@ -297,6 +311,11 @@ class _Run:
             raise FitInterrupted(state)
 
 
+def _critic_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A critic state dict in `MultiCritic`'s keys (files before it held one critic)."""
+    return {k if k.startswith("critics.") else f"critics.0.{k}": v for k, v in state.items()}
+
+
 def _same_shape(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
@@ -309,7 +328,7 @@ class _ScaleFit:
     def __init__(
         self,
         pyramid: Pyramid,
-        disc: Discriminator,
+        disc: MultiCritic,
         scale: int,
         levels: list[torch.Tensor],
         valids: list[torch.Tensor] | None,
@@ -335,6 +354,17 @@ class _ScaleFit:
         self.target = None
         if train.spectral_weight > 0:
             self.target = spectrum_target(levels[scale], self.crop, self.real_at)
+        self.ema = None
+        if train.ema_half_life > 0:
+            self.ema = {k: v.detach().clone() for k, v in self.gen.state_dict().items()}
+
+    def ema_beta(self, steps: int) -> float:
+        return 0.5 ** (1.0 / max(1.0, self.train.ema_half_life * steps))
+
+    def finish(self) -> None:
+        """End of the scale: the generator keeps its averaged weights."""
+        if self.ema is not None:
+            self.gen.load_state_dict(self.ema)
 
     def run(self, first: int, steps: int, run: _Run, callback: Callback | None) -> dict[str, float]:
         """Steps `first` .. `steps - 1` of this scale; the last step's losses."""
@@ -346,26 +376,31 @@ class _ScaleFit:
             for opt, base in ((self.opt_g, self.train.lr_g), (self.opt_d, self.train.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = base * (0.1 if step >= decay else 1.0)
-            coarse, real, fake = self.batch()
+            coarse, real, fake, paired = self.batch()
             loss_d = self.critic_step(real, fake, r1=self.train.r1_interval > 0 and step % self.train.r1_interval == 0)
-            losses = {"d": loss_d, **self.generator_step(coarse, real, fake)}
+            losses = {"d": loss_d, **self.generator_step(coarse, real, fake, paired)}
+            if self.ema is not None:
+                beta = self.ema_beta(steps)
+                with torch.no_grad():
+                    for key, value in self.gen.state_dict().items():
+                        self.ema[key].lerp_(value, 1.0 - beta)
             if callback is not None:
                 callback(self.scale, step, steps, losses)
         return losses
 
-    def batch(self) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    def batch(self) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """One batch: (the coarser image the fakes refine, [B,C,...] on `crect`, or None at
-        the coarsest scale; real crops; generated crops, with gradients to the generator)."""
+        the coarsest scale; real crops; generated crops, with gradients to the generator;
+        when the coarser image is a real exemplar crop, the real crop of this scale that it
+        is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
         source = TrainingSource(self.pyramid.config, self.pyramid.waves.cpu(), batch, generator, self.device)
-        prev = coarse = None
+        prev = coarse = paired = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob
             with torch.no_grad(), self.autocast:
                 if use_real:
-                    coarse = random_crops(
-                        self.levels[self.scale - 1], self.crect[2], self.crect[3], batch, generator, self.coarse_at
-                    )
+                    coarse, paired = self.real_pair(batch)
                 else:
                     coarse = self.pyramid.render(self.scale - 1, self.crect, source)
             coarse = coarse.float()
@@ -373,7 +408,20 @@ class _ScaleFit:
         real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
         with self.autocast:
             fake = self.gen(prev, source(self.scale, self.rin))
-        return coarse, real, fake
+        return coarse, real, fake, paired
+
+    def real_pair(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real coarse crops on `crect` and the real crops of this scale on (0, 0, crop,
+        crop) in the same frame: the coarse crop's pixel j covers fine pixels 2j, 2j+1."""
+        coarse_level, fine_level = self.levels[self.scale - 1], self.levels[self.scale]
+        cx0, cy0, cw, ch = self.crect
+        ys, xs = random_corners(coarse_level, cw, ch, batch, self.generator, self.coarse_at)
+        coarse = torch.cat([coarse_level[..., y : y + ch, x : x + cw] for y, x in zip(ys, xs)])
+        fine = []
+        for y, x in zip(ys, xs):
+            fy, fx = 2 * (y - cy0), 2 * (x - cx0)
+            fine.append(fine_level[..., fy : fy + self.crop, fx : fx + self.crop])
+        return coarse, torch.cat(fine)
 
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor, r1: bool) -> float:
         """Non-saturating logistic loss, with the lazy R1 penalty on real crops when `r1`."""
@@ -382,11 +430,12 @@ class _ScaleFit:
         with self.autocast:
             d_real = self.disc(real)
             d_fake = self.disc(fake.detach())
-        loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        loss = sum(F.softplus(-r).mean() + F.softplus(f).mean() for r, f in zip(d_real, d_fake))
         if r1:
             # penalise the gradient of each crop's mean score, so the strength does not
             # depend on how many patches a crop holds
-            (grad,) = torch.autograd.grad(d_real.mean(dim=(1, 2, 3)).sum(), real, create_graph=True)
+            score = sum(r.mean(dim=(1, 2, 3)) for r in d_real)
+            (grad,) = torch.autograd.grad(score.sum(), real, create_graph=True)
             penalty = grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
             loss = loss + 0.5 * train.r1_gamma * train.r1_interval * penalty
         self.opt_d.zero_grad(set_to_none=True)
@@ -394,12 +443,15 @@ class _ScaleFit:
         self.opt_d.step()
         return loss.item()
 
-    def generator_step(self, coarse: torch.Tensor | None, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        """Adversarial + patch SWD + spectral + consistency losses: their values."""
+    def generator_step(
+        self, coarse: torch.Tensor | None, real: torch.Tensor, fake: torch.Tensor, paired: torch.Tensor | None
+    ) -> dict[str, float]:
+        """Adversarial + patch SWD + spectral + consistency (+ paired super-resolution)
+        losses: their values."""
         train, generator = self.train, self.generator
         with self.autocast:
             d_gen = self.disc(fake)
-        loss_adv = F.softplus(-d_gen).mean()
+        loss_adv = sum(F.softplus(-d).mean() for d in d_gen)
         directions = random_directions(32, self.pyramid.config.image_channels, generator, self.device)
         patches = train.batch_size * (self.crop - 6) ** 2
         samples = torch.randperm(patches, generator=generator)[:4096].to(self.device)
@@ -413,10 +465,15 @@ class _ScaleFit:
         if coarse is not None:
             loss_cons = consistency_loss(fake, coarse, self.crect)
             loss = loss + train.consistency_weight * loss_cons
+        losses = {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
+        if paired is not None and train.sr_weight > 0:
+            loss_sr = (fake - paired).abs().mean()
+            loss = loss + train.sr_weight * loss_sr
+            losses["sr"] = loss_sr.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        return {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
+        return losses
 
     def state(self, step: int, seconds: float, losses: dict[str, float]) -> FitState:
         """Where this scale stands before `step` (for a checkpoint)."""
@@ -430,4 +487,5 @@ class _ScaleFit:
             self.opt_g.state_dict(),
             self.opt_d.state_dict(),
             dict(losses),
+            None if self.ema is None else {k: v.detach().cpu().clone() for k, v in self.ema.items()},
         )

@@ -77,3 +77,26 @@ def test_false_colour_share_sees_colours_the_exemplar_never_has():
     lit = dark.clone()
     lit[..., :2, :] = 0.8
     assert false_colour_share(dark.flip(-2), dark) == 0.0 and abs(false_colour_share(lit, dark) - 0.05) < 1e-9
+
+
+def _discs(size: int, seed: int) -> torch.Tensor:
+    """Bright discs of radius 7 px, some touching, on a dark noisy ground: objects."""
+    gen = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    image = torch.full((size, size), -0.6) + 0.1 * torch.randn(size, size, generator=gen)
+    for cy, cx in (torch.rand(size * size // 250, 2, generator=gen) * size).tolist():
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 <= 49] = 0.7
+    return image.expand(3, -1, -1)[None].clone()
+
+
+def test_structure_ratio_ranks_new_texture_before_cut_up_and_blurred_objects():
+    ex, held = _discs(160, 0), _discs(160, 1)
+    assert quality.structure_ratio(ex, held, ex) == 1.0
+    tiles = ex.unfold(2, 16, 16).unfold(3, 16, 16).reshape(1, 3, 100, 16, 16)
+    order = torch.randperm(100, generator=torch.Generator().manual_seed(0))
+    shuffled = tiles[:, :, order].reshape(1, 3, 10, 10, 16, 16).permute(0, 1, 2, 4, 3, 5).reshape(1, 3, 160, 160)
+    others = [quality.structure_ratio(_discs(160, seed), held, ex) for seed in (2, 3, 4)]  # new samples
+    cut = quality.structure_ratio(shuffled, held, ex)
+    assert sum(others) / 3 < 1.3 and max(others) < cut
+    assert cut > 1.5 * sum(others) / 3
+    assert quality.structure_ratio(_blur(_blur(ex)), held, ex) > cut

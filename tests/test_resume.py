@@ -13,6 +13,17 @@ from patchtex.train import FitInterrupted
 from .conftest import stripes
 
 CONFIG = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
+# what a fit holds besides weights and optimisers: averaged weights, two coarse critics
+AVERAGED = TrainConfig(
+    steps=(5, 5),
+    batch_size=2,
+    crop_size=16,
+    seed=3,
+    ema_half_life=0.3,
+    coarse_critics=2,
+    sr_weight=1.0,
+    real_coarse_prob=0.5,
+)
 
 
 def _stop_after(polls: int):
@@ -25,13 +36,16 @@ def _stop_after(polls: int):
     return stop
 
 
-@pytest.mark.parametrize("polls", [0, 3, 6])  # before any step, mid scale 0, at scale 1
-def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls):
+@pytest.mark.parametrize(
+    "polls, config",
+    [(0, CONFIG), (3, CONFIG), (6, CONFIG), (3, AVERAGED), (8, AVERAGED)],  # before any step, mid scale 0, scale 1
+)
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls, config):
     exemplar = stripes(80)
-    whole = patchtex.fit(exemplar, CONFIG)
+    whole = patchtex.fit(exemplar, config)
     path = tmp_path / "m.safetensors"
     with pytest.raises(FitInterrupted):
-        patchtex.fit(exemplar, CONFIG, checkpoint_path=path, stop=_stop_after(polls))
+        patchtex.fit(exemplar, config, checkpoint_path=path, stop=_stop_after(polls))
     with pytest.raises(ModelFileError, match="unfinished fit; finish it with: patchtex fit --resume"):
         load_model(path)
     resumed = patchtex.resume(path)

@@ -6,7 +6,16 @@ import torch.nn.functional as F
 
 from patchtex.canvas import KeyedSource
 from patchtex.config import ModelConfig, TrainConfig
-from patchtex.model import Discriminator, Pyramid, coarse_rect, downsample, grow, init_weights, upsample_into
+from patchtex.model import (
+    Discriminator,
+    MultiCritic,
+    Pyramid,
+    coarse_rect,
+    downsample,
+    grow,
+    init_weights,
+    upsample_into,
+)
 from patchtex.train import consistency_loss, crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
 
 from .conftest import TINY, TINY_TRAIN, stripes
@@ -168,3 +177,35 @@ def test_model_precision_is_validated(tiny_model):
     with pytest.raises(ValueError, match="got 'half'"):
         model.precision = "half"
     assert model.precision == "fp32"
+
+
+def test_real_pairs_are_exact_super_resolution_pairs():
+    """The real coarse crop a fine scale refines is the 2x2 box average of the real fine
+    crop it is asked to become (the frame of `consistency_loss`), wherever it is taken."""
+    from patchtex.train import _ScaleFit, exemplar_pyramid
+
+    exemplar = stripes(64, seed=2)
+    pyramid = Pyramid(TINY)
+    levels = exemplar_pyramid(exemplar, TINY.num_scales)
+    train = TrainConfig(steps=(1, 1), batch_size=5, crop_size=16, sr_weight=1.0)
+    fit = _ScaleFit(
+        pyramid,
+        MultiCritic(3, 8, 3),
+        1,
+        levels,
+        None,
+        train,
+        torch.Generator().manual_seed(0),
+        False,
+    )
+    coarse, fine = fit.real_pair(5)
+    assert fine.shape == (5, 3, fit.crop, fit.crop)
+    assert consistency_loss(fine, coarse, fit.crect).item() == 0
+    assert consistency_loss(fine.roll(1, dims=-1), coarse, fit.crect).item() > 0.01
+
+
+def test_multi_critic_judges_each_resolution():
+    critic = MultiCritic(3, 8, 3, count=3)
+    scores = critic(torch.zeros(2, 3, 40, 40))
+    assert [s.shape[-1] for s in scores] == [40 - 6, 20 - 6, 10 - 6]
+    assert len(critic(torch.zeros(1, 3, 12, 12))) == 1  # its 6 px half is smaller than the 7 px field

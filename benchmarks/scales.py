@@ -1,0 +1,70 @@
+"""Per-scale sheet: where does a fit lose structure?
+
+For a model and its exemplar, one row per scale (coarsest first): the exemplar's own
+level at that scale (2x2 box averages, what the scale was trained to match) beside three
+samples of the model rendered at that scale, all magnified to the finest pixels (nearest
+neighbour). A honeycomb whose coarsest row has no cells cannot get them from finer scales.
+Also prints each scale's generator and critic receptive fields, in that scale's pixels
+and in finest pixels, beside the exemplar's size at that scale.
+
+    python benchmarks/scales.py MODEL EXEMPLAR [-o sheet.png] [--size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import patchtex
+from patchtex.canvas import _assemble
+from patchtex.config import TrainConfig
+from patchtex.images import load_image, save_image
+from patchtex.model import halvings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("exemplar", type=Path)
+    parser.add_argument("-o", "--out", type=Path, default=Path("bench-out/scales.png"))
+    parser.add_argument("--size", type=int, default=256, help="side of each panel in finest pixels")
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    model = patchtex.load(args.model)
+    config = model.config
+    exemplar = load_image(args.exemplar).pixels
+    levels = halvings(exemplar, config.num_scales - 1)
+    critic_layers = TrainConfig().disc_layers
+    print(f"{'scale':>5} {'exemplar':>10} {'gen RF':>7} {'critic RF':>9} {'gen RF (finest px)':>18}")
+    rows = []
+    side = args.size
+    for scale in range(config.num_scales):
+        factor = config.factor(scale)
+        n = max(8, side // factor)
+        panels = [_panel(levels[scale], n, factor)]
+        for seed in range(1, args.seeds + 1):
+            canvas = model.canvas(seed=seed)
+            bands = canvas._plane_bands((0, 0, n, n), scale=scale)
+            image = _assemble(bands, config.image_channels, n, n).clamp(-1, 1)
+            panels.append(F.interpolate(image, scale_factor=factor, mode="nearest"))
+        rows.append(torch.cat(panels, dim=3))
+        field = 2 * config.layers[scale] + 1  # `layers` valid 3x3 convs
+        h, w = levels[scale].shape[-2:]
+        print(f"{scale:5d} {w:4d}x{h:<5d} {field:7d} {2 * critic_layers + 1:9d} {field * factor:18d}")
+    save_image(torch.cat(rows, dim=2), args.out)
+    print(f"sheet in {args.out}")
+
+
+def _panel(level: torch.Tensor, n: int, factor: int) -> torch.Tensor:
+    crop = level[..., :n, :n]
+    if crop.shape[-1] < n or crop.shape[-2] < n:
+        crop = F.pad(crop, (0, n - crop.shape[-1], 0, n - crop.shape[-2]), value=1.0)
+    return F.interpolate(crop, scale_factor=factor, mode="nearest")
+
+
+if __name__ == "__main__":
+    main()
