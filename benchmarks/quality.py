@@ -103,7 +103,7 @@ def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str])
 
     structure = [quality.structure_ratio(s, ref, ex) for s in samples]
     shuffle = quality.structure_ratio(block_shuffle(ex), ref, ex)
-    sheet = torch.cat([ex[..., :height, :width]] + samples, dim=3)
+    sheet = torch.cat([ex[..., :height, :width], ref] + samples, dim=3)  # exemplar | held-out | seeds
     save_image(sheet, out / f"{name}_sheet.png")
     return {
         "name": name,

@@ -90,6 +90,9 @@ class TrainConfig:
     disc_channels: int = 48
     disc_layers: int = 5
     r1_gamma: float = 1.0  # R1 gradient penalty on real crops (critic regulariser)
+    # the coarsest scale's critics are held far less: with gamma 1 they could not tell a
+    # cobble's broken mortar strokes from closed cells (benchmarks/README, session 8)
+    coarse_r1_gamma: float = 0.1
     r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
     consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
@@ -98,8 +101,8 @@ class TrainConfig:
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
     sr_weight: float = 0.0
-    coarse_critics: int = 1  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
-    ema_half_life: float = 0.0  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
+    coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
+    ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
     def __post_init__(self) -> None:
@@ -121,7 +124,15 @@ class TrainConfig:
         if not 0.0 <= self.real_coarse_prob <= 1.0:
             raise ValueError(f"real_coarse_prob must be between 0 and 1, got {self.real_coarse_prob}")
         rates = ("lr_g", "lr_d")
-        weights = ("r1_gamma", "consistency_weight", "swd_weight", "spectral_weight", "sr_weight", "ema_half_life")
+        weights = (
+            "r1_gamma",
+            "coarse_r1_gamma",
+            "consistency_weight",
+            "swd_weight",
+            "spectral_weight",
+            "sr_weight",
+            "ema_half_life",
+        )
         for name in rates:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -136,7 +147,10 @@ class TrainConfig:
     def from_json(cls, text: str) -> TrainConfig:
         raw = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in raw.items() if k in names}
+        # a record written before a field existed ran as if it had the old behaviour
+        before = {"coarse_critics": 1, "ema_half_life": 0.0, "sr_weight": 0.0}
+        before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
+        values = {**before, **{k: v for k, v in raw.items() if k in names}}
         values["steps"] = tuple(int(n) for n in values.get("steps", ()))
         return cls(**values)
 

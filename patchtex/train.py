@@ -437,7 +437,8 @@ class _ScaleFit:
             score = sum(r.mean(dim=(1, 2, 3)) for r in d_real)
             (grad,) = torch.autograd.grad(score.sum(), real, create_graph=True)
             penalty = grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
-            loss = loss + 0.5 * train.r1_gamma * train.r1_interval * penalty
+            gamma = train.coarse_r1_gamma if self.scale == 0 else train.r1_gamma
+            loss = loss + 0.5 * gamma * train.r1_interval * penalty
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()

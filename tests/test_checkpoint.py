@@ -95,3 +95,19 @@ def test_save_is_atomic_and_leaves_no_temp_files(tiny_model, tmp_path):
     tiny_model.save(path)
     tiny_model.save(path)  # overwrite an existing model in place
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
+    """A fit saved before a training option existed resumes as it ran (one coarse critic,
+    no averaging, the same R1 everywhere), not with today's defaults."""
+    import json
+
+    from patchtex.config import TrainConfig
+
+    old = json.loads(TrainConfig(r1_gamma=0.7).to_json())
+    for name in ("coarse_critics", "ema_half_life", "sr_weight", "coarse_r1_gamma"):
+        del old[name]
+    config = TrainConfig.from_json(json.dumps(old))
+    assert (config.coarse_critics, config.ema_half_life, config.sr_weight) == (1, 0.0, 0.0)
+    assert config.coarse_r1_gamma == 0.7
+    assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()
