@@ -1,6 +1,6 @@
 """Calibration of the quality measures: what the truth scores, and what a known fault does.
 
-structure (`quality.structure_ratio`, issue 14): the exemplar scores 1.0 against its
+structure (`quality.structure_ratio`, and with --deep `deep_structure.deep_ratio`, issue 14): the exemplar scores 1.0 against its
 held-out half by construction; a 16 px block shuffle of the exemplar (objects cut up, the
 pixels' statistics kept) and a Gaussian blur (sigma 2 px) must score above it, the blur
 above the shuffle. Both faults are scored against the held-out half like any output.
@@ -53,15 +53,15 @@ def gaussian_blur(image: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def structure_table(bench: Path) -> None:
-    print(f"\n{'texture':<14} {'structure: shuffle':>18} {'blur':>6}  exemplar < shuffle < blur")
+def structure_table(bench: Path, ratio=quality.structure_ratio, label: str = "structure") -> None:
+    print(f"\n{'texture':<14} {label + ': shuffle':>18} {'blur':>6}  exemplar < shuffle < blur")
     ranked = 0
     names = sorted(p.name[: -len(".ref.png")] for p in bench.glob("*.ref.png"))
     for name in names:
         exemplar = load_image(bench / f"{name}.png").pixels
         held = load_image(bench / f"{name}.ref.png").pixels
-        shuffled = quality.structure_ratio(block_shuffle(exemplar), held, exemplar)
-        blurred = quality.structure_ratio(gaussian_blur(exemplar), held, exemplar)
+        shuffled = ratio(block_shuffle(exemplar), held, exemplar)
+        blurred = ratio(gaussian_blur(exemplar), held, exemplar)
         ok = 1.0 < shuffled < blurred
         ranked += ok
         print(f"{name:<14} {shuffled:18.2f} {blurred:6.2f}  {'yes' if ok else 'NO'}", flush=True)
@@ -72,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench")
     parser.add_argument("--no-structure", action="store_true", help="only the false-colour table")
+    parser.add_argument("--deep", action="store_true", help="the VGG-16 measure too (deep_structure.py)")
     args = parser.parse_args()
     print(f"{'texture':<14} {'false colour: held-out':>22} {'rotated':>8}")
     worst = 0.0
@@ -86,6 +87,10 @@ def main() -> None:
     print(f"\nworst held-out share {worst:.5f} (the issue's bar for outputs: <= 0.0005)")
     if not args.no_structure:
         structure_table(args.bench)
+    if args.deep:
+        from deep_structure import deep_ratio
+
+        structure_table(args.bench, deep_ratio, "deep (VGG)")
 
 
 if __name__ == "__main__":

