@@ -1,10 +1,5 @@
 """Calibration of the quality measures: what the truth scores, and what a known fault does.
 
-structure (`quality.structure_ratio`, and with --deep `deep_structure.deep_ratio`, issue 14): the exemplar scores 1.0 against its
-held-out half by construction; a 16 px block shuffle of the exemplar (objects cut up, the
-pixels' statistics kept) and a Gaussian blur (sigma 2 px) must score above it, the blur
-above the shuffle. Both faults are scored against the held-out half like any output.
-
 A measure is trusted only after it ranks known cases right. For every texture in
 `../shared/bench` this prints, per measure, what the held-out half (the truth: ~0 or the
 floor) and a deliberately broken copy of it score against the exemplar.
@@ -13,7 +8,13 @@ false colour (`quality.false_colour_share`): the held-out half, and the held-out
 its colour channels rotated (R,G,B -> G,B,R: the same structure in colours the photo never
 has; grey textures invert their grey instead, which can stay inside the exemplar's range).
 
-    python benchmarks/calibrate.py [--bench DIR] [--no-structure]
+structure (`quality.structure_ratio`, and with --deep `deep_structure.deep_ratio`; issue
+14): the exemplar scores 1.0 against its held-out half by construction; a 16 px block
+shuffle of the exemplar (objects cut up, the pixels' statistics kept) and a Gaussian blur
+(sigma 2 px) must score above it, the blur above the shuffle. Both faults are scored
+against the held-out half like any output.
+
+    python benchmarks/calibrate.py [--bench DIR] [--no-structure] [--deep]
 """
 
 from __future__ import annotations

@@ -17,17 +17,16 @@ geometric mean over layers. ~1 for a real unseen crop, more for cut-up objects o
 from __future__ import annotations
 
 import functools
-import math
 from importlib import resources
 
 import torch
 import torch.nn.functional as F
 
+from patchtex.quality import feature_swd, level_ratio
+
 LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 BLOCKS = ((1, 2), (2, 2), (3, 3), (4, 3))  # (block, convs) up to relu4_3
 BGR_MEAN = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
-PROJECTIONS = 128
-MAX_SAMPLES = 16384
 
 
 @functools.cache
@@ -76,28 +75,11 @@ def vgg_features(image: torch.Tensor) -> list[torch.Tensor]:
     return out
 
 
-def _sorted(proj: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    if proj.shape[1] > MAX_SAMPLES:
-        proj = proj[:, torch.randperm(proj.shape[1], generator=generator)[:MAX_SAMPLES]]
-    return proj.double().sort(dim=1).values
-
-
 def deep_distances(output: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """Per VGG layer of LAYERS, `quality.feature_swd` of the two images' features."""
     generator = torch.Generator().manual_seed(1)
-    distances = []
-    for fa, fb in zip(vgg_features(output), vgg_features(target)):
-        directions = torch.randn(fa.shape[0], PROJECTIONS, generator=generator)
-        directions = directions / directions.norm(dim=0, keepdim=True)
-        pa, pb = _sorted(directions.T @ fa, generator), _sorted(directions.T @ fb, generator)
-        count = min(pa.shape[1], pb.shape[1], 4096)
-        idx_a = ((torch.arange(count, dtype=torch.float64) + 0.5) * pa.shape[1] / count).long()
-        idx_b = ((torch.arange(count, dtype=torch.float64) + 0.5) * pb.shape[1] / count).long()
-        spread = pb.std().item() + 1e-9
-        distances.append((pa[:, idx_a] - pb[:, idx_b]).abs().mean().item() / spread)
-    return distances
+    return [feature_swd(fa, fb, generator) for fa, fb in zip(vgg_features(output), vgg_features(target))]
 
 
 def deep_ratio(output: torch.Tensor, target: torch.Tensor, exemplar: torch.Tensor) -> float:
-    ours, floor = deep_distances(output, target), deep_distances(exemplar, target)
-    logs = [math.log(max(a, 1e-12) / max(b, 1e-12)) for a, b in zip(ours, floor)]
-    return math.exp(sum(logs) / len(logs))
+    return level_ratio(deep_distances(output, target), deep_distances(exemplar, target))

@@ -226,32 +226,42 @@ def _sorted_sample(proj: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return proj.double().sort(dim=1).values
 
 
+def feature_swd(features: torch.Tensor, target: torch.Tensor, generator: torch.Generator) -> float:
+    """Sliced Wasserstein distance between two sets of feature vectors ([K, N] and
+    [K, M]: K channels, one column per position) over 128 random unit projections from
+    `generator`, divided by the spread of the target's projections."""
+    directions = torch.randn(features.shape[0], PROJECTIONS, generator=generator)
+    directions = directions / directions.norm(dim=0, keepdim=True)
+    pa, pb = (_sorted_sample(directions.T @ f, generator) for f in (features, target))
+    count = min(pa.shape[1], pb.shape[1], 4096)
+    spread = pb.std().item() + 1e-9
+    return (_quantiles(pa, count) - _quantiles(pb, count)).abs().mean().item() / spread
+
+
+def level_ratio(ours: list[float], floor: list[float]) -> float:
+    """Geometric mean over levels of ours[i] / floor[i] (the levels both have)."""
+    levels = min(len(ours), len(floor))
+    logs = [math.log(max(ours[i], 1e-12) / max(floor[i], 1e-12)) for i in range(levels)]
+    return math.exp(sum(logs) / max(levels, 1))
+
+
 def structure_distances(output: torch.Tensor, target: torch.Tensor) -> list[float]:
-    """Per level of a fixed random CNN (fine to coarse), the sliced Wasserstein distance
-    between the two images' feature vectors over the target's feature spread."""
+    """Per level of a fixed random CNN (fine to coarse), `feature_swd` of the two
+    images' feature vectors."""
     a, b = comparable(_unit(output), _unit(target))
     filters = _structure_filters(a.shape[1])
     generator = torch.Generator().manual_seed(1)
-    distances = []
-    for fa, fb in zip(_structure_features(a, filters), _structure_features(b, filters)):
-        directions = torch.randn(STRUCTURE_WIDTH, PROJECTIONS, generator=generator)
-        directions = directions / directions.norm(dim=0, keepdim=True)
-        pa, pb = (_sorted_sample(directions.T @ f, generator) for f in (fa, fb))
-        count = min(pa.shape[1], pb.shape[1], 4096)
-        spread = pb.std().item() + 1e-9
-        distances.append((_quantiles(pa, count) - _quantiles(pb, count)).abs().mean().item() / spread)
-    return distances
+    return [
+        feature_swd(fa, fb, generator)
+        for fa, fb in zip(_structure_features(a, filters), _structure_features(b, filters))
+    ]
 
 
 def structure_ratio(output: torch.Tensor, target: torch.Tensor, exemplar: torch.Tensor) -> float:
     """Geometric mean over levels of structure_distances(output, target) over
     structure_distances(exemplar, target): ~1 for a real unseen crop of the same texture
     (the exemplar against its held-out half), more for broken structure or lost detail."""
-    ours = structure_distances(output, target)
-    floor = structure_distances(exemplar, target)
-    levels = min(len(ours), len(floor))
-    logs = [math.log(max(ours[i], 1e-12) / max(floor[i], 1e-12)) for i in range(levels)]
-    return math.exp(sum(logs) / max(levels, 1))
+    return level_ratio(structure_distances(output, target), structure_distances(exemplar, target))
 
 
 def _colour_bins(image: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -270,8 +270,7 @@ def fit_pyramid(
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
             init_weights(disc, generator)
             if prev_disc:  # the finest critic carries over; coarser ones (scale 0 only) do not
-                own = disc.state_dict()
-                disc.load_state_dict({k: v for k, v in _critic_keys(prev_disc).items() if k in own}, strict=False)
+                disc.load_state_dict(_critic_keys(prev_disc), strict=False)
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
         fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16)
