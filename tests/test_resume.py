@@ -13,14 +13,16 @@ from patchtex.train import FitInterrupted
 from .conftest import stripes
 
 CONFIG = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
-# what a fit holds besides weights and optimisers: averaged weights, two coarse critics
+# what a fit holds besides weights and optimisers: averaged weights, two critics at every
+# scale (crops of 24 px, so the fine scale's 2x critic gets 12 px, more than its 11 px field)
 AVERAGED = TrainConfig(
     steps=(5, 5),
     batch_size=2,
-    crop_size=16,
+    crop_size=24,
     seed=3,
     ema_half_life=0.3,
     coarse_critics=2,
+    fine_critics=2,
     sr_weight=1.0,
     real_coarse_prob=0.5,
 )

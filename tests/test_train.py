@@ -16,7 +16,15 @@ from patchtex.model import (
     init_weights,
     upsample_into,
 )
-from patchtex.train import consistency_loss, crop_power, fit_pyramid, random_crops, spectral_loss, spectrum_target
+from patchtex.train import (
+    _carried_critics,
+    consistency_loss,
+    crop_power,
+    fit_pyramid,
+    random_crops,
+    spectral_loss,
+    spectrum_target,
+)
 
 from .conftest import TINY, TINY_TRAIN, stripes
 
@@ -164,6 +172,7 @@ def test_fit_takes_a_cuda_tensor():
         ({"real_coarse_prob": 1.5}, "real_coarse_prob must be between 0 and 1"),
         ({"lr_g": 0.0}, "lr_g must be positive"),
         ({"swd_weight": -1.0}, "swd_weight must be 0 or more"),
+        ({"fine_critics": 0}, "fine_critics must be at least 1"),
     ],
 )
 def test_train_config_rejects_bad_values(bad, message):
@@ -212,3 +221,19 @@ def test_multi_critic_judges_each_resolution():
     scores = critic(torch.zeros(2, 3, 40, 40))
     assert [s.shape[-1] for s in scores] == [40 - 6, 20 - 6, 10 - 6]
     assert len(critic(torch.zeros(1, 3, 12, 12))) == 1  # its 6 px half is smaller than the 7 px field
+
+
+def test_every_critic_of_a_new_scale_starts_as_the_previous_finest_critic():
+    """The 2x critic of a finer scale judges the resolution the previous scale's finest
+    critic judged, so both of its critics start from that one (not from a coarser one)."""
+    previous = MultiCritic(3, 8, 3, count=2)
+    init_weights(previous, torch.Generator().manual_seed(1))
+    new = MultiCritic(3, 8, 3, count=2)
+    new.load_state_dict(_carried_critics(previous.state_dict(), 2))
+    finest = previous.critics[0].state_dict()
+    for critic in new.critics:
+        assert all(torch.equal(v, finest[k]) for k, v in critic.state_dict().items())
+    assert not torch.equal(previous.critics[1].body[0].weight, new.critics[1].body[0].weight)
+    old_file = MultiCritic(3, 8, 3, count=1)  # a critic saved before MultiCritic had no prefix
+    old_file.load_state_dict(_carried_critics(finest, 1))
+    assert torch.equal(old_file.critics[0].tail.bias, finest["tail.bias"])
