@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from .canvas import Canvas, check_size
 from .checkpoint import load_fit, load_model, save_model
-from .config import TrainConfig
+from .config import MIN_EXEMPLAR, TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
 from .refine import read_damage, refine_image
@@ -31,7 +31,6 @@ from .runtime import check_precision, use_bf16
 from .streaming import STREAMING_FORMATS, write_streaming
 from .train import Callback, FitState, fit_pyramid
 
-MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 DEMO_MODEL = "demo.patchtex.safetensors"
 
 

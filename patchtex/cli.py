@@ -15,19 +15,21 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import torch
 
 from . import __version__
-from .api import MIN_EXEMPLAR, Model, demo, fit, load, resume
-from .checkpoint import ModelFileError, read_header
-from .config import PRECISIONS, TrainConfig
-from .images import check_output_path, load_image, output_format, save_image
-from .refine import read_damage
+from .config import MIN_EXEMPLAR, PRECISIONS, TrainConfig
 from .runtime import reuse_freed_memory
-from .streaming import STREAMING_FORMATS
-from .train import FitInterrupted
+
+if TYPE_CHECKING:
+    import torch
+
+    from .api import Model
+
+# torch and everything built on it are imported inside the commands that run, so that
+# --help, --version and usage errors answer at once (importing torch takes seconds)
 
 MAX_SIDE = 1_048_576  # largest width or height accepted for an output
 
@@ -71,6 +73,8 @@ def _what_was_written(ctx: click.Context) -> str:
         parts.append("finished before that: " + ", ".join(str(p) for p in written))
     checkpoint = ctx.meta.get("patchtex.checkpoint")
     if checkpoint is not None and Path(checkpoint).exists():
+        from .checkpoint import ModelFileError, read_header
+
         try:
             unfinished = "fit_state" in read_header(checkpoint)
         except ModelFileError:
@@ -133,6 +137,8 @@ class WindowType(click.ParamType):
 
 
 def pick_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -239,6 +245,10 @@ def fit_command(
       patchtex fit bark.png -o bark.safetensors --seed 3 --device cuda
       patchtex fit --resume brick.patchtex.safetensors
     """
+    from .api import fit, resume
+    from .images import load_image
+    from .train import FitInterrupted
+
     dev = pick_device(device)
     if (exemplar is None) == (resume_path is None):
         raise click.UsageError("give an EXEMPLAR image to fit, or --resume MODEL to continue a fit (not both)")
@@ -410,6 +420,10 @@ def synth_command(
       patchtex synth brick.patchtex.safetensors --window -512,0,512,512 -o left.png
       patchtex synth brick.patchtex.safetensors --size 1000x600 --tileable -o wrap.png
     """
+    from .api import demo, load
+    from .images import load_image, output_format, save_image
+    from .streaming import STREAMING_FORMATS
+
     dev = pick_device(device)
     bits = int(bits)
     if window is not None and tileable:
@@ -510,6 +524,10 @@ def refine_command(
       patchtex refine photo.jpg --model brick.patchtex.safetensors --strength 0.6
       patchtex refine small.png --upscale 2
     """
+    from .api import fit, load
+    from .images import load_image, save_image
+    from .refine import read_damage
+
     dev = pick_device(device)
     output = output or image_path.with_name(f"{image_path.stem}-refined.png")
     _check_output(output, (image_path, model_path))
@@ -542,6 +560,8 @@ def refine_command(
 
 
 def _check_output(path: Path, inputs: tuple[Path | None, ...]) -> None:
+    from .images import check_output_path
+
     try:
         check_output_path(path, tuple(p for p in inputs if p is not None))
     except ValueError as exc:
@@ -618,6 +638,7 @@ def score_command(exemplar: Path, outputs: tuple[Path, ...], ref: Path | None, a
                  higher = more different (about 1.0 for independent samples)
     """
     from . import quality
+    from .images import load_image
 
     ex = load_image(exemplar).pixels
     held = load_image(ref).pixels if ref else None

@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 
+MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
 

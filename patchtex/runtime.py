@@ -20,8 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import PRECISIONS, check_precision  # noqa: F401  (re-exported: the runtime choices)
 
@@ -29,9 +28,14 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _KEEP_BYTES = 1 << 30
 
+if TYPE_CHECKING:  # torch is imported where it is used: the CLI calls reuse_freed_memory before it
+    import torch
+
 
 def bf16_supported(device: torch.device) -> bool:
     """Whether `device` runs bfloat16 convolutions natively."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":

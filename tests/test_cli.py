@@ -171,3 +171,22 @@ def test_interrupted_fit_names_its_checkpoint(runner, exemplar_png, tmp_path, mo
     assert result.exit_code == 130
     assert f"the unfinished fit is saved in {model} (resume with: patchtex fit --resume {model})" in result.output
     assert "nothing was written" not in result.output
+
+
+def test_help_and_version_answer_without_importing_torch():
+    """--help and --version answer at once: torch (seconds to import) is imported only by
+    a command that runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from patchtex.cli import main\n"
+        "for args in (['--help'], ['--version'], ['fit', '--help'], ['synth', '--help'], ['refine', '--help']):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    assert result.exit_code == 0, (args, result.output)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
