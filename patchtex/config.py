@@ -98,6 +98,11 @@ class TrainConfig:
     consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
+    # the spectral weight at the coarsest scale: the spectrum is blind to phase and most of
+    # its bins lie near Nyquist, so at full weight the coarsest scale can meet it with pixel
+    # noise where plates and veins should be (cracked_paint; 0.25 drew them there, session
+    # 9 in benchmarks/README); 1.0 until it is measured on the whole bench
+    coarse_spectral_weight: float = 1.0
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
@@ -135,6 +140,7 @@ class TrainConfig:
             "consistency_weight",
             "swd_weight",
             "spectral_weight",
+            "coarse_spectral_weight",
             "sr_weight",
             "ema_half_life",
         )
@@ -155,6 +161,7 @@ class TrainConfig:
         # a record written before a field existed ran as if it had the old behaviour
         before = {"coarse_critics": 1, "fine_critics": 1, "ema_half_life": 0.0, "sr_weight": 0.0}
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
+        before["coarse_spectral_weight"] = raw.get("spectral_weight", cls.spectral_weight)
         values = {**before, **{k: v for k, v in raw.items() if k in names}}
         values["steps"] = tuple(int(n) for n in values.get("steps", ()))
         return cls(**values)

@@ -362,7 +362,7 @@ class _ScaleFit:
             if scale > 0:
                 self.coarse_at = crop_positions(valids[scale - 1], self.crect[2], self.crect[3])
         self.target = None
-        if train.spectral_weight > 0:
+        if (train.coarse_spectral_weight if scale == 0 else train.spectral_weight) > 0:
             self.target = spectrum_target(levels[scale], self.crop, self.real_at)
         self.ema = None
         if train.ema_half_life > 0:
@@ -471,7 +471,8 @@ class _ScaleFit:
         loss_spec = torch.zeros(())
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
-            loss = loss + train.spectral_weight * loss_spec
+            weight = train.coarse_spectral_weight if self.scale == 0 else train.spectral_weight
+            loss = loss + weight * loss_spec
         loss_cons = torch.zeros(())
         if coarse is not None:
             loss_cons = consistency_loss(fake, coarse, self.crect)

@@ -104,10 +104,18 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
 
     from patchtex.config import TrainConfig
 
-    old = json.loads(TrainConfig(r1_gamma=0.7).to_json())
-    for name in ("coarse_critics", "fine_critics", "ema_half_life", "sr_weight", "coarse_r1_gamma"):
+    old = json.loads(TrainConfig(r1_gamma=0.7, spectral_weight=0.6).to_json())
+    names = (
+        "coarse_critics",
+        "fine_critics",
+        "ema_half_life",
+        "sr_weight",
+        "coarse_r1_gamma",
+        "coarse_spectral_weight",
+    )
+    for name in names:
         del old[name]
     config = TrainConfig.from_json(json.dumps(old))
     assert (config.coarse_critics, config.fine_critics, config.ema_half_life, config.sr_weight) == (1, 1, 0.0, 0.0)
-    assert config.coarse_r1_gamma == 0.7
+    assert (config.coarse_r1_gamma, config.coarse_spectral_weight) == (0.7, 0.6)
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()
