@@ -7,8 +7,8 @@ with more than one orientation.
     python examples/make_diamond_plate.py                  # -> bench-out/diamond_plate.png
     python examples/make_diamond_plate.py --seed 5 -o held_out.png
 
-Nothing here is committed as data: `benchmarks/lattice.py` draws its exemplar and
-held-out half from two seeds.
+Nothing here is committed as data: `benchmarks/quality.py --only diamond_plate` draws
+its exemplar and held-out half from seeds 3 and 5.
 """
 
 from __future__ import annotations

@@ -361,8 +361,11 @@ class _ScaleFit:
             self.real_at = crop_positions(valids[scale], self.crop, self.crop)
             if scale > 0:
                 self.coarse_at = crop_positions(valids[scale - 1], self.crect[2], self.crect[3])
+        # the coarsest scale has its own R1 strength and spectral weight (config.py says why)
+        self.r1_gamma = train.coarse_r1_gamma if scale == 0 else train.r1_gamma
+        self.spectral_weight = train.coarse_spectral_weight if scale == 0 else train.spectral_weight
         self.target = None
-        if (train.coarse_spectral_weight if scale == 0 else train.spectral_weight) > 0:
+        if self.spectral_weight > 0:
             self.target = spectrum_target(levels[scale], self.crop, self.real_at)
         self.ema = None
         if train.ema_half_life > 0:
@@ -447,8 +450,7 @@ class _ScaleFit:
             score = sum(r.mean(dim=(1, 2, 3)) for r in d_real)
             (grad,) = torch.autograd.grad(score.sum(), real, create_graph=True)
             penalty = grad.float().pow(2).sum(dim=(1, 2, 3)).mean()
-            gamma = train.coarse_r1_gamma if self.scale == 0 else train.r1_gamma
-            loss = loss + 0.5 * gamma * train.r1_interval * penalty
+            loss = loss + 0.5 * self.r1_gamma * train.r1_interval * penalty
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
@@ -471,8 +473,7 @@ class _ScaleFit:
         loss_spec = torch.zeros(())
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
-            weight = train.coarse_spectral_weight if self.scale == 0 else train.spectral_weight
-            loss = loss + weight * loss_spec
+            loss = loss + self.spectral_weight * loss_spec
         loss_cons = torch.zeros(())
         if coarse is not None:
             loss_cons = consistency_loss(fake, coarse, self.crect)
