@@ -192,3 +192,76 @@ def _load(path, metadata: dict[str, str], device):
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last).eval()
     pyramid.requires_grad_(False)
     return pyramid, meta, tensors
+
+
+def describe(path: str | os.PathLike) -> dict[str, Any]:
+    """What a model file holds, as JSON-ready facts, without loading its weights.
+
+    Exemplar (name, sizes, hash), per scale (the exemplar's size there, hidden width, conv
+    layers, parameters, and how far one scale's own convolutions see, in that scale's
+    pixels and in the exemplar's), the periodic waves found (period in px, angle in
+    degrees), fit time, final losses, seed, training settings, format and versions; for
+    an unfinished fit, where it stopped."""
+    import math
+
+    from .model import halvings
+
+    path = Path(path)
+    metadata = read_header(path)
+    try:
+        config = ModelConfig.from_json(metadata["model_config"])
+        meta = json.loads(metadata.get("meta", "{}"))
+        train = json.loads(meta["train_config"]) if "train_config" in meta else None
+        progress = json.loads(metadata["fit_state"]) if "fit_state" in metadata else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path} has altered or incomplete metadata ({exc}); refit the model") from None
+    pyramid = Pyramid(config)
+    exemplar = dict(meta.get("exemplar", {}))
+    width, height = exemplar.get("fitted_width"), exemplar.get("fitted_height")
+    sizes: list[tuple[int, int] | None] = [None] * config.num_scales
+    if width and height:
+        sizes = [(w.shape[-1], w.shape[-2]) for w in halvings(torch.empty(1, 1, height, width), config.num_scales - 1)]
+    scales = []
+    for s, gen in enumerate(pyramid.generators):
+        factor = 2 ** (config.num_scales - 1 - s)
+        field = 2 * gen.halo + 1
+        scales.append(
+            {
+                "scale": s + 1,
+                "exemplar_size": None if sizes[s] is None else f"{sizes[s][0]}x{sizes[s][1]}",
+                "px_per_exemplar_px": 1 / factor,
+                "channels": config.channels[s],
+                "layers": config.layers[s],
+                "parameters": sum(p.numel() for p in gen.parameters()),
+                "sees_px": field,
+                "sees_exemplar_px": field * factor,
+            }
+        )
+    waves = [
+        {"period_px": round(1 / math.hypot(kx, ky), 2), "angle_deg": round(math.degrees(math.atan2(ky, kx)), 1)}
+        for kx, ky in config.waves
+    ]
+    info: dict[str, Any] = {
+        "file": str(path),
+        "file_bytes": path.stat().st_size,
+        "status": "finished" if progress is None else "unfinished",
+        "exemplar": exemplar,
+        "image_channels": config.image_channels,
+        "num_scales": config.num_scales,
+        "scales": scales,
+        "parameters": sum(p.numel() for p in pyramid.parameters()),
+        "noise_channels": config.noise_channels,
+        "waves": waves,
+        "fit_seconds": meta.get("fit_seconds"),
+        "losses": meta.get("losses"),
+        "seed": meta.get("seed"),
+        "fitted_on": meta.get("device"),
+        "train_config": train,
+        "notes": meta.get("notes", []),
+        "format": metadata.get("format"),
+        "format_version": int(metadata.get("format_version", 0)),
+        "patchtex_version": metadata.get("patchtex_version"),
+    }
+    if progress is not None:
+        info["stopped_at"] = {"scale": int(progress["scale"]) + 1, "step": int(progress["step"])}
+    return info

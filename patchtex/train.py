@@ -29,7 +29,10 @@ from .noise import find_waves, wave_field
 from .quality import mean_power
 from .runtime import use_bf16
 
-# callback(scale, step, steps_in_scale, losses) after every step
+# callback(scale, step, steps_in_scale, losses) after every step. A callback that also has
+# a `begin(steps, scale, step)` method is told the whole plan first: the steps of every
+# scale, coarse to fine, and where the fit starts (not (0, 0) when it resumes), so that
+# a progress display can show "scale k/N" and one estimate for the whole fit.
 Callback = Callable[[int, int, int, dict[str, float]], None]
 
 
@@ -250,6 +253,9 @@ def fit_pyramid(
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
     done_before = state.seconds if state else 0.0
+    begin = getattr(callback, "begin", None)
+    if begin is not None:
+        begin(tuple(steps), state.scale if state else 0, state.step if state else 0)
     run = _Run(checkpoint, checkpoint_every, stop, lambda: done_before + time.perf_counter() - clock)
     losses: dict[str, float] = state.losses if state else {}
     prev_disc = state.disc if state else None

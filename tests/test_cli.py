@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import patchtex
 from patchtex.cli import main, parse_size
 
 from .conftest import stripes
@@ -54,9 +55,50 @@ def test_fit_then_synth_then_score(runner, exemplar_png, tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert len(data["rows"]) == 2 and data["diversity"] > 0
+    assert len(data["rows"]) == 3 and data["diversity"] > 0
+    assert data["rows"][0]["image"] == "baseline: exemplar halves" and "seam" not in data["rows"][1]
     result = runner.invoke(main, ["score", str(exemplar_png), str(out), "--ref", str(exemplar_png)])
-    assert result.exit_code == 0 and "swd_ref" in result.output and "exemplar" in result.output
+    assert result.exit_code == 0 and "swd_ref" in result.output and f"baseline: {exemplar_png}" in result.output
+
+
+def test_score_baseline_is_real_texture_against_real_texture(runner, tmp_path):
+    """Without --ref the baseline row is one half of the exemplar scored against the
+    other; a tileable output gets a seam column."""
+    from patchtex.quality import patch_swd, seam_ratio
+
+    pixels = stripes(96)
+    exemplar = tmp_path / "ex.png"
+    patchtex.save_image(pixels, exemplar)
+    pixels = patchtex.load_image(exemplar).pixels
+    out = tmp_path / "out.png"
+    patchtex.save_image(pixels.roll(17, dims=-1), out)
+    result = runner.invoke(main, ["score", str(exemplar), str(out), "--tileable", "--json"])
+    assert result.exit_code == 0, result.output
+    base, row = json.loads(result.output)["rows"]
+    assert base["swd"] == pytest.approx(patch_swd(pixels[..., 48:], pixels[..., :48]))
+    assert base["seam"] is None and row["seam"] == pytest.approx(seam_ratio(pixels.roll(17, dims=-1)))
+
+
+def test_fit_progress_names_every_scale_of_the_whole_fit(runner, exemplar_png, tmp_path):
+    model = tmp_path / "m.safetensors"
+    result = runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    n = patchtex.load(model).config.num_scales
+    for k in range(1, n + 1):
+        assert f"scale {k}/{n} done: 3 steps in " in result.output
+    assert "critic " in result.output and "patches " in result.output and "left" in result.output
+
+
+def test_refine_without_model_says_it_fits_first(runner, exemplar_png, tmp_path):
+    model = tmp_path / "m.safetensors"
+    out = tmp_path / "r.png"
+    result = runner.invoke(
+        main, ["refine", str(exemplar_png), "--steps", "1", "-q", "-o", str(out), "--save-model", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    n = patchtex.load(model).config.num_scales
+    scales = f"{n} scale{'s' if n > 1 else ''}"
+    assert f"a model is fitted on this image's undamaged pixels first ({scales}, about 1 min" in result.output
 
 
 def test_synth_window_matches_whole(runner, model_file, tmp_path):
@@ -190,3 +232,56 @@ def test_help_and_version_answer_without_importing_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_info_reports_what_the_model_holds(runner, tmp_path):
+    exemplar = tmp_path / "ex.png"
+    patchtex.save_image(stripes(80), exemplar)
+    model_file = tmp_path / "m.safetensors"
+    assert runner.invoke(main, ["fit", str(exemplar), "-o", str(model_file), "--steps", "2", "-q"]).exit_code == 0
+    result = runner.invoke(main, ["info", str(model_file), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    model = patchtex.load(model_file)
+    cfg = model.config
+    assert info["status"] == "finished" and info["num_scales"] == cfg.num_scales
+    assert info["parameters"] == sum(p.numel() for p in model.pyramid.parameters())
+    assert [s["parameters"] for s in info["scales"]] == [
+        sum(p.numel() for p in g.parameters()) for g in model.pyramid.generators
+    ]
+    finest, coarsest = info["scales"][-1], info["scales"][0]
+    assert finest["sees_px"] == 2 * cfg.layers[-1] + 1 == finest["sees_exemplar_px"]
+    assert coarsest["sees_exemplar_px"] == (2 * cfg.layers[0] + 1) * 2 ** (cfg.num_scales - 1)
+    ex = model.meta["exemplar"]
+    assert finest["exemplar_size"] == f"{ex['fitted_width']}x{ex['fitted_height']}"
+    assert info["exemplar"]["sha256"] == ex["sha256"] and info["format_version"] >= 1
+    assert info["train_config"]["coarse_steps"] == 2 and info["fit_seconds"] > 0 and "swd" in info["losses"]
+    text = runner.invoke(main, ["info", str(model_file)])
+    assert text.exit_code == 0 and f"{cfg.num_scales} scales" in text.output and "sees px" in text.output
+
+
+def test_info_of_an_unfinished_fit_says_where_it_stopped(runner, exemplar_png, tmp_path, monkeypatch):
+    import patchtex.cli
+
+    def progress():
+        def callback(scale, step, steps, losses):
+            if step == 1:
+                raise KeyboardInterrupt
+
+        return callback
+
+    monkeypatch.setattr(patchtex.cli, "_progress_bar", progress)
+    model = tmp_path / "m.safetensors"
+    runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "2"])
+    info = json.loads(runner.invoke(main, ["info", str(model), "--json"]).output)
+    assert info["status"] == "unfinished" and info["stopped_at"] == {"scale": 1, "step": 0}
+    text = runner.invoke(main, ["info", str(model)]).output
+    assert f"finish it with: patchtex fit --resume {model}" in text
+
+
+def test_info_of_a_foreign_file_is_one_line(runner, tmp_path):
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"not a model at all")
+    result = runner.invoke(main, ["info", str(bad)])
+    assert result.exit_code == 1 and "not a patchtex model file" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

@@ -91,3 +91,30 @@ def test_cli_resume(tmp_path):
 def test_cli_needs_exemplar_or_resume():
     result = CliRunner().invoke(main, ["fit"])
     assert result.exit_code == 2 and "--resume" in result.output
+
+
+class _Recorder:
+    """A fit callback that also takes the plan, as a progress display does."""
+
+    def __init__(self):
+        self.plans, self.calls = [], []
+
+    def begin(self, steps, scale, step):
+        self.plans.append((steps, scale, step))
+
+    def __call__(self, scale, step, steps, losses):
+        self.calls.append((scale, step))
+
+
+def test_progress_is_told_the_whole_plan_and_where_a_resume_starts(tmp_path):
+    fresh = _Recorder()
+    patchtex.fit(stripes(80), CONFIG, callback=fresh)
+    assert fresh.plans == [((5, 5), 0, 0)]
+    assert fresh.calls[0] == (0, 0) and fresh.calls[-1] == (1, 4) and len(fresh.calls) == 10
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(FitInterrupted):
+        patchtex.fit(stripes(80), CONFIG, checkpoint_path=path, stop=_stop_after(7))
+    resumed = _Recorder()
+    patchtex.resume(path, callback=resumed)
+    (steps, scale, step), first = resumed.plans[0], resumed.calls[0]
+    assert steps == (5, 5) and (scale, step) == first and (scale, step) != (0, 0)
