@@ -175,6 +175,16 @@ class Canvas:
             return wrapped_crop(torch.cat(bands, dim=2), (x + col, y + row, width, height))
         return _assemble(self.bands((x, y, width, height)), self.channels, width, height)
 
+    def level(self, scale: int, x: int, y: int, width: int, height: int) -> torch.Tensor:
+        """Window (x, y, width, height) of the endless plane at a coarser `scale`, in that
+        scale's pixels: what the pyramid has drawn by then (fit previews, diagnostics).
+        [1,C,height,width] float32 in [-1,1]."""
+        if self.period is not None:
+            raise ValueError("scale levels are drawn from the endless plane; use a canvas without tileable")
+        return _assemble(self._plane_bands((x, y, width, height), scale=scale), self.channels, width, height).clamp_(
+            -1, 1
+        )
+
     def image(self) -> torch.Tensor:
         """The whole output (`size`; the period of a tileable canvas)."""
         return self.window(0, 0, *self._whole()[2:])

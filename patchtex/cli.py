@@ -213,6 +213,11 @@ def main():
 @click.option(
     "--no-downscale", is_flag=True, help="Refuse exemplars larger than --max-side instead of downscaling them."
 )
+@click.option(
+    "--preview",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="As each scale finishes, write a sheet of samples at that scale (beside the exemplar's level) and a loss plot here.",
+)
 @device_option
 @precision_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -225,6 +230,7 @@ def fit_command(
     steps: int | None,
     max_side: int,
     no_downscale: bool,
+    preview: Path | None,
     device: str,
     precision: str,
     quiet: bool,
@@ -263,9 +269,10 @@ def fit_command(
     dev = pick_device(device)
     if (exemplar is None) == (resume_path is None):
         raise click.UsageError("give an EXEMPLAR image to fit, or --resume MODEL to continue a fit (not both)")
+    progress = _fit_callback(quiet, preview)
     if resume_path is not None:
         output = resume_path
-        run = lambda stop: resume(resume_path, device=dev, callback=None if quiet else _progress_bar(), stop=stop)  # noqa: E731
+        run = lambda stop: resume(resume_path, device=dev, callback=progress, stop=stop)  # noqa: E731
     else:
         output = output or Path(f"{exemplar.stem}.patchtex.safetensors")
         check_model_output(output, exemplar, "-o")
@@ -279,7 +286,6 @@ def fit_command(
                 param_hint="EXEMPLAR",
             )
         config = _train_config(seed, steps, precision, max_side=max_side)
-        progress = None if quiet else _progress_bar()
 
         def run(stop):
             return fit(
@@ -649,6 +655,39 @@ def _losses_text(losses: dict[str, float]) -> str:
 def _progress_bar() -> _FitBar:
     """A fit callback drawing the fit's progress on stderr."""
     return _FitBar()
+
+
+class _Callbacks:
+    """Several fit callbacks as one: each gets the calls and hooks it has."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def __call__(self, *args) -> None:
+        for part in self.parts:
+            part(*args)
+
+    def begin(self, *args) -> None:
+        for part in self.parts:
+            if hasattr(part, "begin"):
+                part.begin(*args)
+
+    def scale_done(self, *args) -> None:
+        for part in self.parts:
+            if hasattr(part, "scale_done"):
+                part.scale_done(*args)
+
+
+def _fit_callback(quiet: bool, preview: Path | None):
+    """The progress bar (unless quiet) and the previews (with --preview) of a fit."""
+    parts = [] if quiet else [_progress_bar()]
+    if preview is not None:
+        from .preview import FitPreview
+
+        parts.append(FitPreview(preview))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else _Callbacks(*parts)
 
 
 def _fit_estimate(width: int, height: int, steps: int | None) -> str:

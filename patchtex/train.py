@@ -32,7 +32,9 @@ from .runtime import use_bf16
 # callback(scale, step, steps_in_scale, losses) after every step. A callback that also has
 # a `begin(steps, scale, step)` method is told the whole plan first: the steps of every
 # scale, coarse to fine, and where the fit starts (not (0, 0) when it resumes), so that
-# a progress display can show "scale k/N" and one estimate for the whole fit.
+# a progress display can show "scale k/N" and one estimate for the whole fit. One with a
+# `scale_done(scale, pyramid, level, device, bf16)` method is called as each scale ends,
+# with the pyramid trained so far and the exemplar's level at that scale (fit previews).
 Callback = Callable[[int, int, int, dict[str, float]], None]
 
 
@@ -293,6 +295,9 @@ def fit_pyramid(
         losses = fit.run(first, steps[scale], run, callback)
         fit.finish()
         gen.requires_grad_(False)
+        scale_done = getattr(callback, "scale_done", None)
+        if scale_done is not None:
+            scale_done(scale, pyramid, levels[scale].cpu(), device, bf16)
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
     return FitResult(pyramid, run.seconds(), losses)

@@ -285,3 +285,13 @@ def test_info_of_a_foreign_file_is_one_line(runner, tmp_path):
     result = runner.invoke(main, ["info", str(bad)])
     assert result.exit_code == 1 and "not a patchtex model file" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_fit_preview_must_be_a_folder(runner, exemplar_png, tmp_path):
+    clash = tmp_path / "prev.png"
+    clash.write_bytes(b"keep me")
+    result = runner.invoke(
+        main, ["fit", str(exemplar_png), "-o", str(tmp_path / "m.safetensors"), "--preview", str(clash)]
+    )
+    assert result.exit_code == 2 and "'--preview'" in result.output and "is a file" in result.output
+    assert clash.read_bytes() == b"keep me" and not (tmp_path / "m.safetensors").exists()

@@ -118,3 +118,19 @@ def test_progress_is_told_the_whole_plan_and_where_a_resume_starts(tmp_path):
     patchtex.resume(path, callback=resumed)
     (steps, scale, step), first = resumed.plans[0], resumed.calls[0]
     assert steps == (5, 5) and (scale, step) == first and (scale, step) != (0, 0)
+
+
+def test_fit_previews_leave_the_fit_unchanged(tmp_path):
+    """--preview writes a sheet per scale and a loss plot, and draws nothing from the
+    fit's random generator: the model is the one fitted without previews."""
+    from PIL import Image
+
+    from patchtex.preview import FitPreview
+
+    plain = patchtex.fit(stripes(80), CONFIG)
+    previewed = patchtex.fit(stripes(80), CONFIG, callback=FitPreview(tmp_path / "prev"))
+    for key, value in plain.pyramid.state_dict().items():
+        assert torch.equal(value, previewed.pyramid.state_dict()[key]), key
+    assert sorted(p.name for p in (tmp_path / "prev").iterdir()) == ["losses.png", "scale-1.png", "scale-2.png"]
+    fine = Image.open(tmp_path / "prev" / "scale-2.png")
+    assert fine.height == 80 and fine.width > 4 * 80  # the exemplar and three samples
