@@ -97,12 +97,18 @@ class TrainConfig:
     r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
     consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
-    spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
-    # the spectral weight at the coarsest scale: the spectrum is blind to phase and most of
-    # its bins lie near Nyquist, so at full weight the coarsest scale can meet it with pixel
-    # noise where plates and veins should be (cracked_paint; 0.25 drew them there, session
-    # 9 in benchmarks/README); 1.0 until it is measured on the whole bench
-    coarse_spectral_weight: float = 1.0
+    # log power spectrum of generated crops vs the exemplar's. The spectrum is blind to
+    # phase and most of its bins lie near Nyquist, so at weight 1 a scale can meet it with
+    # pixel noise where cells, veins and whole objects should be: at 0.25 the critic draws
+    # them (cobbles: closed cells; tomatoes, leaves, daisies rounder and whole; measured on
+    # the whole bench in session 10, benchmarks/README)
+    spectral_weight: float = 0.25
+    coarse_spectral_weight: float = 0.25  # the same at the coarsest scale (models before session 10: 1.0)
+    # the spectral weight starts at 1.0 and falls linearly to the scale's weight over this
+    # fraction of its steps: a light spectral loss from the first step let the coarsest
+    # critic win at once on hammered and the generator collapse to a flat image (tanh
+    # saturated, no gradient left); the full weight holds the start steady
+    spectral_warmup: float = 0.2
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
@@ -131,6 +137,8 @@ class TrainConfig:
             raise ValueError(f"disc_layers must be at least 2, got {self.disc_layers}")
         if self.r1_interval < 0:
             raise ValueError(f"r1_interval must be 0 (no R1 penalty) or more, got {self.r1_interval}")
+        if not 0.0 <= self.spectral_warmup <= 1.0:
+            raise ValueError(f"spectral_warmup must be between 0 and 1, got {self.spectral_warmup}")
         if not 0.0 <= self.real_coarse_prob <= 1.0:
             raise ValueError(f"real_coarse_prob must be between 0 and 1, got {self.real_coarse_prob}")
         rates = ("lr_g", "lr_d")
@@ -159,7 +167,13 @@ class TrainConfig:
         raw = json.loads(text)
         names = {f.name for f in dataclasses.fields(cls)}
         # a record written before a field existed ran as if it had the old behaviour
-        before = {"coarse_critics": 1, "fine_critics": 1, "ema_half_life": 0.0, "sr_weight": 0.0}
+        before = {
+            "coarse_critics": 1,
+            "fine_critics": 1,
+            "ema_half_life": 0.0,
+            "sr_weight": 0.0,
+            "spectral_warmup": 0.0,
+        }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", cls.spectral_weight)
         values = {**before, **{k: v for k, v in raw.items() if k in names}}

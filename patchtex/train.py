@@ -127,6 +127,16 @@ def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (diff.abs().sum() - diff[0, 0].abs()) / (n * n - 1)
 
 
+def spectral_weight_at(step: int, steps: int, weight: float, warmup: float) -> float:
+    """The spectral loss's weight at `step` of a scale's `steps`: from max(weight, 1) at
+    step 0 linearly down to `weight` at `warmup * steps`, then `weight`
+    (`TrainConfig.spectral_warmup` says why)."""
+    start = max(weight, 1.0)
+    warm = warmup * steps
+    ramp = min(1.0, step / warm) if warm > 0 else 1.0
+    return start + ramp * (weight - start)
+
+
 def consistency_loss(fake: torch.Tensor, coarse: torch.Tensor, crect: Rect) -> torch.Tensor:
     """Mean |2x2 average of the output - the coarser image it refines|.
 
@@ -375,6 +385,7 @@ class _ScaleFit:
         # the coarsest scale has its own R1 strength and spectral weight (config.py says why)
         self.r1_gamma = train.coarse_r1_gamma if scale == 0 else train.r1_gamma
         self.spectral_weight = train.coarse_spectral_weight if scale == 0 else train.spectral_weight
+        self.spectral_now = self.spectral_weight  # this step's weight (see TrainConfig.spectral_warmup)
         self.target = None
         if self.spectral_weight > 0:
             self.target = spectrum_target(levels[scale], self.crop, self.real_at)
@@ -400,6 +411,11 @@ class _ScaleFit:
             for opt, base in ((self.opt_g, self.train.lr_g), (self.opt_d, self.train.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = base * (0.1 if step >= decay else 1.0)
+            warm = self.train.spectral_warmup * steps
+            ramp = min(1.0, step / warm) if warm > 0 else 1.0
+            self.spectral_now = max(self.spectral_weight, 1.0) + ramp * (
+                self.spectral_weight - max(self.spectral_weight, 1.0)
+            )
             coarse, real, fake, paired = self.batch()
             loss_d = self.critic_step(real, fake, r1=self.train.r1_interval > 0 and step % self.train.r1_interval == 0)
             losses = {"d": loss_d, **self.generator_step(coarse, real, fake, paired)}
@@ -484,7 +500,7 @@ class _ScaleFit:
         loss_spec = torch.zeros(())
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
-            loss = loss + self.spectral_weight * loss_spec
+            loss = loss + self.spectral_now * loss_spec
         loss_cons = torch.zeros(())
         if coarse is not None:
             loss_cons = consistency_loss(fake, coarse, self.crect)

@@ -256,3 +256,13 @@ def test_the_coarsest_scale_has_its_own_spectral_weight(coarse, fine):
         assert (fit.target is not None) == (weight > 0)
         losses = fit.generator_step(*fit.batch())
         assert (losses["spec"] > 0) == (weight > 0)
+
+
+def test_spectral_weight_starts_full_and_falls_to_the_scales_weight():
+    from patchtex.train import spectral_weight_at
+
+    assert spectral_weight_at(0, 1000, 0.25, 0.2) == 1.0
+    assert spectral_weight_at(100, 1000, 0.25, 0.2) == pytest.approx(0.625)
+    assert spectral_weight_at(200, 1000, 0.25, 0.2) == 0.25 == spectral_weight_at(999, 1000, 0.25, 0.2)
+    assert spectral_weight_at(0, 1000, 0.25, 0.0) == 0.25  # no warm-up
+    assert spectral_weight_at(0, 1000, 2.0, 0.2) == 2.0  # a weight above 1 has nothing to warm up from
