@@ -7,7 +7,8 @@ Textures: the bundled demo model (examples/cobbles.png), a procedural diamond pl
 wall and gravel, greyscale). Models are fitted with the default settings unless a
 model file of that name is already in --models (so reruns are quick); nothing is
 picked by hand: every strip uses seed 1, the same hole and the same crop, failures
-included. Writes docs/gallery/NAME.jpg (small JPEGs, committed) and prints how long each
+included. The names match benchmarks/quality.py's, so its models can be reused:
+`--models bench-out/quality`. Writes docs/gallery/NAME.jpg (small JPEGs, committed) and prints how long each
 fit took.
 
     python examples/make_gallery.py                  # fits what --models lacks (~3-4 min each, 2 cores)
@@ -22,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
@@ -44,18 +46,22 @@ def exemplars(tmp: Path) -> dict[str, Path]:
     found = {"cobbles": ROOT / "examples" / "cobbles.png"}
     tmp.mkdir(parents=True, exist_ok=True)
     plate = tmp / "diamond_plate.png"
-    Image.fromarray(diamond_plate(seed=3)).save(plate)  # as benchmarks/quality.py draws it
+    Image.fromarray((diamond_plate(seed=3) * 255 + 0.5).astype(np.uint8)).save(
+        plate
+    )  # as benchmarks/quality.py draws it
     found["diamond_plate"] = plate
-    for name, image in (("brick", data.brick()), ("gravel", data.gravel())):
+    for name, image in (("brick_gray", data.brick()), ("gravel_gray", data.gravel())):
         path = tmp / f"{name}.png"
-        Image.fromarray(image[:256, :256]).save(path)  # 256 px: a default 4-scale fit
+        # the left half, as ../shared/bench has it (NAME_gray.png): its right half is
+        # held out there, so it is never fitted on here either
+        Image.fromarray(image[:, :256]).save(path)
         found[name] = path
     return found
 
 
 def model_for(name: str, exemplar: Path, models: Path) -> tuple[patchtex.Model, str]:
     path = models / f"{name}.patchtex.safetensors"
-    if name == "cobbles" and not path.exists():
+    if name == "cobbles":  # what a user gets without a model
         model = patchtex.demo()
         return model, f"the bundled demo model, {model.meta.get('fit_seconds', 0):.0f} s fit"
     if path.exists():

@@ -18,6 +18,7 @@ _WHERE = {
     "ModelConfig": "config",
     "TrainConfig": "config",
     "demo": "api",
+    "describe": "checkpoint",
     "fit": "api",
     "load": "api",
     "load_image": "images",
@@ -33,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "demo",
+    "describe",
     "fit",
     "load",
     "load_image",
@@ -43,6 +45,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .api import Model, demo, fit, load, resume
+    from .checkpoint import describe
     from .config import ModelConfig, TrainConfig
     from .images import load_image, save_image
     from .runtime import reuse_freed_memory

@@ -97,18 +97,21 @@ class TrainConfig:
     r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
     consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
-    # log power spectrum of generated crops vs the exemplar's. The spectrum is blind to
-    # phase and most of its bins lie near Nyquist, so at weight 1 a scale can meet it with
-    # pixel noise where cells, veins and whole objects should be: at 0.25 the critic draws
-    # them (cobbles: closed cells; tomatoes, leaves, daisies rounder and whole; measured on
-    # the whole bench in session 10, benchmarks/README)
-    spectral_weight: float = 0.25
-    coarse_spectral_weight: float = 0.25  # the same at the coarsest scale (models before session 10: 1.0)
-    # the spectral weight starts at 1.0 and falls linearly to the scale's weight over this
-    # fraction of its steps: a light spectral loss from the first step let the coarsest
-    # critic win at once on hammered and the generator collapse to a flat image (tanh
-    # saturated, no gradient left); the full weight holds the start steady
-    spectral_warmup: float = 0.2
+    spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
+    # the spectral weight at the coarsest scale. The spectrum is blind to phase and most of
+    # its bins lie near Nyquist, so a scale can meet it with pixel noise where cells and
+    # objects should be; 0.25 at every scale drew closed cobble cells and rounder tomatoes,
+    # but on the whole bench (session 10, benchmarks/README) it was not better overall and
+    # it collapsed hammered's coarsest scale to a flat image, so both stay 1.0
+    coarse_spectral_weight: float = 1.0
+    # the spectral weight starts at max(weight, 1) and falls linearly to the scale's weight
+    # over this fraction of its steps (`train.spectral_weight_at`); 0.2 kept hammered from
+    # collapsing at weight 0.25 but lost most of that weight's gains (session 10)
+    spectral_warmup: float = 0.0
+    # keeps the coarsest image's pre-tanh values within +-4 (`train.saturation_loss`): a
+    # saturated tanh is a flat image with no gradient back (hammered at spectral weight
+    # 0.25, session 10); 1.0 fixed that, off until measured on the whole bench
+    saturation_weight: float = 0.0
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
@@ -150,6 +153,7 @@ class TrainConfig:
             "spectral_weight",
             "coarse_spectral_weight",
             "sr_weight",
+            "saturation_weight",
             "ema_half_life",
         )
         for name in rates:
@@ -173,6 +177,7 @@ class TrainConfig:
             "ema_half_life": 0.0,
             "sr_weight": 0.0,
             "spectral_warmup": 0.0,
+            "saturation_weight": 0.0,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", cls.spectral_weight)

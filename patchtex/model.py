@@ -121,17 +121,22 @@ class ScaleGenerator(nn.Module):
 
     def forward(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32."""
+        out = self.tail_output(prev, cond)
+        if prev is None:
+            return torch.tanh(out)
+        halo = self.halo
+        return prev[..., halo:-halo, halo:-halo].float() + out
+
+    def tail_output(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
+        """The last conv's output, float32: the coarsest scale's image before its tanh
+        (training watches it, `train.saturation_loss`), a finer scale's residual."""
         x = cond if prev is None else torch.cat([prev, cond.to(prev.dtype)], dim=1)
         x = x.contiguous(memory_format=torch.channels_last)
         for conv in self.body:
             # in place: the conv output is fresh, and a new activation tensor per layer
             # costs as much as the conv itself (large allocations are fresh pages)
             x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
-        out = self.tail(x).float()
-        if prev is None:
-            return torch.tanh(out)
-        halo = self.halo
-        return prev[..., halo:-halo, halo:-halo].float() + out
+        return self.tail(x).float()
 
 
 class Pyramid(nn.Module):

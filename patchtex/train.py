@@ -127,6 +127,18 @@ def spectral_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (diff.abs().sum() - diff[0, 0].abs()) / (n * n - 1)
 
 
+SATURATION_BOUND = 4.0  # tanh(4) = 0.9993: within half a grey level of black or white
+
+
+def saturation_loss(pre_tanh: torch.Tensor) -> torch.Tensor:
+    """Mean squared excess of the coarsest image's pre-tanh values over
+    `SATURATION_BOUND`: zero for any image tanh can still move, large for a saturated one.
+    Once the coarsest generator's outputs sit far out on tanh's flat tails (a critic that
+    wins early drove them to +23, -16, -18 on hammered at a light spectral weight), the
+    image is one flat colour and no loss has a gradient left to bring it back."""
+    return F.relu(pre_tanh.abs() - SATURATION_BOUND).pow(2).mean()
+
+
 def spectral_weight_at(step: int, steps: int, weight: float, warmup: float) -> float:
     """The spectral loss's weight at `step` of a scale's `steps`: from max(weight, 1) at
     step 0 linearly down to `weight` at `warmup * steps`, then `weight`
@@ -385,6 +397,7 @@ class _ScaleFit:
         # the coarsest scale has its own R1 strength and spectral weight (config.py says why)
         self.r1_gamma = train.coarse_r1_gamma if scale == 0 else train.r1_gamma
         self.spectral_weight = train.coarse_spectral_weight if scale == 0 else train.spectral_weight
+        self.pre_tanh: torch.Tensor | None = None  # the coarsest scale's image before tanh, this step
         self.spectral_now = self.spectral_weight  # this step's weight (see TrainConfig.spectral_warmup)
         self.target = None
         if self.spectral_weight > 0:
@@ -447,7 +460,11 @@ class _ScaleFit:
             prev = upsample_into(coarse, self.crect, self.rin)
         real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
         with self.autocast:
-            fake = self.gen(prev, source(self.scale, self.rin))
+            if prev is None:  # the coarsest scale: keep its image before tanh for saturation_loss
+                self.pre_tanh = self.gen.tail_output(None, source(self.scale, self.rin))
+                fake = torch.tanh(self.pre_tanh)
+            else:
+                fake = self.gen(prev, source(self.scale, self.rin))
         return coarse, real, fake, paired
 
     def real_pair(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -501,6 +518,8 @@ class _ScaleFit:
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
             loss = loss + self.spectral_now * loss_spec
+        if coarse is None and train.saturation_weight > 0:
+            loss = loss + train.saturation_weight * saturation_loss(self.pre_tanh)
         loss_cons = torch.zeros(())
         if coarse is not None:
             loss_cons = consistency_loss(fake, coarse, self.crect)

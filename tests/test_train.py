@@ -266,3 +266,18 @@ def test_spectral_weight_starts_full_and_falls_to_the_scales_weight():
     assert spectral_weight_at(200, 1000, 0.25, 0.2) == 0.25 == spectral_weight_at(999, 1000, 0.25, 0.2)
     assert spectral_weight_at(0, 1000, 0.25, 0.0) == 0.25  # no warm-up
     assert spectral_weight_at(0, 1000, 2.0, 0.2) == 2.0  # a weight above 1 has nothing to warm up from
+
+
+def test_saturation_loss_is_zero_while_tanh_can_move_and_pulls_back_beyond():
+    from patchtex.train import SATURATION_BOUND, saturation_loss
+
+    inside = torch.linspace(-SATURATION_BOUND, SATURATION_BOUND, 101, requires_grad=True)
+    assert saturation_loss(inside).item() == 0.0
+    flat = torch.tensor([23.5, -15.6, -17.8, 0.3], requires_grad=True)  # hammered's collapse
+    loss = saturation_loss(flat)
+    loss.backward()
+    assert loss.item() > 100
+    assert flat.grad[0] > 0 and flat.grad[1] < 0 and flat.grad[2] < 0 and flat.grad[3] == 0
+    x = torch.tensor(23.5, requires_grad=True)
+    (tanh_grad,) = torch.autograd.grad(torch.tanh(x), x)
+    assert tanh_grad == 0  # where tanh has no gradient left, this loss still has one
