@@ -63,10 +63,10 @@ def model_for(name: str, exemplar: Path, models: Path) -> tuple[patchtex.Model, 
     path = models / f"{name}.patchtex.safetensors"
     if name == "cobbles":  # what a user gets without a model
         model = patchtex.demo()
-        return model, f"the bundled demo model, {model.meta.get('fit_seconds', 0):.0f} s fit"
+        return model, "the bundled demo model"
     if path.exists():
         model = patchtex.load(path)
-        return model, f"loaded {path.name}, {model.meta.get('fit_seconds', 0):.0f} s fit"
+        return model, f"model {path.parent.name}/{path.name}, defaults"
     models.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
     model = patchtex.fit(exemplar, seed=0)
