@@ -788,7 +788,10 @@ def score_command(
     The first row is the baseline, what real texture scores: with --ref, the held-out
     image itself; without, one half of the exemplar against the other (its left and right
     halves, or top and bottom if it is taller than wide). An output near the baseline
-    is as close to the exemplar as another real piece of it.
+    is as close to the exemplar as another real piece of it. Halves hold half the
+    exemplar's patches, which raises their swd a little: an output with more pixels can
+    score below that baseline without being better than real texture; --ref is the
+    sharper baseline.
 
     \b
     Columns (lower is better unless said):
