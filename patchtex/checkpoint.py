@@ -223,7 +223,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         sizes = [(w.shape[-1], w.shape[-2]) for w in halvings(torch.empty(1, 1, height, width), config.num_scales - 1)]
     scales = []
     for s, gen in enumerate(pyramid.generators):
-        factor = 2 ** (config.num_scales - 1 - s)
+        factor = config.factor(s)
         field = 2 * gen.halo + 1
         scales.append(
             {

@@ -608,18 +608,18 @@ class _FitBar:
         self.steps: tuple[int, ...] = ()
         self.scale_clock = 0.0
 
-    def weight(self, scale: int) -> float:
-        return COARSE_STEP_COST if scale == 0 else 1.0
+    def work(self, scale: int, step: int) -> float:
+        """The fit's work before `step` of `scale`, in finer-scale steps."""
+        weight = [COARSE_STEP_COST] + [1.0] * (len(self.steps) - 1)
+        return sum(w * n for w, n in zip(weight[:scale], self.steps)) + weight[scale] * step
 
     def begin(self, steps: tuple[int, ...], scale: int, step: int) -> None:
         from tqdm import tqdm
 
         self.steps = steps
-        total = sum(self.weight(s) * n for s, n in enumerate(steps))
-        done = sum(self.weight(s) * n for s, n in enumerate(steps[:scale])) + self.weight(scale) * step
         self.bar = tqdm(
-            total=round(total),
-            initial=round(done),
+            total=round(self.work(len(steps) - 1, steps[-1])),
+            initial=round(self.work(scale, step)),
             desc=f"scale {scale + 1}/{len(steps)}",
             file=sys.stderr,
             bar_format="{desc} {percentage:3.0f}%|{bar:24}| {elapsed}<{remaining} left{postfix}",
@@ -632,8 +632,7 @@ class _FitBar:
             self.begin(tuple([total] * (scale + 1)), scale, step)
         bar = self.bar
         bar.set_description_str(f"scale {scale + 1}/{len(self.steps)}", refresh=False)
-        target = sum(self.weight(s) * n for s, n in enumerate(self.steps[:scale])) + self.weight(scale) * (step + 1)
-        bar.update(round(target) - bar.n)
+        bar.update(round(self.work(scale, step + 1)) - bar.n)
         if step % 25 == 0:
             bar.set_postfix_str(_losses_text(losses), refresh=False)
         if step == total - 1:

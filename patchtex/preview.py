@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from .canvas import Canvas
-from .images import save_image
+from .images import atomic_path, save_image
 from .model import Pyramid
 
 PANEL = 192  # side of each sheet panel, in finest pixels at most
@@ -40,44 +40,37 @@ def scale_sheet(
 
 def loss_plot(history: list[tuple[int, dict[str, float]]], path: str | Path, size=(720, 260)) -> None:
     """The losses of every step so far (scale, losses), one panel per loss (log scale,
-    smoothed over 25 steps), scale boundaries as grey lines; PNG at `path`."""
+    smoothed over 25 steps within each scale), scale boundaries as grey lines; PNG at
+    `path`, written atomically."""
     width, height = size
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
     steps = len(history)
-    if steps < 2:
-        img.save(path)
-        return
-    panel_h = (height - 20) // len(SERIES)
-    left, right = 70, width - 10
-    for i, (key, label, colour) in enumerate(SERIES):
-        top = 10 + i * panel_h
-        values = [max(1e-6, abs(losses.get(key, 0.0))) for _, losses in history]
-        logs = [math.log10(v) for v in values]
-        starts = [0] * steps  # smoothing restarts with each scale: their losses differ
-        for j in range(1, steps):
-            starts[j] = j if history[j][0] != history[j - 1][0] else starts[j - 1]
-        first = [max(starts[j], j - 24) for j in range(steps)]
-        smooth = [sum(logs[first[j] : j + 1]) / (j + 1 - first[j]) for j in range(steps)]
-        lo, hi = min(smooth), max(smooth)
-        hi = hi if hi > lo else lo + 1
-        for j in range(1, steps):
-            if history[j][0] != history[j - 1][0]:
-                x = left + (right - left) * j / (steps - 1)
-                draw.line([(x, top), (x, top + panel_h - 6)], fill=(190, 190, 190))
-
-        points = [
-            (left + (right - left) * j / (steps - 1), top + (panel_h - 8) * (1 - (smooth[j] - lo) / (hi - lo)))
-            for j in range(steps)
-        ]
-        draw.line(points, fill=colour, width=2)
-        draw.text((4, top + 2), label, fill=colour)
-        draw.text((4, top + 14), f"{10 ** smooth[-1]:.3g}", fill=(80, 80, 80))
-        draw.rectangle([left, top, right, top + panel_h - 6], outline=(220, 220, 220))
-    draw.text((left, height - 12), f"{steps} steps; grey lines: a new scale starts; log scale", fill=(80, 80, 80))
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    img.save(tmp, format="PNG")
-    tmp.replace(path)
+    if steps >= 2:
+        panel_h = (height - 20) // len(SERIES)
+        left, right = 70, width - 10
+        xs = [left + (right - left) * j / (steps - 1) for j in range(steps)]
+        boundaries = [j for j in range(1, steps) if history[j][0] != history[j - 1][0]]
+        first, start = [], 0  # each step's smoothing window starts here: it restarts with each scale
+        for j in range(steps):
+            start = j if j in boundaries else start
+            first.append(max(start, j - 24))
+        for i, (key, label, colour) in enumerate(SERIES):
+            top = 10 + i * panel_h
+            logs = [math.log10(max(1e-6, abs(losses.get(key, 0.0)))) for _, losses in history]
+            smooth = [sum(logs[first[j] : j + 1]) / (j + 1 - first[j]) for j in range(steps)]
+            lo, hi = min(smooth), max(smooth)
+            hi = hi if hi > lo else lo + 1
+            for j in boundaries:
+                draw.line([(xs[j], top), (xs[j], top + panel_h - 6)], fill=(190, 190, 190))
+            points = [(xs[j], top + (panel_h - 8) * (1 - (smooth[j] - lo) / (hi - lo))) for j in range(steps)]
+            draw.line(points, fill=colour, width=2)
+            draw.text((4, top + 2), label, fill=colour)
+            draw.text((4, top + 14), f"{10 ** smooth[-1]:.3g}", fill=(80, 80, 80))
+            draw.rectangle([left, top, right, top + panel_h - 6], outline=(220, 220, 220))
+        draw.text((left, height - 12), f"{steps} steps; grey lines: a new scale starts; log scale", fill=(80, 80, 80))
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
 
 
 class FitPreview:

@@ -424,11 +424,7 @@ class _ScaleFit:
             for opt, base in ((self.opt_g, self.train.lr_g), (self.opt_d, self.train.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = base * (0.1 if step >= decay else 1.0)
-            warm = self.train.spectral_warmup * steps
-            ramp = min(1.0, step / warm) if warm > 0 else 1.0
-            self.spectral_now = max(self.spectral_weight, 1.0) + ramp * (
-                self.spectral_weight - max(self.spectral_weight, 1.0)
-            )
+            self.spectral_now = spectral_weight_at(step, steps, self.spectral_weight, self.train.spectral_warmup)
             coarse, real, fake, paired = self.batch()
             loss_d = self.critic_step(real, fake, r1=self.train.r1_interval > 0 and step % self.train.r1_interval == 0)
             losses = {"d": loss_d, **self.generator_step(coarse, real, fake, paired)}
