@@ -694,7 +694,8 @@ def _fit_estimate(width: int, height: int, steps: int | None) -> str:
     from .config import num_scales_for
 
     train = TrainConfig()
-    n = num_scales_for(min(width, height, train.max_side), train.coarse_side)
+    short = min(width, height) * min(1.0, train.max_side / max(width, height))  # as fit downscales it
+    n = num_scales_for(round(short), train.coarse_side)
     coarse, fine = (steps, steps) if steps else (train.coarse_steps, train.fine_steps)
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + fine * (n - 1))
     return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, well under one on a GPU"

@@ -101,6 +101,15 @@ def test_refine_without_model_says_it_fits_first(runner, exemplar_png, tmp_path)
     assert f"a model is fitted on this image's undamaged pixels first ({scales}, about 1 min" in result.output
 
 
+def test_fit_estimate_counts_the_scales_of_the_downscaled_exemplar():
+    from patchtex.cli import _fit_estimate
+    from patchtex.config import num_scales_for
+
+    # a 4000x3000 photo is fitted at 1024x768: scales follow the 768 px short side
+    assert _fit_estimate(4000, 3000, None).startswith(f"{num_scales_for(768, 40)} scales")
+    assert _fit_estimate(256, 256, None).startswith(f"{num_scales_for(256, 40)} scales")
+
+
 def test_synth_window_matches_whole(runner, model_file, tmp_path):
     whole, part = tmp_path / "whole.png", tmp_path / "part.png"
     assert runner.invoke(main, ["synth", str(model_file), "--size", "60x40", "-o", str(whole)]).exit_code == 0
