@@ -123,18 +123,20 @@ class Model:
         strength: float = 0.5,
         upscale: int = 1,
         seed: int = 0,
+        mask_invert: bool = False,
     ) -> torch.Tensor:
         """Repair or improve `image` ([1,C,H,W] in [-1,1]) with this model.
 
         mask: where the image is damaged, as `refine.read_damage` takes it: a [1,1,H,W]
-        tensor (1 = damaged), a mask image file (white = damaged), "auto", or None (the
-        transparent pixels of an image with alpha, else no mask). Only damaged pixels
-        change (filled coarse to fine) and every other pixel is returned unchanged; an
-        alpha channel that was the mask is dropped. Without a mask, strength in [0,1]
+        tensor (1 = damaged), a mask image file (white or any clear colour = damaged;
+        black with `mask_invert`), "auto", or None (the pixels of an image with alpha that
+        are not fully opaque, else no mask). Only damaged pixels change (filled coarse to
+        fine; partly transparent ones are blended back by their alpha) and every other
+        pixel is returned unchanged; an alpha channel that was the mask is dropped. Without a mask, strength in [0,1]
         says how coarse a scale is regenerated (higher = more change). upscale 2 or 4
         returns a larger image with new fine detail whose downsampled version matches the
         input. Returns [1,C',H*upscale,W*upscale] float32 in [-1,1]."""
-        damage = read_damage(image, mask)
+        damage = read_damage(image, mask, invert=mask_invert)
         return refine_image(
             self.pyramid,
             damage.pixels,

@@ -475,7 +475,12 @@ def synth_command(
 @click.option(
     "--mask",
     "mask_arg",
-    help="Damage mask image (white = damaged, same size), or 'auto'. Default: the transparent pixels of an RGBA input; none = improve the whole image.",
+    help="Damage mask image, same size: white or any clear colour = damaged, black = kept (JPEG is fine). Or 'auto'. Default: the pixels of an RGBA input that are not fully opaque (partly transparent ones are blended back by their alpha); none = improve the whole image.",
+)
+@click.option(
+    "--mask-invert",
+    is_flag=True,
+    help="Read the mask the other way round: black = damaged, white = kept (image editors' layer masks).",
 )
 @click.option(
     "--model",
@@ -515,6 +520,7 @@ def synth_command(
 def refine_command(
     image_path,
     mask_arg,
+    mask_invert,
     model_path,
     strength,
     upscale,
@@ -536,7 +542,8 @@ def refine_command(
 
     \b
       patchtex refine damaged.png                     # fits on the image itself first
-      patchtex refine damaged.png --mask holes.png    # white = damaged
+      patchtex refine damaged.png --mask holes.png    # white (or any colour) = damaged
+      patchtex refine damaged.png --mask layer.png --mask-invert   # black = damaged
       patchtex refine damaged.png --mask auto         # flat-filled holes, saturated scribbles
       patchtex refine photo.jpg --model brick.patchtex.safetensors --strength 0.6
       patchtex refine small.png --upscale 2
@@ -552,11 +559,13 @@ def refine_command(
         check_model_output(save_model, image_path, "--save-model")
     loaded = load_image(image_path)
     try:
-        damage = read_damage(loaded.pixels, mask_arg, self_fit=model_path is None)
+        damage = read_damage(loaded.pixels, mask_arg, invert=mask_invert, self_fit=model_path is None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--mask") from None
     for note in loaded.notes + list(damage.notes):
         click.echo(f"note: {note}", err=True)
+    for warning in damage.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if upscale != "1" and damage.mask is not None:
         raise click.UsageError(
             "--upscale cannot be combined with a mask (or transparent holes); repair first, then upscale"
@@ -570,7 +579,7 @@ def refine_command(
             f"({_fit_estimate(width, height, steps)}); --model MODEL skips this, --save-model keeps it",
             err=True,
         )
-        valid = None if damage.mask is None else 1 - damage.mask
+        valid = None if damage.hole is None else 1 - damage.hole
         progress = None if quiet else _progress_bar()
         config = _train_config(seed, steps, precision)
         model = fit(damage.pixels, config, device=dev, callback=progress, valid=valid, name=image_path.name)

@@ -57,6 +57,25 @@ def halvings(
     return levels
 
 
+def push_pull_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill unknown pixels smoothly from known ones (push-pull pyramid).
+
+    image: [1,C,H,W]; known: [1,1,H,W] float in {0,1}."""
+    if bool(known.min() > 0):
+        return image
+    height, width = image.shape[-2:]
+    if known.sum() == 0:
+        return torch.zeros_like(image)
+    if min(height, width) <= 2:
+        mean = (image * known).sum(dim=(2, 3), keepdim=True) / known.sum()
+        return torch.where(known > 0, image, mean.expand_as(image))
+    weight = F.avg_pool2d(known, 2, ceil_mode=True)
+    coarse = F.avg_pool2d(image * known, 2, ceil_mode=True) / weight.clamp(min=1e-8)
+    coarse = push_pull_fill(coarse, (weight > 0).float())
+    up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
+    return torch.where(known > 0, image, up)
+
+
 def coarse_rect(rect: Rect) -> Rect:
     """The coarse rect whose valid upsampling covers `rect` of the next finer scale."""
     x0, y0, w, h = rect

@@ -24,7 +24,18 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .config import ModelConfig, TrainConfig, default_model_config
-from .model import MultiCritic, Pyramid, Rect, coarse_rect, downsample, grow, halvings, init_weights, upsample_into
+from .model import (
+    MultiCritic,
+    Pyramid,
+    Rect,
+    coarse_rect,
+    downsample,
+    grow,
+    halvings,
+    init_weights,
+    push_pull_fill,
+    upsample_into,
+)
 from .noise import find_waves, wave_field
 from .quality import mean_power
 from .runtime import use_bf16
@@ -202,6 +213,33 @@ def crop_positions(valid: torch.Tensor, width: int, height: int) -> torch.Tensor
     return torch.nonzero(bad <= bad.min() + 1e-6)
 
 
+def fits_valid(valid: torch.Tensor, width: int, height: int) -> bool:
+    """Whether a width x height crop fits somewhere in `valid` ([1,1,H,W] in {0,1})
+    without an invalid pixel."""
+    if height > valid.shape[-2] or width > valid.shape[-1]:
+        return False
+    return bool(F.avg_pool2d(1 - valid.float().cpu(), (height, width), stride=1).min() == 0)
+
+
+def valid_crop_size(valid: torch.Tensor, size: int, minimum: int = 8) -> int:
+    """The largest square crop side, at most `size`, that fits somewhere in `valid`
+    ([1,1,H,W] in {0,1}) without an invalid pixel; `size` when not even `minimum` does
+    (the crops then take the fewest invalid pixels, `crop_positions`)."""
+
+    def fits(side: int) -> bool:
+        return fits_valid(valid, side, side)
+
+    if fits(size):
+        return size
+    if size <= minimum or not fits(minimum):
+        return size
+    low, high = minimum, size  # fits(low), not fits(high)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low
+
+
 def valid_pyramid(valid: torch.Tensor, num_scales: int) -> list[torch.Tensor]:
     """Validity masks per scale, coarsest first: a coarse pixel is valid when all of its
     fine pixels are."""
@@ -232,6 +270,26 @@ class TrainingSource:
         return noise.to(self.device)
 
 
+CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
+
+
+def config_for(
+    exemplar: torch.Tensor, coarse_side: int, waves: tuple, valid: torch.Tensor | None = None
+) -> ModelConfig:
+    """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
+    scales are dropped until the coarsest level still holds an undamaged
+    `CLEAN_SIDE`-pixel square: where holes leave no clean crop, a scale could only learn
+    their fill as texture."""
+    short = min(exemplar.shape[-2:])
+    while True:
+        config = default_model_config(exemplar.shape[1], short, coarse_side, waves)
+        if valid is None or config.num_scales == 1:
+            return config
+        if fits_valid(valid_pyramid(valid, config.num_scales)[0], CLEAN_SIDE, CLEAN_SIDE):
+            return config
+        coarse_side *= 2
+
+
 def fit_pyramid(
     exemplar: torch.Tensor,
     train: TrainConfig,
@@ -247,8 +305,10 @@ def fit_pyramid(
 ) -> FitResult:
     """Fit a generator pyramid to `exemplar` ([1,C,H,W] float32 in [-1,1]).
 
-    valid: optional [1,1,H,W] mask, 1 where the exemplar is undamaged; real crops for the
-    critic are then taken where it is 1 (refine's self-fit on a damaged image).
+    valid: optional [1,1,H,W] mask, 1 where the exemplar is undamaged (refine's self-fit
+    on a damaged image). No damaged pixel reaches training: they are replaced by a smooth
+    fill of the valid ones before the exemplar is read, and at each scale the crops shrink
+    until they fit within the valid pixels (`valid_crop_size`) and are drawn only there.
     checkpoint: called with the fit's state every `checkpoint_every` seconds of work and
     at every scale boundary. stop: polled between steps; when it returns True the state
     is checkpointed and FitInterrupted raised. resume: a (pyramid, state) pair from such a
@@ -256,14 +316,17 @@ def fit_pyramid(
     """
     clock = time.perf_counter()
     generator = torch.Generator().manual_seed(train.seed)
+    if valid is not None:
+        # damaged pixels never reach training: not through crops, downsampling, the wave
+        # finder or the spectrum; they are replaced by a smooth fill of the valid ones
+        exemplar = push_pull_fill(exemplar, (valid > 0.5).float().to(exemplar.device))
     state = None
     if resume is not None:
         pyramid, state = resume
         model_config = pyramid.config
         generator.set_state(state.generator)
     elif model_config is None:
-        waves = find_waves(exemplar)
-        model_config = default_model_config(exemplar.shape[1], min(exemplar.shape[-2:]), train.coarse_side, waves)
+        model_config = config_for(exemplar, train.coarse_side, find_waves(exemplar), valid)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
@@ -387,13 +450,18 @@ class _ScaleFit:
         self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=train.lr_g, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(disc.parameters(), lr=train.lr_d, betas=(0.5, 0.999))
         self.crop = crop_size_at(levels[scale], scale, self.gen.halo, train.crop_size)
+        if valids is not None:
+            self.crop = valid_crop_size(valids[scale], self.crop)
         self.rin = grow((0, 0, self.crop, self.crop), self.gen.halo)  # the generator's input rect
         self.crect = coarse_rect(self.rin)  # the coarser image that input is upsampled from
         self.real_at = self.coarse_at = None  # allowed crop corners (a damaged exemplar)
+        self.pairs = train.real_coarse_prob > 0  # real (coarse, fine) exemplar pairs are possible
         if valids is not None:
             self.real_at = crop_positions(valids[scale], self.crop, self.crop)
             if scale > 0:
                 self.coarse_at = crop_positions(valids[scale - 1], self.crect[2], self.crect[3])
+                # only where a whole coarse crop is undamaged (then so is its fine crop)
+                self.pairs = self.pairs and fits_valid(valids[scale - 1], self.crect[2], self.crect[3])
         # the coarsest scale has its own R1 strength and spectral weight (config.py says why)
         self.r1_gamma = train.coarse_r1_gamma if scale == 0 else train.r1_gamma
         self.spectral_weight = train.coarse_spectral_weight if scale == 0 else train.spectral_weight
@@ -446,7 +514,7 @@ class _ScaleFit:
         source = TrainingSource(self.pyramid.config, self.pyramid.waves.cpu(), batch, generator, self.device)
         prev = coarse = paired = None
         if self.scale > 0:
-            use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob
+            use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs
             with torch.no_grad(), self.autocast:
                 if use_real:
                     coarse, paired = self.real_pair(batch)

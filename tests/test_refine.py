@@ -177,6 +177,30 @@ def test_coarse_fill_keeps_thin_scribbles_near_their_sides(tiny_model):
     assert line <= 0.25 + 1e-6 and middle > 0.05
 
 
+class _Plane:
+    """A stand-in for a canvas's coarsest scale: a fixed periodic plane (diagonal
+    stripes, period 7 by 11), so the right fill of a hole is known exactly."""
+
+    def step(self, scale, prev, rect):
+        x0, y0, w, h = rect
+        yy, xx = torch.meshgrid(torch.arange(y0, y0 + h), torch.arange(x0, x0 + w), indexing="ij")
+        wave = torch.sin(2 * torch.pi * (yy / 7 + xx / 11)).float()
+        return torch.stack([wave, -wave, 0.5 * wave])[None]
+
+
+def test_coarse_fill_continues_a_periodic_layout_at_its_phase():
+    """The known pixels are the plane at an offset the sample never starts at; the hole
+    gets the plane's own pixels (at the right phase), not just any stripes."""
+    truth = _Plane().step(0, None, (1000, 37, 40, 40))
+    mask = torch.zeros(1, 1, 40, 40)
+    mask[..., 12:30, 9:27] = 1
+    smooth = torch.where(mask > 0, torch.zeros_like(truth), truth)
+    out = coarse_fill(smooth, mask, _Plane())
+    deep = mask.clone()
+    deep[..., 12:15, :] = deep[..., 27:30, :] = deep[..., :, 9:12] = deep[..., :, 24:27] = 0  # blend=1 there
+    assert torch.allclose(out[..., deep[0, 0] > 0], truth[..., deep[0, 0] > 0], atol=1e-3)
+
+
 def test_feather_meets_the_border_and_keeps_the_fill_deeper_in():
     image = torch.linspace(-0.5, 0.5, 40).expand(1, 3, 40, 40).clone()
     mask = torch.zeros(1, 1, 40, 40)

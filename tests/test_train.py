@@ -18,12 +18,15 @@ from patchtex.model import (
 )
 from patchtex.train import (
     _carried_critics,
+    config_for,
     consistency_loss,
     crop_power,
     fit_pyramid,
     random_crops,
     spectral_loss,
     spectrum_target,
+    valid_crop_size,
+    valid_pyramid,
 )
 
 from .conftest import TINY, TINY_TRAIN, stripes
@@ -281,3 +284,66 @@ def test_saturation_loss_is_zero_while_tanh_can_move_and_pulls_back_beyond():
     x = torch.tensor(23.5, requires_grad=True)
     (tanh_grad,) = torch.autograd.grad(torch.tanh(x), x)
     assert tanh_grad == 0  # where tanh has no gradient left, this loss still has one
+
+
+def _magenta(image: torch.Tensor) -> torch.Tensor:
+    """Pixels far towards magenta ([B,3,H,W] in [-1,1] -> bool [B,H,W]); stripes(noise=0.1) has none."""
+    return (image[:, 0] - image[:, 1] > 1.0) & (image[:, 2] - image[:, 1] > 1.0)
+
+
+def test_a_self_fit_never_trains_on_a_damaged_pixel():
+    """Fit around a hole painted a colour the texture never has: no scale's exemplar,
+    no real crop and no sample of the model holds that colour, and every real crop lies
+    wholly among undamaged pixels (not on the fill that replaces the damage either)."""
+    size = 96
+    image = stripes(size, noise=0.1)
+    yy, xx = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
+    hole = (((yy - 45) ** 2 + (xx - 51) ** 2) < 15**2).float()[None, None]
+    damaged = torch.where(hole > 0, torch.tensor([1.0, -1.0, 1.0]).view(1, 3, 1, 1), image)
+    assert not _magenta(image).any() and _magenta(damaged).sum() == hole.sum()
+    levels, crops = [], []
+
+    class Watch:
+        def __call__(self, scale, step, steps, losses):
+            pass
+
+        def scale_done(self, scale, pyramid, level, device, bf16):
+            levels.append(level)
+
+    original = random_crops
+
+    def spy(image, width, height, batch, generator, positions=None):
+        out = original(image, width, height, batch, generator, positions)
+        crops.append((out, image.shape[-1], width, height, positions))
+        return out
+
+    # without the hole this exemplar would get 3 scales (96, 48, 24 px); the 24 px level
+    # has no clean 12 px square, so the coarsest scale is dropped
+    assert config_for(image, 24, ()).num_scales == 3
+    assert config_for(image, 24, (), 1 - hole).num_scales == 2
+    train = TrainConfig(steps=(30, 20), batch_size=4, crop_size=24, coarse_side=24, real_coarse_prob=0.5)
+    import patchtex.train as train_module
+
+    train_module.random_crops = spy
+    try:
+        result = fit_pyramid(damaged, train, device=torch.device("cpu"), valid=1 - hole, callback=Watch())
+    finally:
+        train_module.random_crops = original
+    assert len(levels) == 2 and len(crops) == 50
+    assert not any(_magenta(level).any() for level in levels)
+    assert not any(_magenta(crop).any() for crop, *_ in crops)
+    valids = {v.shape[-1]: v[0, 0] for v in valid_pyramid(1 - hole, 2)}
+    for _, width, crop_w, crop_h, positions in crops:
+        assert all(valids[width][y : y + crop_h, x : x + crop_w].min() == 1 for y, x in positions.tolist())
+    with torch.no_grad():
+        sample = result.pyramid.render(1, (0, 0, 128, 128), KeyedSource(result.pyramid, 1, torch.device("cpu")))
+    assert not _magenta(sample).any()
+
+
+def test_crops_shrink_to_fit_between_holes():
+    valid = torch.ones(1, 1, 40, 40)
+    valid[..., 10:30, :] = 0  # two bands of 10 rows stay
+    assert valid_crop_size(valid, 24) == 10
+    assert valid_crop_size(torch.ones(1, 1, 40, 40), 24) == 24
+    valid[..., :, 5:35] = 0  # 10 x 5 corners: not even 8 x 8 fits
+    assert valid_crop_size(valid, 24) == 24

@@ -19,94 +19,14 @@ border.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .canvas import Canvas
-from .channels import colour, colour_mean, has_alpha, match_channels
-from .model import Pyramid, downsample, halvings
-
-
-@dataclass(frozen=True)
-class Damage:
-    """An image to repair and where it is damaged (`read_damage`).
-
-    pixels: [1,C,H,W] float32 in [-1,1] (without the alpha channel when it was the mask);
-    mask: [1,1,H,W] float32, 1 = damaged, 0 = kept, or None (improve the whole image);
-    notes: what was decided on the way, in words, for the user."""
-
-    pixels: torch.Tensor
-    mask: torch.Tensor | None
-    notes: tuple[str, ...] = ()
-
-
-def read_damage(
-    image: torch.Tensor, mask: torch.Tensor | str | os.PathLike | None = None, *, self_fit: bool = False
-) -> Damage:
-    """Where `image` ([1,C,H,W] in [-1,1]) is damaged, from any way of saying it:
-
-    - a tensor [1,1,H,W] (or [1,C,H,W]: its first channel): damaged where > 0.5;
-    - a mask image file: damaged where its luminance is brighter than mid-grey (white =
-      damaged, black = kept);
-    - "auto": `auto_mask` guesses flat-filled holes and saturated scribbles;
-    - None: the transparent pixels when the image has alpha and some are below fully
-      opaque (that alpha is then dropped from the pixels), else no mask at all.
-
-    ValueError when the mask's size is not the image's, or it marks nothing; with
-    `self_fit` (the model is to be fitted on the image itself) also when it marks
-    everything, as nothing would be left to learn from."""
-    notes: list[str] = []
-    pixels = image
-    if mask is None:
-        if not (has_alpha(image.shape[1]) and bool((image[:, -1] < 1).any())):
-            return Damage(image, None)
-        marked, pixels = image[:, -1:] < 1, image[:, :-1]
-        notes.append("using the transparent pixels as the damage mask")
-    elif isinstance(mask, torch.Tensor):
-        marked = mask[:, :1] > 0.5
-    elif str(mask) == "auto":
-        marked = auto_mask(image) > 0.5
-        notes.append(f"the automatic mask marked {int(marked.sum())} pixels as damaged")
-    else:
-        from .images import load_image
-
-        marked = colour_mean(load_image(mask).pixels)[:, None] > 0
-    if marked.shape[-2:] != image.shape[-2:]:
-        raise ValueError(
-            f"the mask is {marked.shape[-1]}x{marked.shape[-2]} but the image is {image.shape[-1]}x{image.shape[-2]}; "
-            "they must be the same size"
-        )
-    if not bool(marked.any()):
-        raise ValueError("the mask marks no pixel as damaged (white = damaged); nothing to repair")
-    if self_fit and bool(marked.all()):
-        raise ValueError(
-            "the mask covers the whole image, so there is nothing to learn from; give a fitted model or a smaller mask"
-        )
-    return Damage(pixels, marked.float(), tuple(notes))
-
-
-def push_pull_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-    """Fill unknown pixels smoothly from known ones (push-pull pyramid).
-
-    image: [1,C,H,W]; known: [1,1,H,W] float in {0,1}."""
-    if bool(known.min() > 0):
-        return image
-    height, width = image.shape[-2:]
-    if known.sum() == 0:
-        return torch.zeros_like(image)
-    if min(height, width) <= 2:
-        mean = (image * known).sum(dim=(2, 3), keepdim=True) / known.sum()
-        return torch.where(known > 0, image, mean.expand_as(image))
-    weight = F.avg_pool2d(known, 2, ceil_mode=True)
-    coarse = F.avg_pool2d(image * known, 2, ceil_mode=True) / weight.clamp(min=1e-8)
-    coarse = push_pull_fill(coarse, (weight > 0).float())
-    up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
-    return torch.where(known > 0, image, up)
-
+from ..canvas import Canvas
+from ..channels import match_channels
+from ..model import Pyramid, downsample, halvings, push_pull_fill
 
 SMOOTH_BAND = 3  # coarsest-scale pixels from a hole's border that are interpolated
 
@@ -163,6 +83,10 @@ def refine_image(
 ) -> torch.Tensor:
     """Refine `image` ([1,C,H,W] in [-1,1]); mask [1,1,H,W] (1 = damaged) or None.
 
+    The mask may be soft: every pixel above 0 is repaired, and the repair is blended
+    over the input by the mask's value there (1 = the repair alone; the soft edge of a
+    cut-out hole takes its alpha's share of the input).
+
     Returns [1,C,H*upscale,W*upscale] float32 in [-1,1]."""
     cfg = pyramid.config
     if upscale not in (1, 2, 4):
@@ -178,6 +102,7 @@ def refine_image(
     if mask is not None and upscale != 1:
         raise ValueError("a repair (with a mask) and upscaling cannot be combined; repair first, then upscale")
     image = match_channels(image.float(), cfg.image_channels)
+    weight, mask = mask, None if mask is None else (mask > 0).float()
     levels = _levels(image, mask, own)
 
     def canvas(fill_seed: int) -> Canvas:
@@ -185,7 +110,8 @@ def refine_image(
 
     if mask is None:
         return _refine(levels, strength, canvas(seed))
-    return best_fill_per_hole([_refine(levels, strength, canvas(seed * FILLS + k)) for k in range(FILLS)], mask)
+    fill = best_fill_per_hole([_refine(levels, strength, canvas(seed * FILLS + k)) for k in range(FILLS)], mask)
+    return torch.where(weight < 1, image + weight * (fill - image), fill)  # weight 0: the input, bit for bit
 
 
 @dataclass(frozen=True)
@@ -303,57 +229,56 @@ def feather(generated: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, we
     return torch.where(mask > 0, generated + weight * residual, image)
 
 
-CANDIDATES = 8  # coarse layouts drawn per hole; the one that best meets its border is kept
-CANDIDATE_STRIDE = 4096  # candidate k is the window k * stride px to the right: independent noise
+CONTEXT = 4  # coarsest-scale pixels around a hole whose known values its new layout must match
+SEARCH = 128  # side of the coarse sample searched for each hole's layout (at least 3x the hole)
 
 
 def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> torch.Tensor:
     """New layout for the holes at the coarsest scale.
 
     smooth: [1,C,h,w] the coarse image with holes filled by `smooth_fill`; mask: [1,1,h,w].
-    Each hole (connected component) takes, of `CANDIDATES` coarse samples, the one whose
-    pixels around the hole are closest to the known pixels there, so a flower or a
-    mortar line that runs into the hole tends to go on. Pixels near the hole's border
-    blend from the smooth fill to the sample with their depth: a scribble a pixel or two
-    wide at this scale keeps the colours on both its sides instead of new layout that
-    cannot match them."""
-    from scipy.ndimage import binary_dilation, distance_transform_edt, label
+    The coarsest generator draws a sample of new texture (the canvas's seed decides it)
+    several times larger than the largest hole. For each hole (connected component),
+    every placement of the hole's box in that sample is scored by how far the sample's
+    pixels are from the known pixels within `CONTEXT` of the hole (a masked sum of
+    squares, computed for all placements at once as two convolutions), and the hole
+    takes the best placement's pixels. So a brick course, a plank or a row of tiles that
+    runs into the hole goes on at the right phase, and an object cut by the border is
+    continued by one drawn around the same place. Pixels near the hole's border blend
+    from the smooth fill to that layout with their depth: a scribble a pixel or two wide
+    at this scale keeps the colours on both its sides."""
+    from scipy.ndimage import binary_dilation, distance_transform_edt, find_objects, label
 
     height, width = smooth.shape[-2:]
     hole = mask[0, 0].numpy() > 0
     components, count = label(hole)
     if count == 0:
         return smooth
-    samples = [canvas.step(0, None, (k * CANDIDATE_STRIDE, 0, width, height)) for k in range(CANDIDATES)]
+    boxes = [_grown(box, CONTEXT, height, width) for box in find_objects(components)]
+    largest = max(max(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes)
+    side = max(SEARCH, 3 * largest)
+    sample = canvas.step(0, None, (0, 0, side, side)).float()
+    squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
-    for index in range(1, count + 1):
-        component = components == index
-        ring = torch.from_numpy(binary_dilation(component, iterations=2) & ~hole)
-        inside = torch.from_numpy(component)
-        if not bool(ring.any()):
-            chosen[..., inside] = samples[0][..., inside]
-            continue
-        errors = [float((sample[..., ring] - smooth[..., ring]).pow(2).mean()) for sample in samples]
-        best = samples[min(range(CANDIDATES), key=errors.__getitem__)]
-        chosen[..., inside] = best[..., inside]
+    for index, box in enumerate(boxes, start=1):
+        own = components[box] == index
+        ring = binary_dilation(own, iterations=CONTEXT) & (components[box] == 0)
+        weight = torch.from_numpy(ring)[None, None].float()
+        target = smooth[(..., *box)].float()
+        y = x = 0
+        if bool(weight.any()):
+            cost = F.conv2d(squares, weight) - 2 * F.conv2d(sample, weight * target)
+            y, x = divmod(int(cost.flatten().argmin()), cost.shape[-1])
+        bh, bw = target.shape[-2:]
+        inside = torch.from_numpy(own)
+        chosen[(..., *box)] = torch.where(inside, sample[..., y : y + bh, x : x + bw], chosen[(..., *box)])
     depth = torch.from_numpy(distance_transform_edt(hole)).float()
-    weight = ((depth - 0.5) / 2).clamp(0, 1)
-    return torch.where(mask > 0, smooth + weight * (chosen - smooth), smooth)
+    blend = ((depth - 0.5) / 2).clamp(0, 1)
+    return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth)
 
 
-def auto_mask(image: torch.Tensor) -> torch.Tensor:
-    """Guess damage: flat-filled holes (8x8+ areas of one exact colour) and saturated
-    scribbles (near-pure colours a texture photo rarely has), dilated by 2 px.
-
-    image: [1,C,H,W] in [-1,1] -> [1,1,H,W] float mask (1 = damaged)."""
-    from scipy.ndimage import binary_dilation, uniform_filter  # 0.2 s to import: only here
-
-    pixels = ((image[0].clamp(-1, 1) + 1) * 127.5).round().numpy()
-    channels = colour(pixels[None])[0]
-    variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in channels)
-    flat = variance < 1e-3
-    flat = binary_dilation(flat, iterations=4)  # the 8x8 window test marks the core only
-    spread = channels.max(0) - channels.min(0)
-    saturated = (spread >= 200) & (channels.max(0) >= 200) if channels.shape[0] == 3 else np.zeros_like(flat)
-    damaged = binary_dilation(flat | saturated, iterations=2)
-    return torch.from_numpy(damaged.astype(np.float32))[None, None]
+def _grown(box: tuple[slice, slice], margin: int, height: int, width: int) -> tuple[slice, slice]:
+    """A (rows, columns) box grown by `margin` on every side, within the image."""
+    ys, xs = box
+    rows = slice(max(0, ys.start - margin), min(height, ys.stop + margin))
+    return rows, slice(max(0, xs.start - margin), min(width, xs.stop + margin))
