@@ -5,7 +5,7 @@
 
 Per texture, on its held-out half NAME.ref.png (which no fit sees), two cases:
 
-- `disc`: two round holes, 128 and 64 px across, cut into the alpha channel with an
+- `disc`: two round holes, 128 and 64 px across (at most 0.6 and 0.3 of the short side), cut into the alpha channel with an
   anti-aliased edge that fades over 6 px (as an eraser leaves it): fully transparent
   inside, the RGB there zeroed. refine takes the RGBA image with no mask.
 - `scribble`: three 12 px strokes of pure red painted over the image; the mask is the
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import patchtex  # noqa: E402
 from patchtex import quality  # noqa: E402
+from patchtex.channels import colour, comparable  # noqa: E402
 from patchtex.images import load_image, to_uint8  # noqa: E402
 from patchtex.refine import read_damage  # noqa: E402
 
@@ -69,7 +71,7 @@ def disc_case(ref: torch.Tensor, rng: np.random.Generator):
     alpha = np.ones((height, width))
     boxes = []
     placed: list[tuple[float, float, float]] = []
-    for diameter in (128, 64):
+    for diameter in (min(128, 0.6 * min(height, width)), min(64, 0.3 * min(height, width))):
         radius = diameter / 2
         for _ in range(200):
             cx, cy = rng.uniform(radius + 4, width - radius - 4), rng.uniform(radius + 4, height - radius - 4)
@@ -112,7 +114,14 @@ def gmic_fill(damaged_rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
 
     pixels = ((damaged_rgb[0].permute(1, 2, 0).numpy() + 1) * 127.5).astype(np.float32)
     mask = (hole[0, 0].numpy() > 0).astype(np.float32)[..., None] * 255
-    out = gmic.run("inpaint_matchpatch[0] [1]", [gmic.Image.from_yxc(pixels), gmic.Image.from_yxc(mask)])
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # G'MIC prints its progress to fd 1
+    try:
+        out = gmic.run("inpaint_matchpatch[0] [1]", [gmic.Image.from_yxc(pixels), gmic.Image.from_yxc(mask)])
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
     array = out[0].to_numpy()[:, :, 0, :].transpose(1, 0, 2)
     return torch.from_numpy(np.clip(array, 0, 255) / 127.5 - 1).float().permute(2, 0, 1)[None]
 
@@ -158,23 +167,25 @@ def deep(out: torch.Tensor, ref: torch.Tensor, boxes) -> float:
 def false_share(out: torch.Tensor, kept_from: torch.Tensor, hole: torch.Tensor) -> float:
     """Share of repaired pixels whose colour the undamaged pixels never have."""
     inside, keep = hole[0, 0] > 0, hole[0, 0] == 0
-    fill = out[0][:3][:, inside][None, :, None]  # [1,3,1,N]
-    palette = kept_from[0][:3][:, keep][None, :, None]
+    out, kept_from = comparable(out, colour(kept_from))
+    fill = out[0][:, inside][None, :, None]  # [1,C,1,N]
+    palette = kept_from[0][:, keep][None, :, None]
     return quality.false_colour_share(fill, palette)
 
 
 def changed_outside(out: torch.Tensor, original: torch.Tensor, hole: torch.Tensor) -> int:
     keep = hole[0, 0].numpy() == 0
-    return int((to_uint8(out)[keep] != to_uint8(original[:, :3])[keep]).any(axis=-1).sum())
+    a, b = comparable(out, colour(original))
+    return int((to_uint8(a)[keep] != to_uint8(b)[keep]).any(axis=-1).sum())
 
 
 def sheet(path: Path, tiles: list[torch.Tensor]) -> None:
     """damaged | ours | peer | truth, side by side (transparency shown as a checkerboard)."""
     images = []
     for tile in tiles:
-        rgb = tile[:, :3]
-        if tile.shape[1] == 4:
-            a = (tile[:, 3:] + 1) / 2
+        rgb = colour(tile).expand(-1, 3, -1, -1)
+        if tile.shape[1] in (2, 4):
+            a = (tile[:, -1:] + 1) / 2
             h, w = tile.shape[-2:]
             yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
             checker = (((yy // 8 + xx // 8) % 2) * 0.5 - 0.25).float()[None, None].expand_as(rgb)
@@ -221,7 +232,7 @@ def main() -> None:
                 ours = [model.refine(image, mask, seed=seed) for seed in SEEDS]
                 seconds = (time.perf_counter() - start) / len(SEEDS)
                 start = time.perf_counter()
-                peer = blend(image[:, :3], gmic_fill(image[:, :3], hole), weight)
+                peer = blend(colour(image), gmic_fill(colour(image), hole), weight)
                 peer_seconds = time.perf_counter() - start
                 row = {
                     "name": name,

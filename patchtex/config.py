@@ -97,13 +97,21 @@ class TrainConfig:
     r1_interval: int = 4  # apply R1 every this many steps (lazy regularisation)
     consistency_weight: float = 1.0  # a fine scale's 2x2 average stays on its coarser input
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
-    spectral_weight: float = 1.0  # log power spectrum of generated crops vs the exemplar's
-    # the spectral weight at the coarsest scale. The spectrum is blind to phase and most of
-    # its bins lie near Nyquist, so a scale can meet it with pixel noise where cells and
-    # objects should be; 0.25 at every scale drew closed cobble cells and rounder tomatoes,
-    # but on the whole bench (session 10, benchmarks/README) it was not better overall and
-    # it collapsed hammered's coarsest scale to a flat image, so both stay 1.0
-    coarse_spectral_weight: float = 1.0
+    # log power spectrum of generated crops vs the exemplar's. The spectrum is blind to
+    # phase and most of its bins lie near Nyquist, so a scale can meet a strong spectral
+    # loss with pixel noise where cells and objects should be: 0.25 (with the saturation
+    # guard below) drew closed cobble cells and whole tomatoes, and moved the VGG
+    # object-scale median over the bench from 2.05 to 1.85 (session 11, benchmarks/RESULTS)
+    spectral_weight: float = 0.25
+    coarse_spectral_weight: float = 0.25  # the spectral weight at the coarsest scale
+    # the spectral weight starts at max(weight, 1) and falls linearly to the scale's weight
+    # over this fraction of its steps (`train.spectral_weight_at`); 0.2 kept hammered from
+    # collapsing at weight 0.25 but lost most of that weight's gains (session 10)
+    spectral_warmup: float = 0.0
+    # keeps the coarsest image's pre-tanh values within +-4 (`train.saturation_loss`): a
+    # saturated tanh is a flat image with no gradient back (hammered's coarsest scale
+    # collapsed so at spectral weight 0.25 without it, session 10); zero while tanh can move
+    saturation_weight: float = 1.0
     # the spectral weight starts at max(weight, 1) and falls linearly to the scale's weight
     # over this fraction of its steps (`train.spectral_weight_at`); 0.2 kept hammered from
     # collapsing at weight 0.25 but lost most of that weight's gains (session 10)
@@ -178,9 +186,10 @@ class TrainConfig:
             "sr_weight": 0.0,
             "spectral_warmup": 0.0,
             "saturation_weight": 0.0,
+            "spectral_weight": 0.0,  # fits before the spectral loss had none
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
-        before["coarse_spectral_weight"] = raw.get("spectral_weight", cls.spectral_weight)
+        before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)
         values = {**before, **{k: v for k, v in raw.items() if k in names}}
         values["steps"] = tuple(int(n) for n in values.get("steps", ()))
         return cls(**values)
