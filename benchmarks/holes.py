@@ -115,13 +115,16 @@ def gmic_fill(damaged_rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     pixels = ((damaged_rgb[0].permute(1, 2, 0).numpy() + 1) * 127.5).astype(np.float32)
     mask = (hole[0, 0].numpy() > 0).astype(np.float32)[..., None] * 255
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # G'MIC prints its progress to fd 1
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)  # G'MIC prints its progress to stderr
     try:
         out = gmic.run("inpaint_matchpatch[0] [1]", [gmic.Image.from_yxc(pixels), gmic.Image.from_yxc(mask)])
     finally:
-        os.dup2(saved, 1)
+        os.dup2(saved, 2)
         os.close(saved)
+        os.close(null)
     array = out[0].to_numpy()[:, :, 0, :].transpose(1, 0, 2)
     return torch.from_numpy(np.clip(array, 0, 255) / 127.5 - 1).float().permute(2, 0, 1)[None]
 

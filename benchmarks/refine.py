@@ -128,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--no-self-fit", action="store_true")
+    parser.add_argument("--models", type=Path, default=MODELS, help="NAME.patchtex.safetensors per texture")
     args = parser.parse_args()
     torch.set_num_threads(2)
     patchtex.reuse_freed_memory()  # as the CLI does
@@ -146,7 +147,7 @@ def main() -> None:
         truth = hole_swd(ref, ref, boxes) / base
         line = scratch(mask, boxes)
         smooth_line = scratch_swd([smooth], ref, line)
-        model_path = MODELS / f"{name}.patchtex.safetensors"
+        model_path = args.models / f"{name}.patchtex.safetensors"
         model = patchtex.load(model_path) if model_path.exists() else patchtex.fit(BENCH / f"{name}.png")
         # the fill's quality varies from seed to seed (about +-0.2 in the ratio): use 3
         start = time.perf_counter()
