@@ -148,6 +148,61 @@ class Model:
             bf16=use_bf16(self.precision, self.device),
         )
 
+    def to_dask(
+        self,
+        width: int,
+        height: int,
+        seed: int = 0,
+        *,
+        x: int = 0,
+        y: int = 0,
+        chunks: int | tuple[int, int] = 512,
+        dtype: str = "uint8",
+    ):
+        """The window (x, y, width, height) of the seed's plane as a lazy `dask.array` of
+        shape (C, height, width), uint8 or uint16; each chunk is rendered (on the CPU, at
+        this model's precision there) by whichever scheduler computes it, and equals the
+        same region of `synth_window` rounded to `dtype`. Needs `patchtex[cluster]`."""
+        from .render import canvas_array
+
+        bf16 = use_bf16(self.precision, torch.device("cpu"))
+        return canvas_array(self.pyramid, width, height, seed=seed, x=x, y=y, chunks=chunks, dtype=dtype, bf16=bf16)
+
+    def write_zarr(
+        self,
+        path: str | os.PathLike,
+        size: tuple[int, int],
+        seed: int = 0,
+        *,
+        origin: tuple[int, int] = (0, 0),
+        chunk: int = 512,
+        dtype: str = "uint8",
+        client=None,
+        overwrite: bool = False,
+        on_chunk=None,
+    ):
+        """Write the window (origin, size) of the seed's plane to a Zarr v3 store with an
+        OME-Zarr pyramid (`render.write_zarr`), on `client` (a `distributed.Client`) or in
+        this process; resumes a store that holds the same render. Returns a `ZarrResult`."""
+        from .render import write_zarr
+
+        bf16 = use_bf16(self.precision, torch.device("cpu"))
+        width, height = size
+        return write_zarr(
+            self.pyramid,
+            path,
+            width,
+            height,
+            seed=seed,
+            origin=origin,
+            chunk=chunk,
+            dtype=dtype,
+            bf16=bf16,
+            client=client,
+            overwrite=overwrite,
+            on_chunk=on_chunk,
+        )
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (safetensors + JSON metadata), atomically."""
         return save_model(self.pyramid, self.meta, path)

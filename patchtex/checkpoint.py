@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save, save_file
 
 from .config import ModelConfig
 from .images import atomic_path
@@ -81,6 +81,25 @@ def save_model(
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return Path(path)
+
+
+def pyramid_bytes(pyramid: Pyramid) -> bytes:
+    """The pyramid's weights and configuration as safetensors bytes (no pickle): how a
+    model travels to other processes (`pyramid_from_bytes`)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in pyramid.state_dict().items()}
+    return save(tensors, metadata={"format": FORMAT, "model_config": pyramid.config.to_json()})
+
+
+def pyramid_from_bytes(data: bytes, device: torch.device | str = "cpu") -> Pyramid:
+    """Rebuild a pyramid from `pyramid_bytes` (in eval mode, on `device`)."""
+    header_len = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + header_len])
+    config = ModelConfig.from_json(header["__metadata__"]["model_config"])
+    pyramid = Pyramid(config)
+    pyramid.load_state_dict(load(data), strict=True)
+    pyramid = pyramid.to(device).to(memory_format=torch.channels_last).eval()
+    pyramid.requires_grad_(False)
+    return pyramid
 
 
 def read_header(path: str | os.PathLike) -> dict[str, str]:

@@ -400,8 +400,18 @@ def _output_names(output: Path, seeds: list[int]) -> list[Path]:
     type=click.Path(path_type=Path),
     default="texture.png",
     show_default=True,
-    help="Output image (.png .jpg .tif .webp); with -n, NAME-SEED.EXT.",
+    help="Output image (.png .jpg .tif .webp) or Zarr store (.zarr); with -n, NAME-SEED.EXT.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    help="Render a .zarr output on a local cluster of this many worker processes.",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Render a .zarr output on this dask.distributed scheduler.")
+@click.option(
+    "--chunk", type=click.IntRange(16, 8192), default=512, show_default=True, help="Chunk side of a .zarr output."
+)
+@click.option("--overwrite", is_flag=True, help="Start a .zarr output over instead of resuming it.")
 @device_option
 @precision_option
 @debug_option
@@ -416,6 +426,10 @@ def synth_command(
     bits: str,
     quality: int,
     output: Path,
+    workers: int | None,
+    scheduler: str | None,
+    chunk: int,
+    overwrite: bool,
     device: str,
     precision: str,
     debug: bool,
@@ -436,6 +450,12 @@ def synth_command(
       patchtex synth brick.patchtex.safetensors --size 4096x1024 --seed 7 -o wall.png
       patchtex synth brick.patchtex.safetensors --window -512,0,512,512 -o left.png
       patchtex synth brick.patchtex.safetensors --size 1000x600 --tileable -o wrap.png
+      patchtex synth brick.patchtex.safetensors --size 65536x65536 -o big.zarr --workers 2
+
+    A .zarr output is a Zarr v3 store with an OME-Zarr pyramid (levels 2x, 4x, ... down to
+    one chunk), written chunk by chunk through Dask: in this process, on a local cluster
+    (--workers) or on a running scheduler (--scheduler). Run the same command again after
+    an interruption and it resumes: finished chunks are kept, the rest are written.
     """
     from .api import demo, load
     from .images import load_image, output_format, save_image
@@ -443,6 +463,25 @@ def synth_command(
 
     dev = pick_device(device)
     bits = int(bits)
+    if output.suffix.lower() == ".zarr":
+        _synth_zarr(
+            model_path,
+            output,
+            size,
+            window,
+            seed,
+            count,
+            tileable,
+            bits,
+            workers,
+            scheduler,
+            chunk,
+            overwrite,
+            precision,
+        )
+        return
+    if workers is not None or scheduler is not None:
+        raise click.UsageError("--workers and --scheduler render .zarr outputs; give -o NAME.zarr")
     if window is not None and tileable:
         raise click.UsageError("--window and --tileable cannot be combined")
     if preview and not tileable:
@@ -468,6 +507,58 @@ def synth_command(
             image = load_image(path).pixels
             save_image(image.repeat(1, 1, 2, 2), preview_path, quality=quality)
             _wrote(preview_path, "2x2 repeat preview")
+
+
+def _synth_zarr(
+    model_path, output, size, window, seed, count, tileable, bits, workers, scheduler, chunk, overwrite, precision
+):
+    """synth to a Zarr store (see synth's help)."""
+    from .api import demo, load
+    from .render.cluster import client_for
+
+    if tileable:
+        raise click.UsageError("a .zarr output is a window of the endless plane; --tileable is not supported there")
+    if count != 1:
+        raise click.UsageError("-n writes one image per seed; give one .zarr output per seed instead")
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    if model_path is not None and output.resolve() == model_path.resolve():
+        raise click.BadParameter("the output would overwrite the model", param_hint="-o")
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"folder {output.parent} does not exist; create it first", param_hint="-o")
+    width, height = (window[2], window[3]) if window else size
+    origin = (window[0], window[1]) if window else (0, 0)
+    model = load(model_path, "cpu", precision) if model_path else demo("cpu", precision)
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="chunk", leave=False, disable=None)
+
+    def on_chunk(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        with client_for(workers, scheduler) as client:
+            result = model.write_zarr(
+                output,
+                (width, height),
+                seed,
+                origin=origin,
+                chunk=chunk,
+                dtype="uint16" if bits == 16 else "uint8",
+                client=client,
+                overwrite=overwrite,
+                on_chunk=on_chunk,
+            )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-o") from None
+    except OSError as exc:
+        raise click.ClickException(f"could not reach the scheduler or write {output} ({exc})") from None
+    finally:
+        bar.close()
+    resumed = f"; resumed, {result.skipped} chunks were already written" if result.skipped else ""
+    _wrote(output, f"{width}x{height}, seed {seed}, {result.levels} levels, {result.written} chunks written{resumed}")
 
 
 @main.command("refine")

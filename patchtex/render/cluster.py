@@ -1,0 +1,44 @@
+"""Where a distributed render runs: a local cluster of worker processes, an existing
+dask.distributed scheduler, or neither (this process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@contextmanager
+def client_for(workers: int | None = None, scheduler: str | None = None) -> Iterator[object | None]:
+    """A `distributed.Client`: on a new local cluster of `workers` processes (one thread
+    each, torch limited to one thread, on 127.0.0.1, no dashboard), or on the scheduler at
+    `scheduler`; None when neither is given. The local cluster is closed on exit."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        client = Client(scheduler)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(_one_thread)
+        yield client
