@@ -192,13 +192,22 @@ def main():
 
 
 @main.command("fit")
-@click.argument("exemplar", type=click.Path(path_type=Path), required=False)
+@click.argument("exemplars", type=click.Path(path_type=Path), nargs=-1, metavar="[EXEMPLAR]...")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Model file [default: EXEMPLAR-NAME.patchtex.safetensors]."
 )
 @click.option(
     "--resume", "resume_path", type=click.Path(path_type=Path), help="Continue an interrupted fit from its model file."
 )
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Fit every EXEMPLAR into DIR/NAME.patchtex.safetensors (a texture library).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 1024), help="Fit a library on a local cluster of this many processes."
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Fit a library on this dask.distributed scheduler.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice of the fit.")
 @click.option(
     "--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: 1000 coarsest, 400 others)."
@@ -223,9 +232,12 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @debug_option
 def fit_command(
-    exemplar: Path | None,
+    exemplars: tuple[Path, ...],
     output: Path | None,
     resume_path: Path | None,
+    out_dir: Path | None,
+    workers: int | None,
+    scheduler: str | None,
     seed: int,
     steps: int | None,
     max_side: int,
@@ -261,12 +273,26 @@ def fit_command(
       patchtex fit brick.jpg
       patchtex fit bark.png -o bark.safetensors --seed 3 --device cuda
       patchtex fit --resume brick.patchtex.safetensors
+      patchtex fit photos/*.jpg --out-dir models/ --workers 2
+
+    With several exemplars (or --out-dir), each is fitted into its own model file in
+    --out-dir as a separate task: on a local cluster (--workers N), on a running
+    dask.distributed scheduler (--scheduler ADDRESS), or one after another. A bad image
+    fails its own fit; a lost worker's fit is run again from its checkpoint; running the
+    same command again keeps finished models and resumes unfinished ones. A table of
+    name, seconds, result and error ends the run; the exit status is 1 if any failed.
     """
     from .api import fit, resume
     from .images import load_image
     from .train import FitInterrupted
 
     dev = pick_device(device)
+    if len(exemplars) > 1 or out_dir is not None or workers is not None or scheduler is not None:
+        _fit_library(
+            exemplars, out_dir, output, resume_path, preview, workers, scheduler, seed, steps, precision, max_side
+        )
+        return
+    exemplar = exemplars[0] if exemplars else None
     if (exemplar is None) == (resume_path is None):
         raise click.UsageError("give an EXEMPLAR image to fit, or --resume MODEL to continue a fit (not both)")
     progress = _fit_callback(quiet, preview)
@@ -507,6 +533,47 @@ def synth_command(
             image = load_image(path).pixels
             save_image(image.repeat(1, 1, 2, 2), preview_path, quality=quality)
             _wrote(preview_path, "2x2 repeat preview")
+
+
+def _fit_library(
+    exemplars, out_dir, output, resume_path, preview, workers, scheduler, seed, steps, precision, max_side
+):
+    """fit with several exemplars: a texture library (see fit's help)."""
+    from .render.cluster import client_for
+    from .render.library import fit_many
+
+    if out_dir is None:
+        raise click.UsageError(
+            "several exemplars need --out-dir DIR (each is fitted into DIR/NAME.patchtex.safetensors)"
+        )
+    if not exemplars:
+        raise click.UsageError("give the EXEMPLAR images to fit into --out-dir")
+    if output is not None or resume_path is not None or preview is not None:
+        raise click.UsageError(
+            "-o, --resume and --preview are for one fit; with --out-dir each model is named after its image"
+        )
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
+    config = _train_config(seed, steps, precision, max_side=max_side)
+
+    def on_done(row) -> None:
+        detail = row.error if row.result == "failed" else row.model
+        click.echo(f"{row.result}: {row.name} ({row.seconds:.0f} s) {detail}", err=True)
+
+    try:
+        with client_for(workers, scheduler) as client:
+            rows = fit_many([str(e) for e in exemplars], out_dir, config, client=client, on_done=on_done)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="EXEMPLAR") from None
+    except OSError as exc:
+        raise click.ClickException(f"could not reach the scheduler or write to {out_dir} ({exc})") from None
+    width = max(len(r.name) for r in rows)
+    click.echo(f"{'name':<{width}}  {'seconds':>7}  {'result':<8}  error")
+    for r in rows:
+        click.echo(f"{r.name:<{width}}  {r.seconds:7.0f}  {r.result:<8}  {r.error}")
+    failed = [r for r in rows if r.result == "failed"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(rows)} fits failed: {', '.join(r.name for r in failed)}")
 
 
 def _synth_zarr(

@@ -155,3 +155,68 @@ def test_a_worker_killed_mid_render_changes_nothing(tmp_path, demo):
     a, b = zarr.open_group(str(path), mode="r"), zarr.open_group(str(fresh), mode="r")
     for k in range(box["result"].levels):
         assert np.array_equal(a[str(k)][:], b[str(k)][:]), k
+
+
+def _png(path: Path, size: int = 64, seed: int = 0) -> Path:
+    from PIL import Image
+
+    from patchtex.images import to_uint8
+
+    from .conftest import stripes
+
+    Image.fromarray(to_uint8(stripes(size, seed=seed))).save(path)
+    return path
+
+
+def test_a_library_fit_on_a_cluster_survives_a_corrupt_file(tmp_path):
+    """Two good exemplars and one corrupt file on a 2-process local cluster: both models
+    are written and load, the summary names the bad file with its error, exit status 1."""
+    from click.testing import CliRunner
+
+    from patchtex.cli import main
+
+    good = [_png(tmp_path / "a.png"), _png(tmp_path / "b.png", seed=1)]
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not the rest of a PNG")
+    out = tmp_path / "models"
+    args = ["fit", *map(str, good), str(bad), "--out-dir", str(out), "--steps", "2", "--workers", "2"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "1 of 3 fits failed: bad.png" in result.output
+    table = [line for line in result.output.splitlines() if line.startswith("bad.png ")]
+    assert table and "failed" in table[0] and "is not an image Pillow can read" in table[0]
+    for image in good:
+        model = patchtex.load(out / f"{image.stem}.patchtex.safetensors")
+        assert model.meta["exemplar"]["name"] == image.name
+    assert not (out / "bad.patchtex.safetensors").exists()
+
+
+def test_a_library_fit_run_again_resumes_its_checkpoint_and_keeps_finished_models(tmp_path):
+    """What a retried task finds: an unfinished fit is resumed to exactly the model an
+    uninterrupted fit gives; a finished model is kept untouched."""
+    from patchtex.config import TrainConfig
+    from patchtex.render.library import fit_many, model_path_for
+    from patchtex.train import FitInterrupted
+
+    config = TrainConfig(steps=(4, 4), batch_size=2, crop_size=16, seed=2)
+    image = _png(tmp_path / "wall.png", size=80)
+    whole = patchtex.fit(image, config)
+    out = tmp_path / "models"
+    out.mkdir()
+    path = model_path_for(image, out)
+    polls = {"n": 0}
+    with pytest.raises(FitInterrupted):
+        patchtex.fit(
+            image,
+            config,
+            checkpoint_path=path,
+            stop=lambda: (polls.__setitem__("n", polls["n"] + 1), polls["n"] > 5)[1],
+        )
+    [row] = fit_many([image], out, config)
+    assert row.result == "resumed"
+    resumed = patchtex.load(path)
+    for key, value in whole.pyramid.state_dict().items():
+        assert torch.equal(value, resumed.pyramid.state_dict()[key]), key
+    stamp = path.stat().st_mtime_ns
+    [again] = fit_many([image], out, config)
+    assert again.result == "kept" and path.stat().st_mtime_ns == stamp
