@@ -20,6 +20,7 @@ _WHERE = {
     "demo": "api",
     "describe": "checkpoint",
     "fit": "api",
+    "fit_many": "render.library",
     "load": "api",
     "load_image": "images",
     "resume": "api",
@@ -36,6 +37,7 @@ __all__ = [
     "demo",
     "describe",
     "fit",
+    "fit_many",
     "load",
     "load_image",
     "resume",
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from .checkpoint import describe
     from .config import ModelConfig, TrainConfig
     from .images import load_image, save_image
+    from .render.library import fit_many
     from .runtime import reuse_freed_memory
     from .train import FitInterrupted
 

@@ -178,12 +178,14 @@ class Model:
         chunk: int = 512,
         dtype: str = "uint8",
         client=None,
+        scheduler: str = "sync",
         overwrite: bool = False,
         on_chunk=None,
     ):
         """Write the window (origin, size) of the seed's plane to a Zarr v3 store with an
         OME-Zarr pyramid (`render.write_zarr`), on `client` (a `distributed.Client`) or in
-        this process; resumes a store that holds the same render. Returns a `ZarrResult`."""
+        this process with dask's `scheduler` ("sync" or "threads"); resumes a store that
+        holds the same render. Returns a `ZarrResult`."""
         from .render import write_zarr
 
         bf16 = use_bf16(self.precision, torch.device("cpu"))
@@ -199,6 +201,7 @@ class Model:
             dtype=dtype,
             bf16=bf16,
             client=client,
+            scheduler=scheduler,
             overwrite=overwrite,
             on_chunk=on_chunk,
         )

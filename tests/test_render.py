@@ -220,3 +220,67 @@ def test_a_library_fit_run_again_resumes_its_checkpoint_and_keeps_finished_model
     stamp = path.stat().st_mtime_ns
     [again] = fit_many([image], out, config)
     assert again.result == "kept" and path.stat().st_mtime_ns == stamp
+
+
+def test_a_pyramidal_tiff_holds_every_level_of_the_store(tmp_path, model_file):
+    """synth -o X.tif --pyramid: a tiled BigTIFF whose main image is the render and whose
+    SubIFDs are the store's levels; the temporary store beside it is gone."""
+    import tifffile
+    from click.testing import CliRunner
+
+    from patchtex.cli import main
+
+    out = tmp_path / "plane.tif"
+    args = ["synth", str(model_file), "--size", "700x300", "--chunk", "128", "--pyramid", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "plane.tif.zarr").exists()
+    reference = tmp_path / "ref.zarr"
+    patchtex.load(model_file).write_zarr(reference, (700, 300), chunk=128)
+    levels = zarr.open_group(str(reference), mode="r")
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages[0]
+        assert tif.is_bigtiff and page.is_tiled and page.tilewidth == 512
+        assert np.array_equal(page.asarray(), levels["0"][:].transpose(1, 2, 0))
+        subifds = page.pages
+        assert len(subifds) == len(levels.attrs["ome"]["multiscales"][0]["datasets"]) - 1 == 3
+        for k, sub in enumerate(subifds, start=1):
+            assert np.array_equal(sub.asarray(), levels[str(k)][:].transpose(1, 2, 0))
+
+
+def test_a_worker_killed_mid_library_fit_is_retried_from_its_checkpoint(tmp_path):
+    """SIGKILL the worker running a fit once its checkpoint exists: the scheduler runs the
+    task again on the other worker, which resumes the checkpoint, and the model equals
+    an uninterrupted fit of the same exemplar."""
+    import threading
+
+    from patchtex.config import TrainConfig
+    from patchtex.render.library import fit_many, model_path_for
+
+    config = TrainConfig(steps=(60, 300), batch_size=2, crop_size=16, seed=4)
+    image = _png(tmp_path / "slab.png", size=96)
+    out = tmp_path / "models"
+    path = model_path_for(image, out)
+    rows = {}
+    with client_for(workers=2) as client:
+        pids = client.run(os.getpid)
+        thread = threading.Thread(target=lambda: rows.setdefault("rows", fit_many([image], out, config, client=client)))
+        thread.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not path.exists():
+            time.sleep(0.05)
+        assert path.exists()
+        busy = [a for a, tasks in client.processing().items() if tasks]
+        os.kill(pids[busy[0]], signal.SIGKILL)
+        thread.join(timeout=300)
+    [row] = rows["rows"]
+    assert row.result == "resumed", row
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers fit
+    try:
+        whole = patchtex.fit(image, config)
+    finally:
+        torch.set_num_threads(threads)
+    resumed = patchtex.load(path)
+    for key, value in whole.pyramid.state_dict().items():
+        assert torch.equal(value, resumed.pyramid.state_dict()[key]), key

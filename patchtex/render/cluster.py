@@ -7,10 +7,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def _one_thread() -> None:
-    import torch
+def _worker_plugin():
+    from distributed import WorkerPlugin
 
-    torch.set_num_threads(1)
+    class OneThread(WorkerPlugin):
+        """Each worker process runs torch on one thread (a local cluster has one worker
+        process per core); applied again to a worker that is restarted."""
+
+        name = "patchtex-one-thread"
+
+        def setup(self, worker) -> None:
+            import torch
+
+            torch.set_num_threads(1)
+
+    return OneThread()
 
 
 @contextmanager
@@ -40,5 +51,5 @@ def client_for(workers: int | None = None, scheduler: str | None = None) -> Iter
         ) as cluster,
         Client(cluster) as client,
     ):
-        client.run(_one_thread)
+        client.register_plugin(_worker_plugin())
         yield client
