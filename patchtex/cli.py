@@ -495,7 +495,9 @@ def synth_command(
 
     dev = pick_device(device)
     bits = int(bits)
-    if output.suffix.lower() == ".zarr":
+    if pyramid and output.suffix.lower() not in (".tif", ".tiff"):
+        raise click.UsageError("--pyramid writes a tiled pyramidal BigTIFF; give -o NAME.tif")
+    if output.suffix.lower() == ".zarr" or pyramid:
         _synth_zarr(
             model_path,
             output,
@@ -513,7 +515,7 @@ def synth_command(
         )
         return
     if workers is not None or scheduler is not None:
-        raise click.UsageError("--workers and --scheduler render .zarr outputs; give -o NAME.zarr")
+        raise click.UsageError("--workers and --scheduler render .zarr outputs (or .tif with --pyramid)")
     if window is not None and tileable:
         raise click.UsageError("--window and --tileable cannot be combined")
     if preview and not tileable:
