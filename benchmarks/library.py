@@ -51,12 +51,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--steps", type=int, default=50, help="steps per scale (0 = the defaults)")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "library")
+    parser.add_argument("--modes", nargs="*", default=["one", "workers"], help="one (one by one), workers")
     args = parser.parse_args()
     names = args.only or sorted(p.stem for p in args.bench.glob("*.png") if not p.name.endswith(".ref.png"))
     exemplars = [args.bench / f"{n}.png" for n in names]
     print(f"{len(exemplars)} exemplars, steps {args.steps or 'default'}", flush=True)
     print(f"{'mode':<12}{'wall s':>8}{'sum of fits s':>15}{'median fit s':>14}{'overhead s':>12}", flush=True)
     for label, workers in (("one by one", None), ("--workers 2", 2)):
+        if ("workers" if workers else "one") not in args.modes:
+            continue
         wall, seconds = run(exemplars, args.out / label.replace(" ", "-"), args.steps, workers)
         total = sum(seconds.values())
         # the longest a worker was busy, packing fits greedily in the given order

@@ -10,18 +10,22 @@ from contextlib import contextmanager
 def _worker_plugin():
     from distributed import WorkerPlugin
 
-    class OneThread(WorkerPlugin):
-        """Each worker process runs torch on one thread (a local cluster has one worker
-        process per core); applied again to a worker that is restarted."""
+    class LocalWorker(WorkerPlugin):
+        """Each worker process of a local cluster runs torch on one thread (there is one
+        worker process per core) and reuses freed memory as the CLI does
+        (`runtime.reuse_freed_memory`); applied again to a worker that is restarted."""
 
-        name = "patchtex-one-thread"
+        name = "patchtex-local-worker"
 
         def setup(self, worker) -> None:
             import torch
 
-            torch.set_num_threads(1)
+            from ..runtime import reuse_freed_memory
 
-    return OneThread()
+            torch.set_num_threads(1)
+            reuse_freed_memory()
+
+    return LocalWorker()
 
 
 @contextmanager
