@@ -285,3 +285,23 @@ def test_a_worker_killed_mid_library_fit_is_retried_from_its_checkpoint(tmp_path
     resumed = patchtex.load(path)
     for key, value in whole.pyramid.state_dict().items():
         assert torch.equal(value, resumed.pyramid.state_dict()[key]), key
+
+
+def test_synth_on_an_existing_scheduler_by_address(tmp_path, model_file, cluster_client):
+    """--scheduler ADDRESS: the CLI connects to a running scheduler (the module's local
+    cluster) and writes the same store as a render in this process."""
+    from click.testing import CliRunner
+
+    from patchtex.cli import main
+
+    address = cluster_client.scheduler.address
+    out = tmp_path / "remote.zarr"
+    args = ["synth", str(model_file), "--size", "300x200", "--chunk", "64", "-o", str(out), "--scheduler", address]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    local = tmp_path / "local.zarr"
+    patchtex.load(model_file).write_zarr(local, (300, 200), chunk=64)
+    a, b = zarr.open_group(str(out), mode="r"), zarr.open_group(str(local), mode="r")
+    assert np.array_equal(a["0"][:], b["0"][:]) and np.array_equal(a["2"][:], b["2"][:])
+    bad = CliRunner().invoke(main, ["synth", "-o", str(tmp_path / "x.zarr"), "--workers", "2", "--scheduler", address])
+    assert bad.exit_code == 2 and "not both" in bad.output
