@@ -488,6 +488,8 @@ def synth_command(
     one chunk), written chunk by chunk through Dask: in this process, on a local cluster
     (--workers) or on a running scheduler (--scheduler). Run the same command again after
     an interruption and it resumes: finished chunks are kept, the rest are written.
+    Chunks render on the CPU of whichever process runs them (--device does not apply);
+    --pyramid with a .tif output writes a tiled BigTIFF with the same levels.
     """
     from .api import demo, load
     from .images import load_image, output_format, save_image
