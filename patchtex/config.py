@@ -112,14 +112,6 @@ class TrainConfig:
     # saturated tanh is a flat image with no gradient back (hammered's coarsest scale
     # collapsed so at spectral weight 0.25 without it, session 10); zero while tanh can move
     saturation_weight: float = 1.0
-    # the spectral weight starts at max(weight, 1) and falls linearly to the scale's weight
-    # over this fraction of its steps (`train.spectral_weight_at`); 0.2 kept hammered from
-    # collapsing at weight 0.25 but lost most of that weight's gains (session 10)
-    spectral_warmup: float = 0.0
-    # keeps the coarsest image's pre-tanh values within +-4 (`train.saturation_loss`): a
-    # saturated tanh is a flat image with no gradient back (hammered at spectral weight
-    # 0.25, session 10); 1.0 fixed that, off until measured on the whole bench
-    saturation_weight: float = 0.0
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
