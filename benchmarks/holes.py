@@ -46,7 +46,7 @@ import patchtex  # noqa: E402
 from patchtex import quality  # noqa: E402
 from patchtex.channels import colour, comparable  # noqa: E402
 from patchtex.images import load_image, to_uint8  # noqa: E402
-from patchtex.refine import read_damage  # noqa: E402
+from patchtex.refine import blend_soft, read_damage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT.parent / "shared" / "bench"
@@ -127,11 +127,6 @@ def gmic_fill(damaged_rgb: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         os.close(null)
     array = out[0].to_numpy()[:, :, 0, :].transpose(1, 0, 2)
     return torch.from_numpy(np.clip(array, 0, 255) / 127.5 - 1).float().permute(2, 0, 1)[None]
-
-
-def blend(image: torch.Tensor, fill: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """What refine does with a soft mask, for the peer: weight 0 keeps the input."""
-    return torch.where(weight < 1, image + weight * (fill - image), fill)
 
 
 def grown(box, pad: int, width: int, height: int):
@@ -235,7 +230,7 @@ def main() -> None:
                 ours = [model.refine(image, mask, seed=seed) for seed in SEEDS]
                 seconds = (time.perf_counter() - start) / len(SEEDS)
                 start = time.perf_counter()
-                peer = blend(colour(image), gmic_fill(colour(image), hole), weight)
+                peer = blend_soft(colour(image), gmic_fill(colour(image), hole), weight)  # as refine blends
                 peer_seconds = time.perf_counter() - start
                 row = {
                     "name": name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -93,34 +93,41 @@ def _tile_rows(arrays: Iterable[np.ndarray], rows: int) -> Iterable[np.ndarray]:
         yield np.concatenate(pending)
 
 
+def tiff_tiles(bands: Iterable[np.ndarray], width: int) -> Iterator[np.ndarray]:
+    """Row bands of any heights ([h,W,C] each, top to bottom) -> TIFF_TILE-square tiles,
+    row by row, zero-padded at the right and bottom edges."""
+    for array in _tile_rows(bands, TIFF_TILE):
+        rows, _, channels = array.shape
+        for x in range(0, width, TIFF_TILE):
+            tile = np.zeros((TIFF_TILE, TIFF_TILE, channels), dtype=array.dtype)
+            part = array[:, x : x + TIFF_TILE]
+            tile[:rows, : part.shape[1]] = part
+            yield tile
+
+
+def tiff_colour(channels: int) -> dict:
+    """tifffile's photometric and extrasamples for 1-4 channels (L, LA, RGB, RGBA)."""
+    return {
+        "photometric": "rgb" if channels >= 3 else "minisblack",
+        "extrasamples": ["unassalpha"] if channels in (2, 4) else None,
+    }
+
+
 def write_tiff_stream(path: Path, width: int, height: int, channels: int, bands: Iterable[torch.Tensor], bits: int = 8):
     """BigTIFF with 512x512 tiles, from row bands of any heights."""
     import tifffile
 
     dtype = np.uint16 if bits == 16 else np.uint8
-
-    def tiles():
-        for array in _tile_rows((_convert(band, bits) for band in bands), TIFF_TILE):
-            rows = array.shape[0]
-            for x in range(0, width, TIFF_TILE):
-                tile = np.zeros((TIFF_TILE, TIFF_TILE, channels), dtype=dtype)
-                part = array[:, x : x + TIFF_TILE]
-                tile[:rows, : part.shape[1]] = part
-                yield tile
-
-    photometric = "rgb" if channels >= 3 else "minisblack"
-    extrasamples = ["unassalpha"] if channels in (2, 4) else None
     with atomic_path(path) as tmp:
         tifffile.imwrite(
             tmp,
-            tiles(),
+            tiff_tiles((_convert(band, bits) for band in bands), width),
             shape=(height, width, channels),
             dtype=dtype,
             tile=(TIFF_TILE, TIFF_TILE),
             bigtiff=True,
-            photometric=photometric,
-            extrasamples=extrasamples,
             compression="zlib",
+            **tiff_colour(channels),
         )
 
 

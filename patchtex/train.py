@@ -209,8 +209,13 @@ def random_crops(
 def crop_positions(valid: torch.Tensor, width: int, height: int) -> torch.Tensor:
     """Top-left corners ([N,2] (y, x)) of width x height crops with the fewest invalid
     pixels (none, when that is possible). valid: [1,1,H,W] in {0,1}."""
-    bad = F.avg_pool2d(1 - valid.float().cpu(), (height, width), stride=1)[0, 0]
+    bad = _invalid_share(valid, width, height)
     return torch.nonzero(bad <= bad.min() + 1e-6)
+
+
+def _invalid_share(valid: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """[H-h+1, W-w+1]: the share of invalid pixels in the crop at each top-left corner."""
+    return F.avg_pool2d(1 - valid.float().cpu(), (height, width), stride=1)[0, 0]
 
 
 def fits_valid(valid: torch.Tensor, width: int, height: int) -> bool:
@@ -218,7 +223,7 @@ def fits_valid(valid: torch.Tensor, width: int, height: int) -> bool:
     without an invalid pixel."""
     if height > valid.shape[-2] or width > valid.shape[-1]:
         return False
-    return bool(F.avg_pool2d(1 - valid.float().cpu(), (height, width), stride=1).min() == 0)
+    return bool(_invalid_share(valid, width, height).min() == 0)
 
 
 def valid_crop_size(valid: torch.Tensor, size: int, minimum: int = 8) -> int:

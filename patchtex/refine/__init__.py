@@ -7,6 +7,7 @@ fitted pyramid. Pixels a mask keeps are never changed.
 
 from .fill import (
     best_fill_per_hole,
+    blend_soft,
     coarse_fill,
     feather,
     feather_weight,
@@ -20,6 +21,7 @@ __all__ = [
     "Damage",
     "auto_mask",
     "best_fill_per_hole",
+    "blend_soft",
     "coarse_fill",
     "feather",
     "feather_weight",

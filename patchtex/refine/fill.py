@@ -111,7 +111,13 @@ def refine_image(
     if mask is None:
         return _refine(levels, strength, canvas(seed))
     fill = best_fill_per_hole([_refine(levels, strength, canvas(seed * FILLS + k)) for k in range(FILLS)], mask)
-    return torch.where(weight < 1, image + weight * (fill - image), fill)  # weight 0: the input, bit for bit
+    return blend_soft(image, fill, weight)
+
+
+def blend_soft(image: torch.Tensor, fill: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The repair `fill` over `image` by a soft mask `weight` ([1,1,H,W] in [0,1]): weight 0
+    is the input bit for bit, 1 the fill, in between (a partly transparent edge) a blend."""
+    return torch.where(weight < 1, image + weight * (fill - image), fill)
 
 
 @dataclass(frozen=True)

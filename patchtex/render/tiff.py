@@ -14,20 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..images import atomic_path
+from ..streaming import TIFF_TILE, tiff_colour, tiff_tiles
 
-TILE = 512
 
-
-def _tiles(array) -> Iterator[np.ndarray]:
-    """(C, H, W) zarr array -> (TILE, TILE, C) tiles, row by row, zero-padded at the edges."""
-    channels, height, width = array.shape
-    for y in range(0, height, TILE):
-        band = np.asarray(array[:, y : y + TILE, :]).transpose(1, 2, 0)
-        for x in range(0, width, TILE):
-            tile = np.zeros((TILE, TILE, channels), dtype=band.dtype)
-            part = band[:, x : x + TILE]
-            tile[: part.shape[0], : part.shape[1]] = part
-            yield tile
+def _bands(array) -> Iterator[np.ndarray]:
+    """(C, H, W) zarr array -> its rows, TIFF_TILE at a time, as [h,W,C] arrays."""
+    for y in range(0, array.shape[1], TIFF_TILE):
+        yield np.asarray(array[:, y : y + TIFF_TILE, :]).transpose(1, 2, 0)
 
 
 def zarr_to_tiff(store: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -41,19 +34,16 @@ def zarr_to_tiff(store: str | os.PathLike, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tif:
         for k, level in enumerate(levels):
             channels, height, width = level.shape
-            photometric = "rgb" if channels in (3, 4) else "minisblack"
-            extra = {"extrasamples": ["unassalpha"]} if channels in (2, 4) else {}
             tif.write(
-                _tiles(level),
+                tiff_tiles(_bands(level), width),
                 shape=(height, width, channels),
                 dtype=level.dtype,
-                tile=(TILE, TILE),
-                photometric=photometric,
+                tile=(TIFF_TILE, TIFF_TILE),
                 planarconfig="contig",
                 compression="zlib",
                 subifds=len(levels) - 1 if k == 0 else None,
                 subfiletype=1 if k else 0,
                 metadata=None,
-                **extra,
+                **tiff_colour(channels),
             )
     return Path(path)

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .. import __version__
-from ..model import Pyramid
+from ..model import Pyramid, downsample
 from .chunks import DTYPES, ModelPayload, chunk_edges, render_chunk
 
 DONE = "_patchtex_done"
@@ -96,8 +97,8 @@ def downsample_store(path: str, level: int, row: int, col: int, chunk: int, *chi
     _, height, width = target.shape
     y, x = row * chunk, col * chunk
     h, w = min(chunk, height - y), min(chunk, width - x)
-    block = source[:, 2 * y : 2 * (y + h), 2 * x : 2 * (x + w)].astype(np.float64)
-    mean = block.reshape(block.shape[0], h, 2, w, 2).mean(axis=(2, 4))
+    block = torch.from_numpy(source[:, 2 * y : 2 * (y + h), 2 * x : 2 * (x + w)].astype(np.float32))
+    mean = downsample(block[None])[0].numpy()  # the pyramid's own 2x2 box average (exact for 8/16-bit sums)
     target[:, y : y + h, x : x + w] = np.rint(mean).astype(target.dtype)
     _mark(Path(path), level, row, col)
     return 1
