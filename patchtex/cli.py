@@ -788,10 +788,10 @@ def _check_output(path: Path, inputs: tuple[Path | None, ...]) -> None:
 
 
 # Relative cost of one training step at the coarsest scale against one at a finer scale
-# (2-core CPU, bf16: 1000 coarse steps ~55 s, 400 fine steps ~45-55 s); it only shapes the
-# whole-fit estimate before the finer scales have been timed.
-COARSE_STEP_COST = 0.45
-FINE_STEP_SECONDS_CPU = 0.125  # one finer-scale step on a 2-core CPU, for the up-front estimate
+# (2-core CPU, bf16, batch 4: a coarse step 40-57 ms, a finer one 55-80 ms); it only shapes
+# the whole-fit estimate before the finer scales have been timed.
+COARSE_STEP_COST = 0.65
+FINE_STEP_SECONDS_CPU = 0.06  # one finer-scale step on a 2-core CPU, for the up-front estimate
 
 
 class _FitBar:

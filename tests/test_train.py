@@ -347,3 +347,17 @@ def test_crops_shrink_to_fit_between_holes():
     assert valid_crop_size(torch.ones(1, 1, 40, 40), 24) == 24
     valid[..., :, 5:35] = 0  # 10 x 5 corners: not even 8 x 8 fits
     assert valid_crop_size(valid, 24) == 24
+
+
+def test_sorted_rows_matches_torch_sort_in_values_and_gradient():
+    from patchtex.train import sorted_rows
+
+    values = torch.randn(8, 300, generator=torch.Generator().manual_seed(5)).requires_grad_()
+    weights = torch.linspace(-1, 1, 300)
+    ours = sorted_rows(values)
+    (grad_ours,) = torch.autograd.grad((ours * weights).sum(), values)
+    theirs = values.sort(dim=1).values
+    (grad_theirs,) = torch.autograd.grad((theirs * weights).sum(), values)
+    assert torch.equal(ours, theirs) and torch.equal(grad_ours, grad_theirs)
+    plain = values.detach()
+    assert torch.equal(sorted_rows(plain), plain.sort(dim=1).values)
