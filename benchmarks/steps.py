@@ -19,7 +19,6 @@ import patchtex
 from patchtex import train as T
 from patchtex.config import TrainConfig
 from patchtex.images import load_image
-from patchtex.model import MultiCritic
 from patchtex.noise import find_waves
 from patchtex.runtime import use_bf16
 
@@ -37,9 +36,7 @@ def step_times(exemplar: torch.Tensor, train: TrainConfig, steps: int) -> list[t
     bf16 = use_bf16(train.precision, torch.device("cpu"))
     out = []
     for scale in range(config.num_scales):
-        critics = train.coarse_critics if scale == 0 else train.fine_critics
-        disc = MultiCritic(config.image_channels, train.disc_channels, train.disc_layers, critics)
-        disc = disc.to(memory_format=torch.channels_last)
+        disc = T.scale_critic(config, train, scale).to(memory_format=torch.channels_last)
         pyramid.generators[scale].requires_grad_(True)
         fit = T._ScaleFit(pyramid, disc, scale, levels, None, train, generator, bf16)
         fit.run(0, 3, run, None)

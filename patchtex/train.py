@@ -367,12 +367,7 @@ def fit_pyramid(
     prev_disc = state.disc if state else None
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
-        disc = MultiCritic(
-            cfg.image_channels,
-            train.disc_channels,
-            train.disc_layers,
-            train.coarse_critics if scale == 0 else train.fine_critics,
-        )
+        disc = scale_critic(cfg, train, scale)
         mid_scale = state is not None and scale == state.scale and state.opt_g is not None
         if mid_scale:
             disc.load_state_dict(_critic_keys(state.disc))
@@ -405,6 +400,12 @@ def fit_pyramid(
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
     return FitResult(pyramid, run.seconds(), losses)
+
+
+def scale_critic(config: ModelConfig, train: TrainConfig, scale: int) -> MultiCritic:
+    """The critics of one scale's fit, freshly built (the coarsest scale has its own count)."""
+    count = train.coarse_critics if scale == 0 else train.fine_critics
+    return MultiCritic(config.image_channels, train.disc_channels, train.disc_layers, count)
 
 
 class _Run:
