@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 def step_times(exemplar: torch.Tensor, train: TrainConfig, steps: int) -> list[tuple[int, float]]:
     """[(crop side, seconds per step)] per scale, coarse to fine."""
-    config = T.config_for(exemplar, train.coarse_side, find_waves(exemplar))
+    config = T.config_for(exemplar, train.coarse_side, find_waves(exemplar), wave_reach=train.wave_reach)
     pyramid = T.Pyramid(config)
     generator = torch.Generator().manual_seed(0)
     T.init_weights(pyramid, generator)

@@ -39,17 +39,28 @@ class KeyedSource:
         self.seed, self.device = seed, device
         self.periods = periods
         self.waves = pyramid.waves.detach().cpu()
-        if periods is not None:
-            coarsest = self.config.factor(0)
-            self.waves = quantize_waves(self.waves, (periods[0][0] * coarsest, periods[0][1] * coarsest))
         self.phases = seed_phases(seed, len(self.config.waves))
+        self._scale_waves: dict[int, torch.Tensor] = {}
+
+    def scale_waves(self, scale: int) -> torch.Tensor:
+        """The wave vectors at `scale`; on a wrapping plane rounded to whole cycles of that
+        scale's period (in finest pixels), so its periodic channels wrap with its noise."""
+        if self.periods is None:
+            return self.waves
+        if scale not in self._scale_waves:
+            factor = self.config.factor(scale)
+            period = (self.periods[scale][0] * factor, self.periods[scale][1] * factor)
+            self._scale_waves[scale] = quantize_waves(self.waves, period)
+        return self._scale_waves[scale]
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         factor = self.config.factor(scale)
         period = None if self.periods is None else self.periods[scale]
         cond = keyed_noise(self.seed, scale, rect, self.config.noise_channels, period)
-        if scale == 0 and self.config.waves:
-            cond = torch.cat([cond, wave_field(self.waves, self.phases, factor, rect)], dim=1)
+        fed = list(self.config.waves_at(scale))
+        if fed:
+            waves = self.scale_waves(scale)[fed]
+            cond = torch.cat([cond, wave_field(waves, self.phases[:, fed], factor, rect)], dim=1)
         return cond.to(self.device)
 
 

@@ -257,8 +257,12 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
             }
         )
     waves = [
-        {"period_px": round(1 / math.hypot(kx, ky), 2), "angle_deg": round(math.degrees(math.atan2(ky, kx)), 1)}
-        for kx, ky in config.waves
+        {
+            "period_px": round(1 / math.hypot(kx, ky), 2),
+            "angle_deg": round(math.degrees(math.atan2(ky, kx)), 1),
+            "scales": [s for s in range(config.num_scales) if i in config.waves_at(s)],
+        }
+        for i, (kx, ky) in enumerate(config.waves)
     ]
     info: dict[str, Any] = {
         "file": str(path),

@@ -843,6 +843,15 @@ class _FitBar:
                 self.bar = None
 
 
+def _span(scales: list[int]) -> str:
+    """[1, 2, 3] -> '1-3'; [0] -> '0'; [0, 2] -> '0, 2'."""
+    if not scales:
+        return "none"
+    if len(scales) > 1 and scales == list(range(scales[0], scales[-1] + 1)):
+        return f"{scales[0]}-{scales[-1]}"
+    return ", ".join(str(s) for s in scales)
+
+
 def _losses_text(losses: dict[str, float]) -> str:
     return f"critic {losses['d']:.2f}  patches {losses['swd']:.4f}  spectrum {losses['spec']:.2f}"
 
@@ -955,7 +964,9 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
     if fit_s is not None:
         losses = f"; final losses: {_losses_text(info['losses'])}" if info["losses"] else ""
         click.echo(f"fit       {fit_s:.0f} s on {info['fitted_on']}, seed {info['seed']}{losses}")
-    waves = ", ".join(f"period {w['period_px']:g} px at {w['angle_deg']:g} deg" for w in info["waves"])
+    waves = ", ".join(
+        f"period {w['period_px']:g} px at {w['angle_deg']:g} deg (scales {_span(w['scales'])})" for w in info["waves"]
+    )
     click.echo(f"waves     {waves or 'none (no periodic layout found)'}")
     click.echo("scale  exemplar    width  layers  parameters  sees px (exemplar px)")
     for sc in info["scales"]:

@@ -15,6 +15,18 @@ from dataclasses import dataclass
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
+# a wave enters the pyramid at the coarsest scale where its period is at least this many
+# of that scale's pixels. Sampled at about 2 px a period (lego's and wicker's 16 px stud
+# and weave periods at a coarsest scale of 8x: 2.02 px) its sin and cos are a +-1
+# checkerboard whose phase drifts over 1 / (0.5 - 1/period) px (200 px there): useless to a
+# generator that sees 15 px. At 2.25 px that beat is 18 px; the diamond plate's 10 px
+# ridge harmonic (2.49 px at its coarsest scale) is still needed there to place its
+# ridges in the cell (moved one scale finer, its ridges merged into long lines)
+MIN_WAVE_PERIOD = 2.25
+# which scales a wave's periodic channels feed: "coarsest" (every wave at scale 0, as
+# before session 13), "entry" (each wave at its entry scale), "finer" (there and at every
+# finer scale, so fine scales keep the lattice too)
+WAVE_REACHES = ("coarsest", "entry", "finer")
 
 
 def check_precision(precision: str) -> str:
@@ -41,6 +53,9 @@ class ModelConfig:
     # Periodic (PSGAN-style) channels: wave vectors in cycles per finest pixel, found in the
     # exemplar's power spectrum. Empty for textures without a dominant period.
     waves: tuple[tuple[float, float], ...] = ()
+    # per wave, the scales whose generator is fed its channels; empty = every wave at the
+    # coarsest scale only (every model file written before this field existed)
+    wave_scales: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.image_channels not in (1, 2, 3, 4):
@@ -49,10 +64,21 @@ class ModelConfig:
             raise ValueError("channels and layers need one entry per scale")
         if min(self.layers) < 2:
             raise ValueError("every scale needs at least 2 conv layers")
+        if self.wave_scales:
+            if len(self.wave_scales) != len(self.waves):
+                raise ValueError("wave_scales needs one entry per wave")
+            if any(not 0 <= s < self.num_scales for scales in self.wave_scales for s in scales):
+                raise ValueError(f"wave_scales must name scales 0-{self.num_scales - 1}")
 
-    @property
-    def periodic_channels(self) -> int:
-        return 2 * len(self.waves)
+    def waves_at(self, scale: int) -> tuple[int, ...]:
+        """Indices of the waves whose periodic channels the generator of `scale` is fed."""
+        if not self.wave_scales:
+            return tuple(range(len(self.waves))) if scale == 0 else ()
+        return tuple(i for i, scales in enumerate(self.wave_scales) if scale in scales)
+
+    def periodic_channels(self, scale: int) -> int:
+        """Periodic input channels (sin and cos of each wave) of the generator of `scale`."""
+        return 2 * len(self.waves_at(scale))
 
     def factor(self, scale: int) -> int:
         """Size of one pixel of `scale` in finest pixels."""
@@ -71,6 +97,7 @@ class ModelConfig:
             layers=tuple(int(n) for n in raw["layers"]),
             noise_channels=int(raw["noise_channels"]),
             waves=tuple((float(a), float(b)) for a, b in raw["waves"]),
+            wave_scales=tuple(tuple(int(s) for s in scales) for scales in raw.get("wave_scales", ())),
         )
 
 
@@ -90,6 +117,7 @@ class TrainConfig:
     batch_size: int = 4
     crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
+    wave_reach: str = "finer"  # which scales the periodic channels feed (WAVE_REACHES)
     max_side: int = 1024  # exemplars larger than this are downscaled before fitting
     lr_g: float = 5e-4
     lr_d: float = 5e-4
@@ -130,6 +158,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
+        if self.wave_reach not in WAVE_REACHES:
+            raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {self.wave_reach!r}")
         positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
         for name in positive:
             if getattr(self, name) < 1:
@@ -184,6 +214,7 @@ class TrainConfig:
             "spectral_warmup": 0.0,
             "saturation_weight": 0.0,
             "spectral_weight": 0.0,  # fits before the spectral loss had none
+            "wave_reach": "coarsest",
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)
@@ -202,7 +233,30 @@ def num_scales_for(short_side: int, coarse_side: int) -> int:
     return max(n, 1)
 
 
-def default_model_config(image_channels: int, short_side: int, coarse_side: int = 40, waves=()) -> ModelConfig:
+def wave_entry(wave: tuple[float, float], num_scales: int) -> int:
+    """The coarsest scale at which `wave` (cycles per finest pixel) spans `MIN_WAVE_PERIOD`
+    of that scale's pixels (the finest scale when none does)."""
+    period = 1.0 / max(math.hypot(*wave), 1e-12)
+    for scale in range(num_scales):
+        if period / 2 ** (num_scales - 1 - scale) >= MIN_WAVE_PERIOD:
+            return scale
+    return num_scales - 1
+
+
+def wave_scales_for(waves, num_scales: int, reach: str) -> tuple[tuple[int, ...], ...]:
+    """Per wave, the scales fed its periodic channels (`WAVE_REACHES` says how)."""
+    if reach not in WAVE_REACHES:
+        raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {reach!r}")
+    out = []
+    for wave in waves:
+        entry = 0 if reach == "coarsest" else wave_entry(wave, num_scales)
+        out.append(tuple(range(entry, num_scales)) if reach == "finer" else (entry,))
+    return tuple(out)
+
+
+def default_model_config(
+    image_channels: int, short_side: int, coarse_side: int = 40, waves=(), wave_reach: str = "finer"
+) -> ModelConfig:
     """The default architecture for an exemplar: wide and deep at the coarse scale, where
     pixels are cheap and layout is decided; narrow at the fine scales, where they are not."""
     n = num_scales_for(short_side, coarse_side)
@@ -214,4 +268,5 @@ def default_model_config(image_channels: int, short_side: int, coarse_side: int 
         channels=channels,
         layers=layers,
         waves=tuple(waves),
+        wave_scales=wave_scales_for(waves, n, wave_reach),
     )

@@ -92,9 +92,10 @@ def upsample_into(coarse: torch.Tensor, crect: Rect, rect: Rect) -> torch.Tensor
 
 
 def cond_channels(config: ModelConfig, scale: int) -> int:
-    """Noise channels at every scale; the periodic channels only at the coarsest, which
-    decides the layout (finer scales follow the image they are given)."""
-    return config.noise_channels + (config.periodic_channels if scale == 0 else 0)
+    """Noise channels at every scale; the periodic channels of the waves that feed this
+    scale (`ModelConfig.waves_at`): a wave enters where the scale resolves its period,
+    and with the default reach stays on at every finer scale."""
+    return config.noise_channels + config.periodic_channels(scale)
 
 
 def grow(rect: Rect, margin: int) -> Rect:

@@ -284,8 +284,10 @@ class TrainingSource:
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         _, _, w, h = rect
         noise = torch.randn(self.batch, self.config.noise_channels, h, w, generator=self.generator)
-        if scale == 0 and self.config.waves:
-            noise = torch.cat([noise, wave_field(self.waves, self.phases, self.config.factor(0), rect)], 1)
+        fed = list(self.config.waves_at(scale))
+        if fed:
+            waves = wave_field(self.waves[fed], self.phases[:, fed], self.config.factor(scale), rect)
+            noise = torch.cat([noise, waves], 1)
         return noise.to(self.device)
 
 
@@ -293,7 +295,11 @@ CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus 
 
 
 def config_for(
-    exemplar: torch.Tensor, coarse_side: int, waves: tuple, valid: torch.Tensor | None = None
+    exemplar: torch.Tensor,
+    coarse_side: int,
+    waves: tuple,
+    valid: torch.Tensor | None = None,
+    wave_reach: str = "finer",
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -301,7 +307,7 @@ def config_for(
     their fill as texture."""
     short = min(exemplar.shape[-2:])
     while True:
-        config = default_model_config(exemplar.shape[1], short, coarse_side, waves)
+        config = default_model_config(exemplar.shape[1], short, coarse_side, waves, wave_reach)
         if valid is None or config.num_scales == 1:
             return config
         if fits_valid(valid_pyramid(valid, config.num_scales)[0], CLEAN_SIDE, CLEAN_SIDE):
@@ -345,7 +351,7 @@ def fit_pyramid(
         model_config = pyramid.config
         generator.set_state(state.generator)
     elif model_config is None:
-        model_config = config_for(exemplar, train.coarse_side, find_waves(exemplar), valid)
+        model_config = config_for(exemplar, train.coarse_side, find_waves(exemplar), valid, train.wave_reach)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)

@@ -17,6 +17,7 @@ TINY = ModelConfig(
     layers=(3, 3),
     noise_channels=2,
     waves=((0.0, 0.125),),
+    wave_scales=((0, 1),),  # the wave feeds both scales, so tileable tests cover its wrap at each
 )
 TINY_TRAIN = TrainConfig(steps=(3, 3), batch_size=2, crop_size=16, seed=0)
 

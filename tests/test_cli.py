@@ -267,6 +267,9 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     assert info["train_config"]["coarse_steps"] == 2 and info["fit_seconds"] > 0 and "swd" in info["losses"]
     text = runner.invoke(main, ["info", str(model_file)])
     assert text.exit_code == 0 and f"{cfg.num_scales} scales" in text.output and "sees px" in text.output
+    # the stripes' 8 px period is 4 px at the coarser of 2 scales: it feeds both
+    assert cfg.num_scales == 2 and [w["scales"] for w in info["waves"]] == [[0, 1]]
+    assert "period 8 px at 90 deg (scales 0-1)" in text.output
 
 
 def test_info_of_an_unfinished_fit_says_where_it_stopped(runner, exemplar_png, tmp_path, monkeypatch):

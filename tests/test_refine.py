@@ -201,6 +201,24 @@ def test_coarse_fill_continues_a_periodic_layout_at_its_phase():
     assert torch.allclose(out[..., deep[0, 0] > 0], truth[..., deep[0, 0] > 0], atol=1e-3)
 
 
+def test_coarse_fill_takes_the_known_colour_deep_in_a_hole_but_leaves_scratches_alone():
+    """The image is the plane 0.3 brighter (the model was fitted on pixels in another
+    light): deep inside a large hole the layout is the plane's at its phase and at the
+    image's colour; a 2 px scratch, all border, is not shifted."""
+    truth = _Plane().step(0, None, (1000, 37, 60, 60)) + 0.3
+    mask = torch.zeros(1, 1, 60, 60)
+    mask[..., 8:34, 8:34] = 1
+    mask[..., 44:46, 4:56] = 1
+    smooth = torch.where(mask > 0, torch.zeros_like(truth), truth)
+    out = coarse_fill(smooth, mask, _Plane())
+    middle = (..., slice(17, 25), slice(17, 25))  # 9 px and more from the border: all shifted
+    assert torch.allclose(out[middle], truth[middle], atol=1e-3)
+    # every scratch pixel is 1 px deep: a quarter of the plane's own value over the
+    # smooth fill (0 here), with no shift
+    scratch = (..., slice(44, 46), slice(10, 50))
+    assert torch.allclose(out[scratch], 0.25 * (truth[scratch] - 0.3), atol=1e-3)
+
+
 def test_feather_meets_the_border_and_keeps_the_fill_deeper_in():
     image = torch.linspace(-0.5, 0.5, 40).expand(1, 3, 40, 40).clone()
     mask = torch.zeros(1, 1, 40, 40)
