@@ -118,6 +118,11 @@ class TrainConfig:
     crop_size: int = 64  # discriminator crop at the finer scales, in that scale's pixels
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
     wave_reach: str = "finer"  # which scales the periodic channels feed (WAVE_REACHES)
+    # real crops also flipped or turned where the exemplar has that symmetry (`symmetry`).
+    # Off: one fit each, cobbles lost their closed cells (VGG 2.58 -> 3.73), gravel_gray,
+    # cracked_paint and leaves were a little worse, only tomatoes better (1.77 -> 1.64)
+    # (benchmarks/RESULTS, session 13)
+    augment: bool = False
     max_side: int = 1024  # exemplars larger than this are downscaled before fitting
     lr_g: float = 5e-4
     lr_d: float = 5e-4
@@ -215,6 +220,7 @@ class TrainConfig:
             "saturation_weight": 0.0,
             "spectral_weight": 0.0,  # fits before the spectral loss had none
             "wave_reach": "coarsest",
+            "augment": False,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -40,6 +40,7 @@ from .model import (
 from .noise import find_waves, wave_field
 from .quality import mean_power
 from .runtime import use_bf16
+from .symmetry import augment, symmetries
 
 # callback(scale, step, steps_in_scale, losses) after every step. A callback that also has
 # a `begin(steps, scale, step)` method is told the whole plan first: the steps of every
@@ -354,6 +355,7 @@ def fit_pyramid(
         model_config = config_for(exemplar, train.coarse_side, find_waves(exemplar), valid, train.wave_reach)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
+    transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
     if resume is None:
         pyramid = Pyramid(cfg)
@@ -389,7 +391,7 @@ def fit_pyramid(
                 disc.load_state_dict(_carried_critics(prev_disc, len(disc.critics)))
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
-        fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16)
+        fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16, transforms)
         first = 0
         if mid_scale:
             fit.opt_g.load_state_dict(state.opt_g)
@@ -467,8 +469,10 @@ class _ScaleFit:
         train: TrainConfig,
         generator: torch.Generator,
         bf16: bool,
+        transforms: tuple[str, ...] = (),
     ):
         self.pyramid, self.disc, self.scale, self.levels = pyramid, disc, scale, levels
+        self.transforms = transforms  # symmetries of the exemplar its real crops are drawn under
         self.train, self.generator = train, generator
         self.gen = pyramid.generators[scale]
         self.device = levels[scale].device
@@ -549,6 +553,7 @@ class _ScaleFit:
             coarse = coarse.float()
             prev = upsample_into(coarse, self.crect, self.rin)
         real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
+        real = augment(real, self.transforms, generator)
         with self.autocast:
             if prev is None:  # the coarsest scale: keep its image before tanh for saturation_loss
                 self.pre_tanh = self.gen.tail_output(None, source(self.scale, self.rin))
