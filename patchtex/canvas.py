@@ -42,6 +42,12 @@ class KeyedSource:
         self.phases = seed_phases(seed, len(self.config.waves))
         self._scale_waves: dict[int, torch.Tensor] = {}
 
+    def move_waves(self, dx: float, dy: float) -> None:
+        """From now on the periodic channels at a position are those the plane had (dx, dy)
+        finest pixels further on; the noise stays where it is."""
+        shift = self.waves.double() @ torch.tensor([dx, dy], dtype=torch.float64)
+        self.phases = self.phases + shift[None]
+
     def scale_waves(self, scale: int) -> torch.Tensor:
         """The wave vectors at `scale`; on a wrapping plane rounded to whole cycles of that
         scale's period (in finest pixels), so its periodic channels wrap with its noise."""

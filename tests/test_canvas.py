@@ -173,3 +173,16 @@ def test_windows_rendered_in_another_process_are_the_bytes_of_a_whole_render(tin
     for (canvas, (x, y, w, h)), part in zip(jobs, parts):
         whole = canvas.window(-20, -10, 70, 60)
         assert torch.equal(part, whole[..., y + 10 : y + 10 + h, x + 20 : x + 20 + w])
+
+
+def test_moved_waves_are_the_planes_further_on_and_the_noise_stays(tiny_model):
+    from patchtex.canvas import KeyedSource
+
+    pyramid = tiny_model.pyramid
+    plain, moved = KeyedSource(pyramid, 5, CPU), KeyedSource(pyramid, 5, CPU)
+    moved.move_waves(4, 6)
+    noise = pyramid.config.noise_channels
+    rect = (5, 3, 10, 10)
+    assert pyramid.config.waves_at(1)  # the finest scale is fed the wave
+    assert torch.allclose(moved(1, rect)[:, noise:], plain(1, (9, 9, 10, 10))[:, noise:], atol=1e-5)
+    assert torch.equal(moved(1, rect)[:, :noise], plain(1, rect)[:, :noise])

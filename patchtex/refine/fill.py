@@ -190,7 +190,11 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
         start = 0
         x = levels.smooth
         if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
-            x = coarse_fill(x, masks[0], canvas)
+            x, (dx, dy) = coarse_fill(x, masks[0], canvas)
+            # finer scales fed periodic channels must draw the lattice where the placed
+            # layout has it, not where the plane has it: move their waves by the largest
+            # hole's placement (a periodic image's holes all agree on it, up to a period)
+            canvas.source.move_waves(dx * cfg.factor(0), dy * cfg.factor(0))
     for scale in range(start + 1, cfg.num_scales):
         if scale <= own:
             size = images[scale].shape[-2:]
@@ -239,8 +243,9 @@ CONTEXT = 4  # coarsest-scale pixels around a hole whose known values its new la
 SEARCH = 128  # side of the coarse sample searched for each hole's layout (at least 3x the hole)
 
 
-def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> torch.Tensor:
-    """New layout for the holes at the coarsest scale.
+def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tuple[torch.Tensor, tuple[int, int]]:
+    """New layout for the holes at the coarsest scale, and (dx, dy): where the largest
+    hole's layout came from in the sample, relative to where it went ((0, 0) without holes).
 
     smooth: [1,C,h,w] the coarse image with holes filled by `smooth_fill`; mask: [1,1,h,w].
     The coarsest generator draws a sample of new texture (the canvas's seed decides it)
@@ -262,13 +267,14 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tor
     hole = mask[0, 0].numpy() > 0
     components, count = label(hole)
     if count == 0:
-        return smooth
+        return smooth, (0, 0)
     boxes = [_grown(box, CONTEXT, height, width) for box in find_objects(components)]
     largest = max(max(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes)
     side = max(SEARCH, 3 * largest)
     sample = canvas.step(0, None, (0, 0, side, side)).float()
     squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
+    largest, shift = 0, (0, 0)
     for index, box in enumerate(boxes, start=1):
         own = components[box] == index
         ring = binary_dilation(own, iterations=CONTEXT) & (components[box] == 0)
@@ -284,9 +290,11 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tor
         if bool(weight.any()):
             placed = placed + recolour_weight(own) * colour_offset(target, placed, weight)
         chosen[(..., *box)] = torch.where(inside, placed, chosen[(..., *box)])
+        if int(own.sum()) > largest:
+            largest, shift = int(own.sum()), (x - box[1].start, y - box[0].start)
     depth = torch.from_numpy(distance_transform_edt(hole)).float()
     blend = ((depth - 0.5) / 2).clamp(0, 1)
-    return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth)
+    return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth), shift
 
 
 def colour_offset(target: torch.Tensor, placed: torch.Tensor, ring: torch.Tensor) -> torch.Tensor:
