@@ -274,7 +274,7 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
     sample = canvas.step(0, None, (0, 0, side, side)).float()
     squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
-    largest, shift = 0, (0, 0)
+    biggest, shift = 0, (0, 0)  # the largest hole's area, and where its layout came from
     for index, box in enumerate(boxes, start=1):
         own = components[box] == index
         ring = binary_dilation(own, iterations=CONTEXT) & (components[box] == 0)
@@ -290,8 +290,8 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
         if bool(weight.any()):
             placed = placed + recolour_weight(own) * colour_offset(target, placed, weight)
         chosen[(..., *box)] = torch.where(inside, placed, chosen[(..., *box)])
-        if int(own.sum()) > largest:
-            largest, shift = int(own.sum()), (x - box[1].start, y - box[0].start)
+        if int(own.sum()) > biggest:
+            biggest, shift = int(own.sum()), (x - box[1].start, y - box[0].start)
     depth = torch.from_numpy(distance_transform_edt(hole)).float()
     blend = ((depth - 0.5) / 2).clamp(0, 1)
     return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth), shift
