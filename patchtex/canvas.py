@@ -227,6 +227,12 @@ class Canvas:
                 yield done + offset, band.clamp_(-1, 1).index_select(3, cols - first)
             done += rows
 
+    def move_waves(self, dx: float, dy: float) -> None:
+        """From now on `step` feeds each scale the periodic channels the plane has (dx, dy)
+        finest pixels further on (noise unchanged): refine lines the finer scales'
+        lattice up with the coarse layout it placed in a hole."""
+        self.source.move_waves(dx, dy)
+
     def step(self, scale: int, prev: torch.Tensor | None, rect: Rect) -> torch.Tensor:
         """Generator `scale` alone on `rect` of this scale's grid: `prev` is the coarser
         image already on this grid, covering `rect` grown by the generator's halo (None

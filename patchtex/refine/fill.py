@@ -194,7 +194,7 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
             # finer scales fed periodic channels must draw the lattice where the placed
             # layout has it, not where the plane has it: move their waves by the largest
             # hole's placement (a periodic image's holes all agree on it, up to a period)
-            canvas.source.move_waves(dx * cfg.factor(0), dy * cfg.factor(0))
+            canvas.move_waves(dx * cfg.factor(0), dy * cfg.factor(0))
     for scale in range(start + 1, cfg.num_scales):
         if scale <= own:
             size = images[scale].shape[-2:]
