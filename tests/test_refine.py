@@ -265,3 +265,25 @@ def test_a_repair_cannot_also_upscale(tiny_model):
     _, damaged, mask = _damaged()
     with pytest.raises(ValueError, match="repair first, then upscale"):
         tiny_model.refine(damaged, mask, upscale=2)
+
+
+def test_a_fill_moves_the_finer_scales_waves_by_the_largest_holes_placement(tiny_model, monkeypatch):
+    """Waves that feed finer scales must draw the lattice where the placed coarse layout
+    has it: each fill moves its canvas's waves by coarse_fill's offset, in finest pixels."""
+    import patchtex.refine.fill as fill
+
+    shifts, moves = [], []
+    real_coarse_fill = fill.coarse_fill
+
+    def spy_fill(smooth, mask, canvas):
+        out, shift = real_coarse_fill(smooth, mask, canvas)
+        shifts.append(shift)
+        return out, shift
+
+    monkeypatch.setattr(fill, "coarse_fill", spy_fill)
+    monkeypatch.setattr(Canvas, "move_waves", lambda self, dx, dy: moves.append((dx, dy)))
+    _, damaged, mask = _damaged()
+    tiny_model.refine(damaged, mask, seed=0)
+    factor = tiny_model.config.factor(0)
+    assert len(moves) == len(shifts) == fill.FILLS and any(shift != (0, 0) for shift in shifts)
+    assert moves == [(dx * factor, dy * factor) for dx, dy in shifts]
