@@ -40,7 +40,14 @@ class KeyedSource:
         self.periods = periods
         self.waves = pyramid.waves.detach().cpu()
         self.phases = seed_phases(seed, len(self.config.waves))
-        self._scale_waves: dict[int, torch.Tensor] = {}
+        # per scale, the wave vectors; on a wrapping plane rounded to whole cycles of that
+        # scale's period (in finest pixels), so its periodic channels wrap with its noise
+        self.scale_waves = [self.waves] * self.config.num_scales
+        if periods is not None:
+            self.scale_waves = [
+                quantize_waves(self.waves, (w * self.config.factor(s), h * self.config.factor(s)))
+                for s, (w, h) in enumerate(periods)
+            ]
 
     def move_waves(self, dx: float, dy: float) -> None:
         """From now on the periodic channels at a position are those the plane had (dx, dy)
@@ -48,24 +55,13 @@ class KeyedSource:
         shift = self.waves.double() @ torch.tensor([dx, dy], dtype=torch.float64)
         self.phases = self.phases + shift[None]
 
-    def scale_waves(self, scale: int) -> torch.Tensor:
-        """The wave vectors at `scale`; on a wrapping plane rounded to whole cycles of that
-        scale's period (in finest pixels), so its periodic channels wrap with its noise."""
-        if self.periods is None:
-            return self.waves
-        if scale not in self._scale_waves:
-            factor = self.config.factor(scale)
-            period = (self.periods[scale][0] * factor, self.periods[scale][1] * factor)
-            self._scale_waves[scale] = quantize_waves(self.waves, period)
-        return self._scale_waves[scale]
-
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         factor = self.config.factor(scale)
         period = None if self.periods is None else self.periods[scale]
         cond = keyed_noise(self.seed, scale, rect, self.config.noise_channels, period)
         fed = list(self.config.waves_at(scale))
         if fed:
-            waves = self.scale_waves(scale)[fed]
+            waves = self.scale_waves[scale][fed]
             cond = torch.cat([cond, wave_field(waves, self.phases[:, fed], factor, rect)], dim=1)
         return cond.to(self.device)
 

@@ -29,6 +29,13 @@ MIN_WAVE_PERIOD = 2.25
 WAVE_REACHES = ("coarsest", "entry", "finer")
 
 
+def check_wave_reach(reach: str) -> str:
+    """`reach` if it is one of `WAVE_REACHES`; ValueError naming it otherwise."""
+    if reach not in WAVE_REACHES:
+        raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {reach!r}")
+    return reach
+
+
 def check_precision(precision: str) -> str:
     """`precision` if it is one of `PRECISIONS`; ValueError naming it otherwise."""
     if precision not in PRECISIONS:
@@ -163,8 +170,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
-        if self.wave_reach not in WAVE_REACHES:
-            raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {self.wave_reach!r}")
+        check_wave_reach(self.wave_reach)
         positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
         for name in positive:
             if getattr(self, name) < 1:
@@ -251,8 +257,7 @@ def wave_entry(wave: tuple[float, float], num_scales: int) -> int:
 
 def wave_scales_for(waves, num_scales: int, reach: str) -> tuple[tuple[int, ...], ...]:
     """Per wave, the scales fed its periodic channels (`WAVE_REACHES` says how)."""
-    if reach not in WAVE_REACHES:
-        raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {reach!r}")
+    check_wave_reach(reach)
     out = []
     for wave in waves:
         entry = 0 if reach == "coarsest" else wave_entry(wave, num_scales)

@@ -290,8 +290,9 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
         if bool(weight.any()):
             placed = placed + recolour_weight(own) * colour_offset(target, placed, weight)
         chosen[(..., *box)] = torch.where(inside, placed, chosen[(..., *box)])
-        if int(own.sum()) > biggest:
-            biggest, shift = int(own.sum()), (x - box[1].start, y - box[0].start)
+        area = int(own.sum())
+        if area > biggest:
+            biggest, shift = area, (x - box[1].start, y - box[0].start)
     depth = torch.from_numpy(distance_transform_edt(hole)).float()
     blend = ((depth - 0.5) / 2).clamp(0, 1)
     return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth), shift
