@@ -157,6 +157,15 @@ class TrainConfig:
     # saturated tanh is a flat image with no gradient back (hammered's coarsest scale
     # collapsed so at spectral weight 0.25 without it, session 10); zero while tanh can move
     saturation_weight: float = 1.0
+    # a penalty on generated pixels whose colour the exemplar's level at that scale does
+    # not have (`palette.support_loss`): the critic and the patch losses barely see a few
+    # per cent of blended or overshot pixels between an exemplar's distinct colours. On
+    # lego (one fit each) the false-colour share went 0.0029-0.0041 -> 0.0014 at 100,
+    # 0.0005 at 300, 0.0003 at 1000 (benchmarks/RESULTS, session 14)
+    palette_weight: float = 1000.0
+    # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
+    # at 300), and 10 beside 300 at the finer ones did not help (session 14)
+    coarse_palette_weight: float = 0.0
     real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
@@ -200,6 +209,8 @@ class TrainConfig:
             "coarse_spectral_weight",
             "sr_weight",
             "saturation_weight",
+            "palette_weight",
+            "coarse_palette_weight",
             "ema_half_life",
         )
         for name in rates:
@@ -227,6 +238,8 @@ class TrainConfig:
             "spectral_weight": 0.0,  # fits before the spectral loss had none
             "wave_reach": "coarsest",
             "augment": False,
+            "palette_weight": 0.0,
+            "coarse_palette_weight": 0.0,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -38,6 +38,7 @@ from .model import (
     upsample_into,
 )
 from .noise import find_waves, wave_field
+from .palette import distance_field, support_loss
 from .quality import mean_power
 from .runtime import use_bf16
 from .symmetry import augment, symmetries
@@ -500,6 +501,10 @@ class _ScaleFit:
         self.target = None
         if self.spectral_weight > 0:
             self.target = spectrum_target(levels[scale], self.crop, self.real_at)
+        self.palette = None  # the colours of this scale's level (`palette.distance_field`)
+        self.palette_weight = train.coarse_palette_weight if scale == 0 else train.palette_weight
+        if self.palette_weight > 0:
+            self.palette = distance_field(levels[scale], None if valids is None else valids[scale])
         self.ema = None
         if train.ema_half_life > 0:
             self.ema = {k: v.detach().clone() for k, v in self.gen.state_dict().items()}
@@ -620,6 +625,10 @@ class _ScaleFit:
             loss_cons = consistency_loss(fake, coarse, self.crect)
             loss = loss + train.consistency_weight * loss_cons
         losses = {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
+        if self.palette is not None:
+            loss_pal = support_loss(fake, self.palette)
+            loss = loss + self.palette_weight * loss_pal
+            losses["pal"] = loss_pal.item()
         if paired is not None and train.sr_weight > 0:
             loss_sr = (fake - paired).abs().mean()
             loss = loss + train.sr_weight * loss_sr
