@@ -161,7 +161,8 @@ class TrainConfig:
     # not have (`palette.support_loss`): the critic and the patch losses barely see a few
     # per cent of blended or overshot pixels between an exemplar's distinct colours. On
     # lego (one fit each) the false-colour share went 0.0029-0.0041 -> 0.0014 at 100,
-    # 0.0005 at 300, 0.0003 at 1000 (benchmarks/RESULTS, session 14)
+    # 0.0005 at 300, 0.0003 at 1000; at 1000 every bench output is <= 0.00028 in two
+    # seeds, with no measurable step time (benchmarks/RESULTS, session 14)
     palette_weight: float = 1000.0
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)

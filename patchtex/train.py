@@ -10,7 +10,10 @@ refine real images (what `refine` relies on). Losses:
   stable distribution-matching signal from the first step that the critic then sharpens;
 - consistency: the 2x2 average of a fine scale's output is pushed onto the coarser image
   it refines (as a real image's is onto its own downsampling), so fine scales add detail
-  without moving what the coarser scale decided.
+  without moving what the coarser scale decided;
+- the spectral loss (the crops' power spectrum against the exemplar's) and, at the finer
+  scales, the palette loss (`palette.support_loss`: each pixel's distance beyond the
+  colours of the exemplar's level), which charges the colours the exemplar never has.
 """
 
 from __future__ import annotations

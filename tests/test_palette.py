@@ -106,3 +106,12 @@ def test_records_from_before_the_palette_loss_read_as_without_it():
     assert "palette_weight" not in raw
     old = TrainConfig.from_json(raw)
     assert old.palette_weight == 0.0 and old.coarse_palette_weight == 0.0
+
+
+def test_each_channel_is_read_as_itself():
+    """A red-and-green exemplar: red and green cost nothing, blue (red with its red and
+    blue channels swapped) costs as much as any colour far from both."""
+    green = torch.tensor([-0.9, 0.9, -0.9])
+    image = torch.cat([_pixels(RED).expand(1, 3, 4, 1), _pixels(green).expand(1, 3, 4, 1)], dim=-1)
+    d = distances(_pixels(RED, green, BLUE), distance_field(image))[0, 0]
+    assert d[0] == 0 and d[1] == 0 and d[2] > 1.0
