@@ -24,10 +24,7 @@ from .channels import colour
 
 LEVELS = 65  # grid points a channel, from -RANGE to RANGE: 0.039 apart (5 of 255 grey levels)
 RANGE = 1.25  # past [-1, 1], so that an overshoot beyond black or white has a gradient too
-
-
-def _spacing() -> float:
-    return 2 * RANGE / (LEVELS - 1)
+SPACING = 2 * RANGE / (LEVELS - 1)  # between neighbouring grid points, in image units
 
 
 # a colour of the image rounds to one corner of the grid cell it lies in; every other
@@ -46,13 +43,13 @@ def distance_field(image: torch.Tensor, valid: torch.Tensor | None = None, margi
     if valid is not None:
         pixels = pixels[:, valid.flatten().to(pixels.device) > 0.5]
     channels = pixels.shape[0]
-    index = ((pixels.clamp(-RANGE, RANGE) + RANGE) / _spacing()).round().long().cpu().numpy()
+    index = ((pixels.clamp(-RANGE, RANGE) + RANGE) / SPACING).round().long().cpu().numpy()
     occupied = np.zeros((LEVELS,) * channels, dtype=bool)
     occupied[tuple(index)] = True
     if not occupied.any():
         raise ValueError("no pixel to take colours from")
     distance = ndimage.distance_transform_edt(~occupied) - margin
-    field = torch.from_numpy(np.maximum(distance, 0.0) * _spacing()).float().to(image.device)
+    field = torch.from_numpy(np.maximum(distance, 0.0) * SPACING).float().to(image.device)
     if channels == 1:
         return field.reshape(1, 1, 1, LEVELS)
     return field.reshape(1, 1, LEVELS, LEVELS, LEVELS)  # [r, g, b] as (D, H, W)
@@ -66,12 +63,11 @@ def distances(image: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
     coords = (pixels / RANGE).permute(0, 2, 3, 1).reshape(1, batch * height, width, channels)
     if channels == 1:
         grid = torch.cat([coords, torch.zeros_like(coords)], dim=-1)  # (x: the grey level, y: 0)
-        sampled = F.grid_sample(field, grid, align_corners=True, padding_mode="border")
     else:
         grid = coords.flip(-1).unsqueeze(1)  # grid_sample wants (x, y, z) = (b, g, r)
-        sampled = F.grid_sample(field, grid, align_corners=True, padding_mode="border")
+    sampled = F.grid_sample(field, grid, align_corners=True, padding_mode="border")
     # beyond the grid (a colour past +-RANGE) the field is flat: the excess itself counts
-    beyond = F.relu(pixels.abs() - RANGE).pow(2).sum(1).sqrt()
+    beyond = (pixels.abs() - RANGE).clamp(min=0).norm(dim=1)
     return sampled.reshape(batch, height, width) + beyond
 
 
