@@ -8,7 +8,8 @@ import torch
 
 from patchtex.api import Model
 from patchtex.config import ModelConfig, TrainConfig
-from patchtex.train import fit_pyramid
+from patchtex.model import MultiCritic, Pyramid
+from patchtex.train import _ScaleFit, exemplar_pyramid, fit_pyramid
 
 TINY = ModelConfig(
     image_channels=3,
@@ -20,6 +21,17 @@ TINY = ModelConfig(
     wave_scales=((0, 1),),  # the wave feeds both scales, so tileable tests cover its wrap at each
 )
 TINY_TRAIN = TrainConfig(steps=(3, 3), batch_size=2, crop_size=16, seed=0)
+
+
+def scale_fits(train: TrainConfig) -> list[_ScaleFit]:
+    """The fit of each scale of a fresh `TINY` pyramid on stripes(64, seed=2) under `train`,
+    coarse to fine, each with a small critic of its own (for per-scale settings)."""
+    pyramid = Pyramid(TINY)
+    levels = exemplar_pyramid(stripes(64, seed=2), TINY.num_scales)
+    return [
+        _ScaleFit(pyramid, MultiCritic(3, 8, 3), scale, levels, None, train, torch.Generator().manual_seed(0), False)
+        for scale in range(TINY.num_scales)
+    ]
 
 
 def stripes(size: int = 48, channels: int = 3, seed: int = 0, noise: float = 0.25) -> torch.Tensor:

@@ -4,12 +4,10 @@ import pytest
 import torch
 
 from patchtex.config import TrainConfig
-from patchtex.model import MultiCritic, Pyramid
 from patchtex.palette import distance_field, distances, support_loss
 from patchtex.quality import false_colour_share
-from patchtex.train import _ScaleFit, exemplar_pyramid
 
-from .conftest import TINY, stripes
+from .conftest import scale_fits
 
 RED = torch.tensor([0.9, -0.9, -0.9])
 BLUE = torch.tensor([-0.9, -0.9, 0.9])
@@ -84,20 +82,14 @@ def test_descending_the_loss_leaves_no_colour_the_exemplar_lacks():
 def test_each_scale_is_held_to_its_own_levels_colours(coarse, fine):
     """coarse_palette_weight steers scale 0, palette_weight every finer scale; a scale with
     a weight reads the field of its own exemplar level and reports its loss."""
-    exemplar = stripes(64, seed=2)
-    pyramid = Pyramid(TINY)
-    levels = exemplar_pyramid(exemplar, TINY.num_scales)
     train = TrainConfig(steps=(1, 1), batch_size=2, crop_size=16, palette_weight=fine, coarse_palette_weight=coarse)
-    for scale, weight in ((0, coarse), (1, fine)):
-        fit = _ScaleFit(
-            pyramid, MultiCritic(3, 8, 3), scale, levels, None, train, torch.Generator().manual_seed(0), False
-        )
+    for fit, weight in zip(scale_fits(train), (coarse, fine)):
         assert (fit.palette is not None) == (weight > 0)
         losses = fit.generator_step(*fit.batch())
         assert ("pal" in losses) == (weight > 0)
         if weight > 0:
             assert fit.palette_weight == weight
-            assert torch.equal(fit.palette, distance_field(levels[scale]))
+            assert torch.equal(fit.palette, distance_field(fit.levels[fit.scale]))
 
 
 def test_records_from_before_the_palette_loss_read_as_without_it():

@@ -29,7 +29,7 @@ from patchtex.train import (
     valid_pyramid,
 )
 
-from .conftest import TINY, TINY_TRAIN, stripes
+from .conftest import TINY, TINY_TRAIN, scale_fits, stripes
 
 ONE_SCALE = ModelConfig(image_channels=3, num_scales=1, channels=(16,), layers=(4,), noise_channels=3)
 
@@ -246,16 +246,8 @@ def test_every_critic_of_a_new_scale_starts_as_the_previous_finest_critic():
 def test_the_coarsest_scale_has_its_own_spectral_weight(coarse, fine):
     """coarse_spectral_weight steers scale 0 alone, spectral_weight every finer scale: a
     scale whose weight is 0 gets no spectrum target (and no spectral loss)."""
-    from patchtex.train import _ScaleFit, exemplar_pyramid
-
-    exemplar = stripes(64, seed=2)
-    pyramid = Pyramid(TINY)
-    levels = exemplar_pyramid(exemplar, TINY.num_scales)
     train = TrainConfig(steps=(1, 1), batch_size=2, crop_size=16, spectral_weight=fine, coarse_spectral_weight=coarse)
-    for scale, weight in ((0, coarse), (1, fine)):
-        fit = _ScaleFit(
-            pyramid, MultiCritic(3, 8, 3), scale, levels, None, train, torch.Generator().manual_seed(0), False
-        )
+    for fit, weight in zip(scale_fits(train), (coarse, fine)):
         assert (fit.target is not None) == (weight > 0)
         losses = fit.generator_step(*fit.batch())
         assert (losses["spec"] > 0) == (weight > 0)
