@@ -125,7 +125,8 @@ class TrainConfig:
     # discriminator crop at the finer scales, in that scale's pixels. 48 instead of 64: a
     # finer-scale step costs ~0.7 as much and the bench's fits took 81-148 s instead of
     # 97-199 s, with the same quality over two seeds (VGG median 1.775 / 1.975 -> 1.805 /
-    # ~1.96, SWD median 1.145 / 1.315 -> 1.215 / ~1.17; benchmarks/RESULTS, session 15)
+    # 2.010, SWD median 1.145 / 1.315 -> 1.215 / 1.315) but for one collapse: diamond_plate's
+    # seed-1 fit lost its ridges (its seeds 0, 2-4 are fine; benchmarks/RESULTS, session 15)
     crop_size: int = 48
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
     wave_reach: str = "finer"  # which scales the periodic channels feed (WAVE_REACHES)

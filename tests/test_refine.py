@@ -154,7 +154,7 @@ def test_cli_refine_never_overwrites_input(model_file, tmp_path):
     assert src.read_bytes() == before
 
 
-def test_each_hole_keeps_the_fill_that_meets_its_border():
+def test_each_hole_keeps_its_own_best_fill():
     image = torch.zeros(1, 3, 20, 30)
     mask = torch.zeros(1, 1, 20, 30)
     mask[..., 4:9, 3:8] = 1  # hole A

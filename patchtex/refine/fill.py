@@ -11,9 +11,9 @@ regenerates detail from the composite of that and the known pixels, which are pu
 at every scale, so the hole's surroundings steer it and nothing is smeared); at every
 scale the fill is blended onto the known pixels over a few pixels inside the hole.
 Several layouts are drawn (coarse ones, then whole fills) and each hole keeps the one
-whose patches look most like the known pixels around it. Pixels outside the mask are the input's, bit for bit; the
-transition happens inside the mask, where each scale's generator sees both sides of the
-border.
+whose patches look most like the known pixels around it. Pixels outside the mask are the
+input's, bit for bit; the transition happens inside the mask, where each scale's
+generator sees both sides of the border.
 """
 
 from __future__ import annotations
@@ -141,11 +141,12 @@ def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels
 
 
 # whole fills drawn per repair; each hole keeps the one whose patches look most like the
-# known pixels around it. 4 -> 8 took the large-hole benchmark's mean fill SWD from 26.1 to
-# 24.8 and cracked_paint's scribble from 19.4 to 17.6 (benchmarks/RESULTS, session 15)
+# known pixels around it. 4 -> 8 took the large-hole benchmark's mean fill SWD over its 16
+# cases from 20.5 to 19.2 and cracked_paint's scribble from 19.4 to 17.6 (benchmarks/RESULTS,
+# session 15)
 FILLS = 8
 RING = 16  # known pixels this far around a hole give the patch statistics its fill must match
-PATCH_SIDE = 7
+PATCH_SIDE = 7  # `train.random_directions` draws 7x7 projections
 PROJECTIONS = 32
 
 
@@ -177,10 +178,9 @@ def patch_costs(fills: list[torch.Tensor], components: torch.Tensor, count: int)
     projections: a repair stays deterministic per seed)."""
     from scipy.ndimage import find_objects
 
-    generator = torch.Generator().manual_seed(0)
-    channels = fills[0].shape[1]
-    directions = torch.randn(PROJECTIONS, channels * PATCH_SIDE**2, generator=generator)
-    directions = (directions / directions.norm(dim=1, keepdim=True)).reshape(-1, channels, PATCH_SIDE, PATCH_SIDE)
+    from ..train import random_directions
+
+    directions = random_directions(PROJECTIONS, fills[0].shape[1], torch.Generator().manual_seed(0), "cpu")
     costs = torch.zeros(len(fills), count + 1, dtype=torch.float64)
     height, width = components.shape
     r = PATCH_SIDE // 2
