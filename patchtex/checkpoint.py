@@ -75,6 +75,7 @@ def save_model(
                 "step": fit_state.step,
                 "seconds": fit_state.seconds,
                 "losses": fit_state.losses,
+                "grad_norm": fit_state.grad_norm,
                 "param_groups": groups,
             }
         )
@@ -185,6 +186,7 @@ def load_fit(path: str | os.PathLike, device: torch.device | str = "cpu"):
             opts["opt_d"],
             dict(info["losses"]),
             ema or None,
+            None if info.get("grad_norm") is None else float(info["grad_norm"]),
         )
         exemplar = tensors["fit.exemplar"]
     except (KeyError, ValueError, TypeError) as exc:

@@ -180,6 +180,9 @@ class TrainConfig:
     # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it
     # sees objects twice as large as one 5-layer critic's 11 px field (issue 14)
     fine_critics: int = 1
+    # a generator step's gradient norm is held to this multiple of its running mean
+    # (`train.clip_gradient`; 0 = off): palette-loss spikes wrecked converged scales
+    grad_clip: float = 4.0
     ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
@@ -218,6 +221,7 @@ class TrainConfig:
             "palette_weight",
             "coarse_palette_weight",
             "ema_half_life",
+            "grad_clip",
         )
         for name in rates:
             if not getattr(self, name) > 0:
@@ -246,6 +250,7 @@ class TrainConfig:
             "augment": False,
             "palette_weight": 0.0,
             "coarse_palette_weight": 0.0,
+            "grad_clip": 0.0,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -77,6 +77,7 @@ class FitState:
     opt_d: dict | None
     losses: dict[str, float]
     ema: dict[str, torch.Tensor] | None = None  # the scale's averaged generator weights
+    grad_norm: float | None = None  # the running mean of the generator's gradient norm (`clip_gradient`)
 
 
 # checkpoint(pyramid, state): persist an unfinished fit
@@ -190,6 +191,29 @@ def consistency_loss(fake: torch.Tensor, coarse: torch.Tensor, crect: Rect) -> t
     h, w = down.shape[-2:]
     ox, oy = -crect[0], -crect[1]
     return (down - coarse[..., oy : oy + h, ox : ox + w]).abs().mean()
+
+
+GRAD_NORM_DECAY = 0.95  # the running mean of `clip_gradient` follows the last ~20 steps
+
+
+def clip_gradient(parameters: list[torch.Tensor], mean: float | None, factor: float) -> float:
+    """Scale the gradients of `parameters` down to at most `factor` times `mean` (the
+    running mean of earlier steps' norms; None on a scale's first step, which sets it);
+    the new running mean, of the clipped norms.
+
+    A generator's gradient can jump a hundredfold in one step: when a few generated pixels
+    leave the exemplar's colours, the palette loss (weight 1000) wakes from ~0. Adam's
+    second moment still remembers small gradients, so that step moves the weights ~16x as
+    far as a normal one, and a couple of them in a row wrecked a scale that had converged
+    (diamond_plate, seed 1, scale 2 of 3: norms ~5 for 550 steps, then 314, 474, 858;
+    benchmarks/README, session 16). The spike's direction is kept, only its length held."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])).item()
+    if mean is not None and norm > factor * mean:
+        for g in grads:
+            g.mul_(factor * mean / norm)
+        norm = factor * mean
+    return norm if mean is None else GRAD_NORM_DECAY * mean + (1 - GRAD_NORM_DECAY) * norm
 
 
 def random_directions(count: int, channels: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -402,6 +426,7 @@ def fit_pyramid(
             fit.opt_d.load_state_dict(state.opt_d)
             if state.ema is not None:
                 fit.ema = {k: v.to(device) for k, v in state.ema.items()}
+            fit.grad_norm = state.grad_norm
             first = state.step
         losses = fit.run(first, steps[scale], run, callback)
         fit.finish()
@@ -508,6 +533,7 @@ class _ScaleFit:
         self.palette_weight = train.coarse_palette_weight if scale == 0 else train.palette_weight
         if self.palette_weight > 0:
             self.palette = distance_field(levels[scale], None if valids is None else valids[scale])
+        self.grad_norm: float | None = None  # running mean of the generator's gradient norm
         self.ema = None
         if train.ema_half_life > 0:
             self.ema = {k: v.detach().clone() for k, v in self.gen.state_dict().items()}
@@ -638,6 +664,8 @@ class _ScaleFit:
             losses["sr"] = loss_sr.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        if train.grad_clip > 0:
+            self.grad_norm = clip_gradient(list(self.gen.parameters()), self.grad_norm, train.grad_clip)
         self.opt_g.step()
         return losses
 
@@ -654,4 +682,5 @@ class _ScaleFit:
             self.opt_d.state_dict(),
             dict(losses),
             None if self.ema is None else {k: v.detach().cpu().clone() for k, v in self.ema.items()},
+            self.grad_norm,
         )

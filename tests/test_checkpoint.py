@@ -112,10 +112,12 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "sr_weight",
         "coarse_r1_gamma",
         "coarse_spectral_weight",
+        "grad_clip",
     )
     for name in names:
         del old[name]
     config = TrainConfig.from_json(json.dumps(old))
     assert (config.coarse_critics, config.fine_critics, config.ema_half_life, config.sr_weight) == (1, 1, 0.0, 0.0)
     assert (config.coarse_r1_gamma, config.coarse_spectral_weight) == (0.7, 0.6)
+    assert config.grad_clip == 0.0  # fits before the clip ran unclipped
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()

@@ -27,6 +27,9 @@ AVERAGED = TrainConfig(
     real_coarse_prob=0.5,
 )
 
+# clipped on most steps, so a resumed fit needs the running gradient norm it had
+CLIPPED = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, grad_clip=0.5)
+
 
 def _stop_after(polls: int):
     count = {"n": 0}
@@ -40,7 +43,15 @@ def _stop_after(polls: int):
 
 @pytest.mark.parametrize(
     "polls, config",
-    [(0, CONFIG), (3, CONFIG), (6, CONFIG), (3, AVERAGED), (8, AVERAGED)],  # before any step, mid scale 0, scale 1
+    [
+        (0, CONFIG),
+        (3, CONFIG),
+        (6, CONFIG),
+        (3, AVERAGED),
+        (8, AVERAGED),
+        (3, CLIPPED),
+        (8, CLIPPED),
+    ],  # before any step, mid scale 0, scale 1
 )
 def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls, config):
     exemplar = stripes(80)

@@ -176,6 +176,7 @@ def test_fit_takes_a_cuda_tensor():
         ({"lr_g": 0.0}, "lr_g must be positive"),
         ({"swd_weight": -1.0}, "swd_weight must be 0 or more"),
         ({"fine_critics": 0}, "fine_critics must be at least 1"),
+        ({"grad_clip": -1.0}, "grad_clip must be 0 or more"),
     ],
 )
 def test_train_config_rejects_bad_values(bad, message):
@@ -353,3 +354,23 @@ def test_sorted_rows_matches_torch_sort_in_values_and_gradient():
     assert torch.equal(ours, theirs) and torch.equal(grad_ours, grad_theirs)
     plain = values.detach()
     assert torch.equal(sorted_rows(plain), plain.sort(dim=1).values)
+
+
+def test_a_gradient_spike_keeps_its_direction_but_not_its_length():
+    from patchtex.train import GRAD_NORM_DECAY, clip_gradient
+
+    weights = [torch.zeros(3, requires_grad=True), torch.zeros(2, 2, requires_grad=True)]
+    weights[0].grad = torch.tensor([3.0, 0.0, 0.0])
+    weights[1].grad = torch.tensor([[0.0, 4.0], [0.0, 0.0]])
+    assert clip_gradient(weights, None, 4.0) == pytest.approx(5.0)  # the first step sets the mean
+    assert weights[0].grad[0].item() == 3.0
+    # a step within `factor` of the mean is left alone
+    assert clip_gradient(weights, 2.0, 4.0) == pytest.approx(GRAD_NORM_DECAY * 2 + (1 - GRAD_NORM_DECAY) * 5)
+    assert weights[1].grad[0, 1].item() == 4.0
+    # a spike is cut to factor * mean, in the same direction, and counts as that
+    weights[0].grad.mul_(100)
+    weights[1].grad.mul_(100)
+    mean = clip_gradient(weights, 1.0, 4.0)
+    assert mean == pytest.approx(GRAD_NORM_DECAY + (1 - GRAD_NORM_DECAY) * 4.0)
+    assert weights[0].grad[0].item() == pytest.approx(4.0 * 3 / 5)
+    assert weights[1].grad[0, 1].item() == pytest.approx(4.0 * 4 / 5)
