@@ -182,6 +182,8 @@ class TrainConfig:
     fine_critics: int = 1
     # a generator step's gradient norm is held to this multiple of its running mean
     # (`train.clip_gradient`; 0 = off): palette-loss spikes wrecked converged scales
+    # (diamond_plate's seed-1 fit). Whole bench, two seeds: VGG median 1.805 / 2.010 ->
+    # 1.775 / 1.825, no collapse; lego a little worse (benchmarks/RESULTS, session 16)
     grad_clip: float = 4.0
     ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
