@@ -208,7 +208,7 @@ def clip_gradient(parameters: list[torch.Tensor], mean: float | None, factor: fl
     (diamond_plate, seed 1, scale 2 of 3: norms ~5 for 550 steps, then 314, 474, 858;
     benchmarks/README, session 16). The spike's direction is kept, only its length held."""
     grads = [p.grad for p in parameters if p.grad is not None]
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])).item()
+    norm = torch.nn.utils.get_total_norm(grads).item()
     if mean is not None and norm > factor * mean:
         for g in grads:
             g.mul_(factor * mean / norm)
