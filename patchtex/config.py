@@ -185,12 +185,20 @@ class TrainConfig:
     # (diamond_plate's seed-1 fit). Whole bench, two seeds: VGG median 1.805 / 2.010 ->
     # 1.775 / 1.825, no collapse; lego a little worse (benchmarks/RESULTS, session 16)
     grad_clip: float = 4.0
+    # the coarsest generator also redraws the exemplar's coarsest level from one fixed noise
+    # field (squared error; `train.reconstruction_loss`), as SinGAN's coarsest scale does
+    coarse_rec_weight: float = 0.0
     ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
+    # how fresh weights are drawn (`model.init_weights`): "kaiming" keeps the activations'
+    # spread through every layer; "uniform", PyTorch's default, shrank it ~2.4x a layer
+    init: str = "kaiming"
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
         check_wave_reach(self.wave_reach)
+        if self.init not in ("kaiming", "uniform"):
+            raise ValueError(f"init must be kaiming or uniform, got {self.init!r}")
         positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
         for name in positive:
             if getattr(self, name) < 1:
@@ -224,6 +232,7 @@ class TrainConfig:
             "coarse_palette_weight",
             "ema_half_life",
             "grad_clip",
+            "coarse_rec_weight",
         )
         for name in rates:
             if not getattr(self, name) > 0:
@@ -253,6 +262,8 @@ class TrainConfig:
             "palette_weight": 0.0,
             "coarse_palette_weight": 0.0,
             "grad_clip": 0.0,
+            "coarse_rec_weight": 0.0,
+            "init": "uniform",
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -103,22 +103,39 @@ def grow(rect: Rect, margin: int) -> Rect:
     return x0 - margin, y0 - margin, w + 2 * margin, h + 2 * margin
 
 
-def init_weights(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-draw every conv's weights from `generator` (PyTorch's default distribution:
-    uniform in +-1/sqrt(fan_in)), so a fit depends on its seed and nothing else. A
-    conv marked `identity_init` (a residual tail) starts near zero instead."""
+INIT_SCHEMES = ("kaiming", "uniform")  # how `init_weights` draws a fresh conv's weights
+LEAKY_SLOPE = 0.2  # the negative slope of every hidden activation
+
+
+def init_weights(module: nn.Module, generator: torch.Generator, scheme: str = "kaiming") -> None:
+    """Re-draw every conv's weights from `generator`, so a fit depends on its seed and
+    nothing else. A conv marked `identity_init` (a residual tail) starts near zero.
+
+    "kaiming": normal with std gain / sqrt(fan_in), biases zero; the gain keeps the
+    activations' spread through the leaky ReLUs (a conv marked `linear_output`, followed
+    by none, has gain 1). "uniform" (PyTorch's default, every fit before session 17):
+    uniform in +-1/sqrt(fan_in), which shrinks the spread ~2.4x a layer, so a 7-layer
+    coarsest generator's last hidden layer carried 1/20 of its first's (benchmarks/README,
+    session 17)."""
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init scheme must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}")
     for conv in module.modules():
         if isinstance(conv, nn.Conv2d):
             fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
-            bound = 1.0 / fan_in**0.5
-            if getattr(conv, "identity_init", False):
-                bound = 1e-3
+            identity = getattr(conv, "identity_init", False)
             with torch.no_grad():
-                w = torch.rand(conv.weight.shape, generator=generator) * 2 - 1
-                conv.weight.copy_(w * bound)
+                if scheme == "uniform" or identity:
+                    bound = 1e-3 if identity else 1.0 / fan_in**0.5
+                    w = torch.rand(conv.weight.shape, generator=generator) * 2 - 1
+                    conv.weight.copy_(w * bound)
+                    if conv.bias is not None:
+                        b = torch.rand(conv.bias.shape, generator=generator) * 2 - 1
+                        conv.bias.copy_(b * (0.0 if identity else bound))
+                    continue
+                gain = 1.0 if getattr(conv, "linear_output", False) else (2.0 / (1 + LEAKY_SLOPE**2)) ** 0.5
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * (gain / fan_in**0.5))
                 if conv.bias is not None:
-                    b = torch.rand(conv.bias.shape, generator=generator) * 2 - 1
-                    conv.bias.copy_(b * (0.0 if getattr(conv, "identity_init", False) else bound))
+                    conv.bias.zero_()
 
 
 class ScaleGenerator(nn.Module):
@@ -138,6 +155,7 @@ class ScaleGenerator(nn.Module):
         self.tail = nn.Conv2d(hidden, image_channels, 3)
         # finer scales start as the identity: output = upsampled coarser image
         self.tail.identity_init = not coarsest
+        self.tail.linear_output = True
 
     def forward(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32."""
@@ -155,7 +173,7 @@ class ScaleGenerator(nn.Module):
         for conv in self.body:
             # in place: the conv output is fresh, and a new activation tensor per layer
             # costs as much as the conv itself (large allocations are fresh pages)
-            x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
+            x = F.leaky_relu(conv(x), LEAKY_SLOPE, inplace=not torch.is_grad_enabled())
         return self.tail(x).float()
 
 
@@ -224,12 +242,13 @@ class Discriminator(nn.Module):
         widths = [image_channels] + [hidden] * (layers - 1)
         self.body = nn.ModuleList(nn.Conv2d(a, b, 3) for a, b in zip(widths[:-1], widths[1:]))
         self.tail = nn.Conv2d(hidden, 1, 3)
+        self.tail.linear_output = True
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """image: [B,C,h,w] in about [-1,1] -> scores [B,1,h-2L,w-2L]."""
         x = image.contiguous(memory_format=torch.channels_last)
         for conv in self.body:
-            x = F.leaky_relu(conv(x), 0.2, inplace=not torch.is_grad_enabled())
+            x = F.leaky_relu(conv(x), LEAKY_SLOPE, inplace=not torch.is_grad_enabled())
         return self.tail(x).float()
 
 

@@ -216,6 +216,21 @@ def clip_gradient(parameters: list[torch.Tensor], mean: float | None, factor: fl
     return norm if mean is None else GRAD_NORM_DECAY * mean + (1 - GRAD_NORM_DECAY) * norm
 
 
+REC_SEED_OFFSET = 0x5EC0  # the fixed reconstruction noise has its own stream (resumes stay exact)
+
+
+def reconstruction_cond(config: ModelConfig, waves: torch.Tensor, level: torch.Tensor, seed: int) -> torch.Tensor:
+    """The one fixed conditioning (noise and periodic channels, [1,K,H+2L,W+2L]) from which
+    the coarsest generator learns to redraw the exemplar's coarsest level `level`
+    ([1,C,H,W]). Drawn from its own generator, seeded by the fit's seed, so that a resumed
+    fit rebuilds it exactly. The wave phases are as arbitrary as any sample's: the fit
+    learns where the lattice sits for them."""
+    generator = torch.Generator().manual_seed(seed + REC_SEED_OFFSET)
+    source = TrainingSource(config, waves, 1, generator, level.device)
+    h, w = level.shape[-2:]
+    return source(0, grow((0, 0, w, h), config.layers[0]))
+
+
 def random_directions(count: int, channels: int, generator: torch.Generator, device) -> torch.Tensor:
     d = torch.randn(count, channels * 49, generator=generator)
     d = d / d.norm(dim=1, keepdim=True)
@@ -387,7 +402,7 @@ def fit_pyramid(
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
     if resume is None:
         pyramid = Pyramid(cfg)
-        init_weights(pyramid, generator)
+        init_weights(pyramid, generator, train.init)
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
@@ -414,7 +429,7 @@ def fit_pyramid(
             run.boundary(pyramid, lambda state=boundary_state: state, scale_start=True)
             if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
-            init_weights(disc, generator)
+            init_weights(disc, generator, train.init)
             if prev_disc:  # every critic starts as the previous scale's finest one
                 disc.load_state_dict(_carried_critics(prev_disc, len(disc.critics)))
         disc = disc.to(device).to(memory_format=torch.channels_last)
@@ -534,6 +549,10 @@ class _ScaleFit:
         if self.palette_weight > 0:
             self.palette = distance_field(levels[scale], None if valids is None else valids[scale])
         self.grad_norm: float | None = None  # running mean of the generator's gradient norm
+        self.rec_cond = None  # the fixed conditioning the coarsest scale redraws the exemplar from
+        if scale == 0 and train.coarse_rec_weight > 0:
+            self.rec_cond = reconstruction_cond(pyramid.config, pyramid.waves.cpu(), levels[0], train.seed)
+            self.rec_cond = self.rec_cond.to(self.device)
         self.ema = None
         if train.ema_half_life > 0:
             self.ema = {k: v.detach().clone() for k, v in self.gen.state_dict().items()}
@@ -647,6 +666,12 @@ class _ScaleFit:
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
             loss = loss + self.spectral_now * loss_spec
+        if self.rec_cond is not None:
+            with self.autocast:
+                redrawn = self.gen(None, self.rec_cond)
+            loss_rec = (redrawn - self.levels[0]).pow(2).mean()
+            loss = loss + train.coarse_rec_weight * loss_rec
+            losses_rec = loss_rec
         if coarse is None and train.saturation_weight > 0:
             loss = loss + train.saturation_weight * saturation_loss(self.pre_tanh)
         loss_cons = torch.zeros(())
@@ -654,6 +679,8 @@ class _ScaleFit:
             loss_cons = consistency_loss(fake, coarse, self.crect)
             loss = loss + train.consistency_weight * loss_cons
         losses = {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
+        if self.rec_cond is not None:
+            losses["rec"] = losses_rec.item()
         if self.palette is not None:
             loss_pal = support_loss(fake, self.palette)
             loss = loss + self.palette_weight * loss_pal

@@ -113,6 +113,8 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "coarse_r1_gamma",
         "coarse_spectral_weight",
         "grad_clip",
+        "coarse_rec_weight",
+        "init",
     )
     for name in names:
         del old[name]
@@ -120,4 +122,6 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert (config.coarse_critics, config.fine_critics, config.ema_half_life, config.sr_weight) == (1, 1, 0.0, 0.0)
     assert (config.coarse_r1_gamma, config.coarse_spectral_weight) == (0.7, 0.6)
     assert config.grad_clip == 0.0  # fits before the clip ran unclipped
+    assert config.init == "uniform"  # and drew their weights from PyTorch's default
+    assert config.coarse_rec_weight == 0.0
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()

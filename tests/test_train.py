@@ -177,6 +177,8 @@ def test_fit_takes_a_cuda_tensor():
         ({"swd_weight": -1.0}, "swd_weight must be 0 or more"),
         ({"fine_critics": 0}, "fine_critics must be at least 1"),
         ({"grad_clip": -1.0}, "grad_clip must be 0 or more"),
+        ({"init": "xavier"}, "init must be kaiming or uniform"),
+        ({"coarse_rec_weight": -1.0}, "coarse_rec_weight must be 0 or more"),
     ],
 )
 def test_train_config_rejects_bad_values(bad, message):
@@ -374,3 +376,51 @@ def test_a_gradient_spike_keeps_its_direction_but_not_its_length():
     assert mean == pytest.approx(GRAD_NORM_DECAY + (1 - GRAD_NORM_DECAY) * 4.0)
     assert weights[0].grad[0].item() == pytest.approx(4.0 * 3 / 5)
     assert weights[1].grad[0, 1].item() == pytest.approx(4.0 * 4 / 5)
+
+
+def _hidden_spreads(scheme: str) -> list[float]:
+    """The spread of each hidden activation of a fresh default coarsest generator, fed noise."""
+    from patchtex.model import ScaleGenerator
+
+    gen = ScaleGenerator(3, 4, 64, 7, coarsest=True)
+    init_weights(gen, torch.Generator().manual_seed(0), scheme)
+    x = torch.randn(1, 4, 64, 64, generator=torch.Generator().manual_seed(1))
+    spreads = []
+    with torch.no_grad():
+        for conv in gen.body:
+            x = F.leaky_relu(conv(x), 0.2)
+            spreads.append(x.std().item())
+    return spreads
+
+
+def test_kaiming_init_keeps_the_activations_spread_through_a_deep_generator():
+    kaiming, uniform = _hidden_spreads("kaiming"), _hidden_spreads("uniform")
+    assert 0.5 < kaiming[-1] / kaiming[0] < 2.0
+    assert uniform[-1] / uniform[0] < 0.1  # PyTorch's default shrinks it ~2.4x a layer
+    with pytest.raises(ValueError, match="init scheme must be one of"):
+        init_weights(Discriminator(3, 8, 2), torch.Generator(), "normal")
+
+
+def test_a_finer_scale_still_starts_as_the_identity_under_kaiming_init():
+    pyramid = Pyramid(TINY)
+    init_weights(pyramid, torch.Generator().manual_seed(0), "kaiming")
+    tail = pyramid.generators[1].tail
+    assert tail.weight.abs().max() <= 1e-3 and tail.bias.abs().max() == 0
+    assert pyramid.generators[0].tail.weight.abs().max() > 1e-2  # the coarsest scale draws an image
+
+
+def test_the_coarsest_scale_learns_to_redraw_the_exemplar_from_its_fixed_noise():
+    """With the reconstruction loss the coarsest generator maps one fixed noise field onto
+    the exemplar's coarsest level; without it, that field gives just another sample."""
+    from patchtex.train import reconstruction_cond
+
+    exemplar = stripes(24, noise=0.05)
+
+    def error(weight: float) -> float:
+        train = TrainConfig(steps=(150,), batch_size=2, crop_size=16, coarse_rec_weight=weight, swd_weight=0.0)
+        pyramid = fit_pyramid(exemplar, train, device=torch.device("cpu"), model_config=ONE_SCALE).pyramid
+        cond = reconstruction_cond(ONE_SCALE, pyramid.waves, exemplar, train.seed)
+        with torch.no_grad():
+            return (pyramid.generators[0](None, cond) - exemplar).pow(2).mean().item()
+
+    assert error(100.0) < 0.5 * error(0.0)
