@@ -186,11 +186,15 @@ class TrainConfig:
     # 1.775 / 1.825, no collapse; lego a little worse (benchmarks/RESULTS, session 16)
     grad_clip: float = 4.0
     # the coarsest generator also redraws the exemplar's coarsest level from one fixed noise
-    # field (squared error; `train.reconstruction_loss`), as SinGAN's coarsest scale does
+    # field (squared error; `train.reconstruction_cond`), as SinGAN's coarsest scale does.
+    # Off: at 1 or 10 it did not help lego's coarsest scale (benchmarks/README, session 17)
     coarse_rec_weight: float = 0.0
     ema_half_life: float = 0.05  # generator weights averaged with this half-life (fraction of a scale's steps; 0 = off)
     # how fresh weights are drawn (`model.init_weights`): "kaiming" keeps the activations'
-    # spread through every layer; "uniform", PyTorch's default, shrank it ~2.4x a layer
+    # spread through every layer; "uniform", PyTorch's default, shrank it ~2.4x a layer.
+    # Whole bench, three seeds: VGG median 1.775 / 1.825 / 1.785 -> 1.705 / 1.625 / 1.780,
+    # SWD median 1.220 / 1.205 / 1.090 -> 1.185 / 1.110 / 1.140; bricks' courses straighter,
+    # tomatoes rounder, daisies fewer (benchmarks/RESULTS, session 17)
     init: str = "kaiming"
     precision: str = "auto"  # "auto" (bf16 where the device runs it natively), "bf16", "fp32"
 
