@@ -69,7 +69,7 @@ def main() -> None:
 
 def _from_real(model, coarser: torch.Tensor, scale: int, n: int, factor: int) -> torch.Tensor:
     """Scale `scale` rendered on (0, 0, n, n) from `coarser`, the exemplar's level one scale
-    down (reflected beyond its edges for the halos), magnified to the finest pixels."""
+    down (its edge pixels repeated beyond it for the halos), magnified to the finest pixels."""
     pad = model.config.layers[scale] + 2
     padded = F.pad(coarser, (pad, pad + n, pad, pad + n), mode="replicate")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
+INIT_SCHEMES = ("kaiming", "uniform")  # how fresh weights are drawn: `model.init_weights`
 # a wave enters the pyramid at the coarsest scale where its period is at least this many
 # of that scale's pixels. Sampled at about 2 px a period (lego's and wicker's 16 px stud
 # and weave periods at a coarsest scale of 8x: 2.02 px) its sin and cos are a +-1
@@ -34,6 +35,13 @@ def check_wave_reach(reach: str) -> str:
     if reach not in WAVE_REACHES:
         raise ValueError(f"wave_reach must be one of {', '.join(WAVE_REACHES)}, got {reach!r}")
     return reach
+
+
+def check_init(scheme: str) -> str:
+    """`scheme` if it is one of `INIT_SCHEMES`; ValueError naming it otherwise."""
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}")
+    return scheme
 
 
 def check_precision(precision: str) -> str:
@@ -201,8 +209,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_precision(self.precision)
         check_wave_reach(self.wave_reach)
-        if self.init not in ("kaiming", "uniform"):
-            raise ValueError(f"init must be kaiming or uniform, got {self.init!r}")
+        check_init(self.init)
         positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
         for name in positive:
             if getattr(self, name) < 1:

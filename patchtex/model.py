@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
+from .config import ModelConfig, check_init
 
 Rect = tuple[int, int, int, int]
 # source(scale, rect) -> conditioning channels [B, noise + periodic, h, w] for that rect
@@ -103,7 +103,6 @@ def grow(rect: Rect, margin: int) -> Rect:
     return x0 - margin, y0 - margin, w + 2 * margin, h + 2 * margin
 
 
-INIT_SCHEMES = ("kaiming", "uniform")  # how `init_weights` draws a fresh conv's weights
 LEAKY_SLOPE = 0.2  # the negative slope of every hidden activation
 
 
@@ -117,8 +116,7 @@ def init_weights(module: nn.Module, generator: torch.Generator, scheme: str = "k
     uniform in +-1/sqrt(fan_in), which shrinks the spread ~2.4x a layer, so a 7-layer
     coarsest generator's last hidden layer carried 1/20 of its first's (benchmarks/README,
     session 17)."""
-    if scheme not in INIT_SCHEMES:
-        raise ValueError(f"init scheme must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}")
+    check_init(scheme)
     for conv in module.modules():
         if isinstance(conv, nn.Conv2d):
             fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]

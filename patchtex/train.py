@@ -552,7 +552,6 @@ class _ScaleFit:
         self.rec_cond = None  # the fixed conditioning the coarsest scale redraws the exemplar from
         if scale == 0 and train.coarse_rec_weight > 0:
             self.rec_cond = reconstruction_cond(pyramid.config, pyramid.waves.cpu(), levels[0], train.seed)
-            self.rec_cond = self.rec_cond.to(self.device)
         self.ema = None
         if train.ema_half_life > 0:
             self.ema = {k: v.detach().clone() for k, v in self.gen.state_dict().items()}
@@ -666,12 +665,6 @@ class _ScaleFit:
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)
             loss = loss + self.spectral_now * loss_spec
-        if self.rec_cond is not None:
-            with self.autocast:
-                redrawn = self.gen(None, self.rec_cond)
-            loss_rec = (redrawn - self.levels[0]).pow(2).mean()
-            loss = loss + train.coarse_rec_weight * loss_rec
-            losses_rec = loss_rec
         if coarse is None and train.saturation_weight > 0:
             loss = loss + train.saturation_weight * saturation_loss(self.pre_tanh)
         loss_cons = torch.zeros(())
@@ -680,7 +673,11 @@ class _ScaleFit:
             loss = loss + train.consistency_weight * loss_cons
         losses = {"adv": loss_adv.item(), "swd": loss_swd.item(), "cons": loss_cons.item(), "spec": loss_spec.item()}
         if self.rec_cond is not None:
-            losses["rec"] = losses_rec.item()
+            with self.autocast:
+                redrawn = self.gen(None, self.rec_cond)
+            loss_rec = (redrawn - self.levels[0]).pow(2).mean()
+            loss = loss + train.coarse_rec_weight * loss_rec
+            losses["rec"] = loss_rec.item()
         if self.palette is not None:
             loss_pal = support_loss(fake, self.palette)
             loss = loss + self.palette_weight * loss_pal

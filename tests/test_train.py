@@ -177,7 +177,7 @@ def test_fit_takes_a_cuda_tensor():
         ({"swd_weight": -1.0}, "swd_weight must be 0 or more"),
         ({"fine_critics": 0}, "fine_critics must be at least 1"),
         ({"grad_clip": -1.0}, "grad_clip must be 0 or more"),
-        ({"init": "xavier"}, "init must be kaiming or uniform"),
+        ({"init": "xavier"}, "init must be one of kaiming, uniform"),
         ({"coarse_rec_weight": -1.0}, "coarse_rec_weight must be 0 or more"),
     ],
 )
@@ -397,7 +397,7 @@ def test_kaiming_init_keeps_the_activations_spread_through_a_deep_generator():
     kaiming, uniform = _hidden_spreads("kaiming"), _hidden_spreads("uniform")
     assert 0.5 < kaiming[-1] / kaiming[0] < 2.0
     assert uniform[-1] / uniform[0] < 0.1  # PyTorch's default shrinks it ~2.4x a layer
-    with pytest.raises(ValueError, match="init scheme must be one of"):
+    with pytest.raises(ValueError, match="init must be one of kaiming, uniform"):
         init_weights(Discriminator(3, 8, 2), torch.Generator(), "normal")
 
 
