@@ -15,9 +15,9 @@ import torch
 import patchtex
 from patchtex.canvas import Canvas
 from patchtex.render import canvas_array, write_zarr
-from patchtex.render.chunks import to_array
+from patchtex.render.chunks import chunk_edges, to_array
 from patchtex.render.cluster import client_for
-from patchtex.render.zarr_store import DONE
+from patchtex.render.zarr_store import DONE, level_sizes
 
 zarr = pytest.importorskip("zarr")
 pytest.importorskip("distributed")
@@ -101,9 +101,11 @@ def _markers(path: Path) -> int:
 
 def test_an_interrupted_zarr_write_resumes_without_rendering_again(tmp_path):
     """SIGINT the CLI in the middle of a write, run it again: the finished chunks are not
-    rendered again (counted) and the store equals one written without interruption."""
+    rendered again (counted) and the store equals one written without interruption.
+    2048x1536 (257 chunks): at 1024x768 (65) a fast host finished the write between the
+    12th marker and the signal, once in session 18's CI."""
     path = tmp_path / "big.zarr"
-    command = [sys.executable, "-m", "patchtex.cli", "synth", "--size", "1024x768", "--chunk", "128", "-o", str(path)]
+    command = [sys.executable, "-m", "patchtex.cli", "synth", "--size", "2048x1536", "--chunk", "128", "-o", str(path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -113,15 +115,17 @@ def test_an_interrupted_zarr_write_resumes_without_rendering_again(tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0, err
     before = _markers(path)
-    total = 48 + 12 + 4 + 1  # chunks on levels 0-3 (1024x768 down to 128x96)
+    sizes = level_sizes(2048, 1536, 128)  # 2048x1536 down to 128x96: 5 levels
+    total = sum(len(chunk_edges(w, 128)) * len(chunk_edges(h, 128)) for w, h in sizes)
+    assert total == 192 + 48 + 12 + 4 + 1
     assert 12 <= before < total
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{total - before} chunks written; resumed, {before} chunks were already written" in resumed.stderr
     fresh = tmp_path / "fresh.zarr"
-    write_zarr(patchtex.demo().pyramid, fresh, 1024, 768, chunk=128, bf16=_bf16())  # as the CLI renders
+    write_zarr(patchtex.demo().pyramid, fresh, 2048, 1536, chunk=128, bf16=_bf16())  # as the CLI renders
     a, b = zarr.open_group(str(path), mode="r"), zarr.open_group(str(fresh), mode="r")
-    for k in range(4):
+    for k in range(len(sizes)):
         assert np.array_equal(a[str(k)][:], b[str(k)][:]), k
 
 
