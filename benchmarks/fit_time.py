@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.aspect < 1:  # cobbles are drawn as a square `side * aspect` wide and cut to `side` rows
+        parser.error("--aspect must be at least 1 (width / height; for a tall photo use --image)")
     if args.one:
         print(json.dumps(run_one(args.one, args.image, args.set, args.aspect)))
         return

@@ -380,7 +380,7 @@ def test_a_gradient_spike_keeps_its_direction_but_not_its_length():
 
 def _hidden_spreads(scheme: str) -> list[float]:
     """The spread of each hidden activation of a fresh default coarsest generator, fed noise."""
-    from patchtex.model import ScaleGenerator
+    from patchtex.model import LEAKY_SLOPE, ScaleGenerator
 
     gen = ScaleGenerator(3, 4, 64, 7, coarsest=True)
     init_weights(gen, torch.Generator().manual_seed(0), scheme)
@@ -388,7 +388,7 @@ def _hidden_spreads(scheme: str) -> list[float]:
     spreads = []
     with torch.no_grad():
         for conv in gen.body:
-            x = F.leaky_relu(conv(x), 0.2)
+            x = F.leaky_relu(conv(x), LEAKY_SLOPE)
             spreads.append(x.std().item())
     return spreads
 
