@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .model import Pyramid, Rect, grow, upsample_valid
+from .layout import Quilt
+from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
 from .noise import keyed_noise, seed_phases, segments, wave_field
 
 TILE = 512
@@ -38,6 +39,7 @@ class KeyedSource:
         self.config = pyramid.config
         self.seed, self.device = seed, device
         self.periods = periods
+        self._quilt: Quilt | None = None
         self.waves = pyramid.waves.detach().cpu()
         self.phases = seed_phases(seed, len(self.config.waves))
         # per scale, the wave vectors; on a wrapping plane rounded to whole cycles of that
@@ -54,6 +56,12 @@ class KeyedSource:
         finest pixels further on; the noise stays where it is."""
         shift = self.waves.double() @ torch.tensor([dx, dy], dtype=torch.float64)
         self.phases = self.phases + shift[None]
+
+    def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
+        """`rect` of the coarsest scale drawn as this seed's quilt of `level` (`LayoutScale`)."""
+        if self._quilt is None:
+            self._quilt = Quilt(level, self.seed, None if self.periods is None else self.periods[0])
+        return self._quilt(rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         factor = self.config.factor(scale)
@@ -235,6 +243,8 @@ class Canvas:
         at the coarsest scale). [1,C,h,w] float32 on the CPU (unclamped). Refine runs
         the generators this way on images that are not the plane's."""
         gen = self.pyramid.generators[scale]
+        if isinstance(gen, LayoutScale):
+            return self.source.layout(gen.level, rect)
         cond = self.source(scale, grow(rect, gen.halo))
         return infer(lambda: gen(None if prev is None else prev.to(self.device), cond), self.device, self.bf16)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .config import MIN_EXEMPLAR, PRECISIONS, TrainConfig
+from .config import COARSE_LAYOUTS, MIN_EXEMPLAR, PRECISIONS, TrainConfig
 from .runtime import reuse_freed_memory
 
 if TYPE_CHECKING:
@@ -210,7 +210,9 @@ def main():
 @click.option("--scheduler", metavar="ADDRESS", help="Fit a library on this dask.distributed scheduler.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice of the fit.")
 @click.option(
-    "--steps", type=click.IntRange(1, 100_000), help="Training steps per scale (default: 1000 coarsest, 400 others)."
+    "--steps",
+    type=click.IntRange(1, 100_000),
+    help="Training steps per scale (default: 1000 at a coarsest generator, 700 at every finer scale).",
 )
 @click.option(
     "--max-side",
@@ -226,6 +228,14 @@ def main():
     "--preview",
     type=click.Path(path_type=Path, file_okay=False),
     help="As each scale finishes, write a sheet of samples at that scale (beside the exemplar's level) and a loss plot here.",
+)
+@click.option(
+    "--coarse-layout",
+    type=click.Choice(COARSE_LAYOUTS),
+    default="quilt",
+    show_default=True,
+    help="What draws the coarsest image. quilt: blocks of the exemplar's own coarsest level (whole objects, "
+    "closed cells; used where the exemplar has no lattice); generator: a small GAN (more novel, looser shapes).",
 )
 @device_option
 @precision_option
@@ -243,6 +253,7 @@ def fit_command(
     max_side: int,
     no_downscale: bool,
     preview: Path | None,
+    coarse_layout: str,
     device: str,
     precision: str,
     quiet: bool,
@@ -287,10 +298,9 @@ def fit_command(
     from .train import FitInterrupted
 
     dev = pick_device(device)
+    config = _train_config(seed, steps, precision, max_side=max_side, coarse_layout=coarse_layout)
     if len(exemplars) > 1 or out_dir is not None or workers is not None or scheduler is not None:
-        _fit_library(
-            exemplars, out_dir, output, resume_path, preview, workers, scheduler, seed, steps, precision, max_side
-        )
+        _fit_library(exemplars, out_dir, output, resume_path, preview, workers, scheduler, config)
         return
     exemplar = exemplars[0] if exemplars else None
     if (exemplar is None) == (resume_path is None):
@@ -311,7 +321,6 @@ def fit_command(
                 f"exemplar is {width}x{height}, larger than --max-side {max_side}; raise --max-side or drop --no-downscale",
                 param_hint="EXEMPLAR",
             )
-        config = _train_config(seed, steps, precision, max_side=max_side)
 
         def run(stop):
             return fit(
@@ -545,9 +554,7 @@ def synth_command(
             _wrote(preview_path, "2x2 repeat preview")
 
 
-def _fit_library(
-    exemplars, out_dir, output, resume_path, preview, workers, scheduler, seed, steps, precision, max_side
-):
+def _fit_library(exemplars, out_dir, output, resume_path, preview, workers, scheduler, config: TrainConfig):
     """fit with several exemplars: a texture library (see fit's help)."""
     from .render.cluster import client_for
     from .render.library import fit_many
@@ -564,7 +571,6 @@ def _fit_library(
         )
     if workers is not None and scheduler is not None:
         raise click.UsageError("give --workers (a local cluster) or --scheduler (an existing one), not both")
-    config = _train_config(seed, steps, precision, max_side=max_side)
 
     def on_done(row) -> None:
         detail = row.error if row.result == "failed" else row.model
@@ -822,6 +828,8 @@ class _FitBar:
             leave=False,
         )
         self.scale_clock = time.monotonic()
+        if scale == 0 and step == 0 and steps and steps[0] == 0:
+            self.bar.write(f"scale 1/{len(steps)}: quilted from the exemplar's own coarsest level, nothing to train")
 
     def __call__(self, scale: int, step: int, total: int, losses: dict[str, float]) -> None:
         if self.bar is None:  # a caller that did not announce the plan

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
-INIT_SCHEMES = ("kaiming", "uniform")  # how fresh weights are drawn: `model.init_weights`
+INIT_SCHEMES = ("kaiming", "uniform")
+# what draws the coarsest image: "generator" (a GAN, as every fit before session 19) or
+# "quilt" (blocks of the exemplar's own coarsest level, `layout.Quilt`; only where the
+# exemplar has no lattice and no damage, else the generator)
+COARSE_LAYOUTS = ("generator", "quilt")  # how fresh weights are drawn: `model.init_weights`
 # a wave enters the pyramid at the coarsest scale where its period is at least this many
 # of that scale's pixels. Sampled at about 2 px a period (lego's and wicker's 16 px stud
 # and weave periods at a coarsest scale of 8x: 2.02 px) its sin and cos are a +-1
@@ -42,6 +46,13 @@ def check_init(scheme: str) -> str:
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"init must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}")
     return scheme
+
+
+def check_coarse_layout(layout: str) -> str:
+    """`layout` if it is one of `COARSE_LAYOUTS`; ValueError naming it otherwise."""
+    if layout not in COARSE_LAYOUTS:
+        raise ValueError(f"coarse_layout must be one of {', '.join(COARSE_LAYOUTS)}, got {layout!r}")
+    return layout
 
 
 def check_precision(precision: str) -> str:
@@ -71,8 +82,13 @@ class ModelConfig:
     # per wave, the scales whose generator is fed its channels; empty = every wave at the
     # coarsest scale only (every model file written before this field existed)
     wave_scales: tuple[tuple[int, ...], ...] = ()
+    # (height, width) of the exemplar's coarsest level when the coarsest scale is a quilt
+    # of it (`layout.Quilt`; the model file holds that level); empty = a generator
+    layout_size: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
+            raise ValueError(f"layout_size must be (height, width), got {self.layout_size}")
         if self.image_channels not in (1, 2, 3, 4):
             raise ValueError(f"image_channels must be 1-4, got {self.image_channels}")
         if not (len(self.channels) == len(self.layers) == self.num_scales):
@@ -113,6 +129,7 @@ class ModelConfig:
             noise_channels=int(raw["noise_channels"]),
             waves=tuple((float(a), float(b)) for a, b in raw["waves"]),
             wave_scales=tuple(tuple(int(s) for s in scales) for scales in raw.get("wave_scales", ())),
+            layout_size=tuple(int(n) for n in raw.get("layout_size", ())),
         )
 
 
@@ -138,6 +155,13 @@ class TrainConfig:
     crop_size: int = 48
     coarse_side: int = 40  # target short side of the coarsest scale of the exemplar
     wave_reach: str = "finer"  # which scales the periodic channels feed (WAVE_REACHES)
+    # what draws the coarsest image (COARSE_LAYOUTS). "quilt" where it can (no lattice, no
+    # damage): one fit each against the generator, VGG ratio knots 2.15 -> 1.32, cobbles
+    # 2.39 -> 1.79, daisies 1.87 -> 1.55, gravel_gray 2.60 -> 2.20, cracked_paint 1.63 ->
+    # 1.44, leaves 2.51 -> 2.18, hammered 1.32 -> 1.10, tomatoes 1.67 -> 1.59 (whole
+    # tomatoes, closed cobble cells, knots), rust 1.67 -> 1.85; no coarsest GAN to train
+    # (benchmarks/RESULTS, session 19)
+    coarse_layout: str = "quilt"
     # real crops also flipped or turned where the exemplar has that symmetry (`symmetry`).
     # Off: one fit each, cobbles lost their closed cells (VGG 2.58 -> 3.73), gravel_gray,
     # cracked_paint and leaves were a little worse, only tomatoes better (1.77 -> 1.64)
@@ -208,6 +232,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
+        check_coarse_layout(self.coarse_layout)
         check_wave_reach(self.wave_reach)
         check_init(self.init)
         positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
@@ -275,6 +300,7 @@ class TrainConfig:
             "grad_clip": 0.0,
             "coarse_rec_weight": 0.0,
             "init": "uniform",
+            "coarse_layout": "generator",
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)
@@ -314,7 +340,12 @@ def wave_scales_for(waves, num_scales: int, reach: str) -> tuple[tuple[int, ...]
 
 
 def default_model_config(
-    image_channels: int, short_side: int, coarse_side: int = 40, waves=(), wave_reach: str = "finer"
+    image_channels: int,
+    short_side: int,
+    coarse_side: int = 40,
+    waves=(),
+    wave_reach: str = "finer",
+    layout_size: tuple[int, ...] = (),
 ) -> ModelConfig:
     """The default architecture for an exemplar: wide and deep at the coarse scale, where
     pixels are cheap and layout is decided; narrow at the fine scales, where they are not."""
@@ -328,4 +359,5 @@ def default_model_config(
         layers=layers,
         waves=tuple(waves),
         wave_scales=wave_scales_for(waves, n, wave_reach),
+        layout_size=tuple(layout_size),
     )

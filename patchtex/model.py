@@ -175,14 +175,30 @@ class ScaleGenerator(nn.Module):
         return self.tail(x).float()
 
 
+class LayoutScale(nn.Module):
+    """The coarsest scale as a quilt of the exemplar's coarsest level (`layout.Quilt`):
+    it holds that level ([1,C,H,W], `ModelConfig.layout_size`) and nothing to train. The
+    source it is drawn through (`KeyedSource.layout`, `TrainingSource.layout`) decides
+    the seed and the period."""
+
+    halo = 0
+
+    def __init__(self, image_channels: int, size: tuple[int, ...]):
+        super().__init__()
+        self.register_buffer("level", torch.zeros(1, image_channels, *size))
+
+
 class Pyramid(nn.Module):
-    """The multi-scale generator: one `ScaleGenerator` per scale, coarse to fine."""
+    """The multi-scale generator: one `ScaleGenerator` per scale, coarse to fine (the
+    coarsest a `LayoutScale` when `config.layout_size` is set)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         self.generators = nn.ModuleList(
-            ScaleGenerator(
+            LayoutScale(config.image_channels, config.layout_size)
+            if s == 0 and config.layout_size
+            else ScaleGenerator(
                 config.image_channels, cond_channels(config, s), config.channels[s], config.layers[s], s == 0
             )
             for s in range(config.num_scales)
@@ -195,6 +211,8 @@ class Pyramid(nn.Module):
         """Output of `scale` on `rect`, given a way to get the coarser image (or, with
         `upsampled`, its upsampling to this scale's grid directly): [B,C,h,w]."""
         gen = self.generators[scale]
+        if isinstance(gen, LayoutScale):
+            return source.layout(gen.level, rect)
         rin = grow(rect, gen.halo)
         cond = source(scale, rin)
         prev = None

@@ -27,8 +27,11 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .config import ModelConfig, TrainConfig, default_model_config
+from .config import ModelConfig, TrainConfig, default_model_config, num_scales_for
+from .layout import CELL, Quilt
+from .layout import fits as layout_fits
 from .model import (
+    LayoutScale,
     MultiCritic,
     Pyramid,
     Rect,
@@ -325,6 +328,18 @@ class TrainingSource:
         self.generator, self.device = generator, device
         self.phases = torch.rand(batch, len(config.waves), generator=generator, dtype=torch.float64)
 
+    def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
+        """`rect` of the coarsest scale as a quilt of `level` (`LayoutScale`), per batch
+        element with its own seed and shifted by its own fraction of a cell, so that the
+        finer scales learn no place where seams fall: [B,C,h,w]."""
+        x0, y0, w, h = rect
+        out = []
+        for _ in range(self.batch):
+            seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
+            dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
+            out.append(Quilt(level, seed)((x0 + dx, y0 + dy, w, h)))
+        return torch.cat(out).to(self.device)
+
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         _, _, w, h = rect
         noise = torch.randn(self.batch, self.config.noise_channels, h, w, generator=self.generator)
@@ -344,12 +359,22 @@ def config_for(
     waves: tuple,
     valid: torch.Tensor | None = None,
     wave_reach: str = "finer",
+    coarse_layout: str = "generator",
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
     `CLEAN_SIDE`-pixel square: where holes leave no clean crop, a scale could only learn
-    their fill as texture."""
-    short = min(exemplar.shape[-2:])
+    their fill as texture. `coarse_layout="quilt"` makes the coarsest scale a quilt
+    (`layout.Quilt`) where the exemplar has no lattice (`waves`: quilt cells at random
+    places would break it), no damage, more than one scale and a coarsest level that
+    holds a block."""
+    height, width = exemplar.shape[-2:]
+    short = min(height, width)
+    if coarse_layout == "quilt" and not waves and valid is None:
+        n = num_scales_for(short, coarse_side)
+        size = (height >> (n - 1), width >> (n - 1))
+        if n > 1 and layout_fits(*size):
+            return default_model_config(exemplar.shape[1], short, coarse_side, waves, wave_reach, size)
     while True:
         config = default_model_config(exemplar.shape[1], short, coarse_side, waves, wave_reach)
         if valid is None or config.num_scales == 1:
@@ -395,7 +420,8 @@ def fit_pyramid(
         model_config = pyramid.config
         generator.set_state(state.generator)
     elif model_config is None:
-        model_config = config_for(exemplar, train.coarse_side, find_waves(exemplar), valid, train.wave_reach)
+        waves = find_waves(exemplar)
+        model_config = config_for(exemplar, train.coarse_side, waves, valid, train.wave_reach, train.coarse_layout)
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
@@ -403,12 +429,16 @@ def fit_pyramid(
     if resume is None:
         pyramid = Pyramid(cfg)
         init_weights(pyramid, generator, train.init)
+        if cfg.layout_size:
+            pyramid.generators[0].level.copy_(levels[0].cpu())
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
     steps = train.steps or (train.coarse_steps,) + (train.fine_steps,) * (cfg.num_scales - 1)
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
+    if cfg.layout_size:  # a quilted coarsest scale has nothing to train
+        steps = (0, *steps[1:])
     done_before = state.seconds if state else 0.0
     begin = getattr(callback, "begin", None)
     if begin is not None:
@@ -418,6 +448,8 @@ def fit_pyramid(
     prev_disc = state.disc if state else None
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
+        if isinstance(gen, LayoutScale):
+            continue
         disc = scale_critic(cfg, train, scale)
         mid_scale = state is not None and scale == state.scale and state.opt_g is not None
         if mid_scale:

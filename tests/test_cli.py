@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -87,6 +88,26 @@ def test_fit_progress_names_every_scale_of_the_whole_fit(runner, exemplar_png, t
     for k in range(1, n + 1):
         assert f"scale {k}/{n} done: 3 steps in " in result.output
     assert "critic " in result.output and "patches " in result.output and "left" in result.output
+
+
+def test_fit_quilts_the_coarsest_scale_unless_asked_for_the_generator(runner, tmp_path):
+    generator = torch.Generator().manual_seed(0)
+    blobs = torch.nn.functional.interpolate(
+        torch.randn(1, 3, 12, 12, generator=generator), size=(96, 96), mode="bicubic"
+    )
+    path = tmp_path / "blobs.png"
+    Image.fromarray(((torch.tanh(blobs)[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)).save(path)
+    quilted, plain = tmp_path / "q.safetensors", tmp_path / "g.safetensors"
+    result = runner.invoke(main, ["fit", str(path), "-o", str(quilted), "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    n = patchtex.load(quilted).config.num_scales
+    assert f"scale 1/{n}: quilted from the exemplar's own coarsest level" in result.output
+    assert patchtex.load(quilted).config.layout_size
+    result = runner.invoke(main, ["fit", str(path), "-o", str(plain), "--steps", "2", "--coarse-layout", "generator"])
+    assert result.exit_code == 0, result.output
+    assert not patchtex.load(plain).config.layout_size and "quilted" not in result.output
+    result = runner.invoke(main, ["fit", str(path), "--coarse-layout", "patches"])
+    assert result.exit_code == 2 and "--coarse-layout" in result.output and "Traceback" not in result.output
 
 
 def test_refine_without_model_says_it_fits_first(runner, exemplar_png, tmp_path):

@@ -1,0 +1,129 @@
+"""The quilted coarsest scale: a fixed function of position, blocks of the exemplar's own
+coarsest level, chosen to agree at their seams, and a model that carries it."""
+
+import pytest
+import torch
+
+import patchtex
+from patchtex.canvas import KeyedSource
+from patchtex.config import ModelConfig, TrainConfig
+from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt
+from patchtex.model import LayoutScale, Pyramid
+from patchtex.train import TrainingSource, config_for, exemplar_pyramid
+
+from .conftest import stripes
+
+
+def _coded_level(height: int = 30, width: int = 44) -> torch.Tensor:
+    """[1,2,H,W]: channel 0 is the row, channel 1 the column: every pixel tells where it is."""
+    ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    return torch.stack([ys, xs]).float()[None]
+
+
+def _blobs(size: int = 128, seed: int = 0) -> torch.Tensor:
+    """Smooth random blobs without a lattice: [1,3,size,size] in [-1,1]."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.randn(1, 3, size // 8, size // 8, generator=generator)
+    return torch.tanh(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic"))
+
+
+@pytest.mark.parametrize("rect", [(0, 0, 20, 20), (-7, 3, 33, 17), (50, 40, 30, 30), (-40, -30, 1, 1)])
+def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect):
+    level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
+    big = Quilt(level, 5)((-40, -30, 140, 120))
+    x0, y0, w, h = rect
+    assert torch.equal(Quilt(level, 5)(rect), big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
+
+
+def test_each_cell_is_one_block_of_the_level_and_seeds_differ():
+    level = _coded_level()
+    out = Quilt(level, 3)((0, 0, 4 * CELL, 3 * CELL))
+    for j in range(3):
+        for i in range(4):
+            cell = out[0, :, j * CELL : (j + 1) * CELL, i * CELL : (i + 1) * CELL]
+            rows, cols = cell[0] - torch.arange(CELL)[:, None], cell[1] - torch.arange(CELL)[None, :]
+            assert (rows == rows[0, 0]).all() and (cols == cols[0, 0]).all()  # a translated block
+    assert not torch.equal(out, Quilt(level, 4)((0, 0, 4 * CELL, 3 * CELL)))
+
+
+@pytest.mark.parametrize("period", [(37, 21), (64, 32), (5, 9)])
+def test_with_a_period_the_quilt_wraps(period):
+    level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(2))
+    quilt = Quilt(level, 7, period)
+    px, py = period
+    base = quilt((0, 0, px, py))
+    assert torch.equal(base, quilt((px, py, px, py)))
+    assert torch.equal(base, quilt((-px, 2 * py, px, py)))
+    assert Axis(px).count % 2 == 0  # the checkerboard wraps too
+
+
+def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours():
+    level = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(3))
+    quilt = Quilt(level, 11)
+    chosen = quilt.source(1, 0)  # (1 + 0) is odd: a white cell
+    candidates = [quilt._random(1, 0, k) for k in range(1, CANDIDATES + 1)]
+    costs = quilt._costs(1, 0, candidates)
+    # the batched cost is each candidate's own squared difference to its neighbours
+    xa, xb, ya, yb = quilt.xs.edge(1), quilt.xs.edge(2), quilt.ys.edge(0), quilt.ys.edge(1)
+    for offset, cost in zip(candidates[:3], costs[:3]):
+        one = 0.0
+        for ni, nj, box in (
+            (0, 0, (xa - OVERLAP, xa + OVERLAP, ya, yb)),
+            (2, 0, (xb - OVERLAP, xb + OVERLAP, ya, yb)),
+            (1, -1, (xa, xb, ya - OVERLAP, ya + OVERLAP)),
+            (1, 1, (xa, xb, yb - OVERLAP, yb + OVERLAP)),
+        ):
+            theirs = quilt._block(ni, nj, quilt.source(ni, nj), *box)
+            one += float((quilt._block(1, 0, offset, *box) - theirs).pow(2).sum())
+        assert float(cost) == pytest.approx(one, rel=1e-5)
+    assert chosen == candidates[int(costs.argmin())]
+    assert len(set(costs.tolist())) > 1  # the choice was a real one
+    assert float(costs.min()) < float(costs.mean())
+
+
+def test_a_fit_with_a_quilted_coarsest_scale_holds_the_exemplars_level():
+    exemplar = _blobs()
+    train = TrainConfig(steps=(1, 3, 3), batch_size=2, crop_size=16, coarse_side=32, coarse_layout="quilt")
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.layout_size == (32, 32) and isinstance(model.pyramid.generators[0], LayoutScale)
+    level = exemplar_pyramid(exemplar, config.num_scales)[0]
+    assert torch.equal(model.pyramid.generators[0].level, level)
+    whole = model.synth((96, 80), seed=2)
+    assert torch.equal(model.synth_window(13, 21, 50, 40, seed=2), whole[..., 21:61, 13:63])
+    assert not torch.equal(whole, model.synth((96, 80), seed=3))
+    tile = model.synth((64, 48), seed=1, tileable=True)
+    assert tile.shape[-2:] == (48, 64)
+    again = ModelConfig.from_json(config.to_json())
+    assert again == config and Pyramid(again).generators[0].level.shape == level.shape
+
+
+def test_the_quilt_is_only_used_where_it_can_be():
+    exemplar = _blobs()
+    assert config_for(exemplar, 32, (), coarse_layout="quilt").layout_size == (32, 32)
+    assert config_for(exemplar, 32, (), coarse_layout="generator").layout_size == ()
+    # a lattice: random cells would break it; damage: blocks would copy the holes' fill
+    assert config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt").layout_size == ()
+    assert config_for(exemplar, 32, (), torch.ones(1, 1, 128, 128), coarse_layout="quilt").layout_size == ()
+    # a coarsest level too small for a block (CELL + 2 * OVERLAP)
+    small = stripes(2 * (CELL + 2 * OVERLAP) - 2)
+    assert config_for(small, 24, (), coarse_layout="quilt").layout_size == ()
+    assert ModelConfig.from_json(ModelConfig().to_json().replace(', "layout_size": []', "")).layout_size == ()
+
+
+def test_training_batches_get_their_own_quilts():
+    exemplar = _blobs()
+    config = config_for(exemplar, 32, (), coarse_layout="quilt")
+    pyramid = Pyramid(config)
+    level = exemplar_pyramid(exemplar, config.num_scales)[0]
+    source = TrainingSource(config, pyramid.waves, 3, torch.Generator().manual_seed(0), "cpu")
+    batch = source.layout(level, (-2, -2, 20, 20))
+    assert batch.shape == (3, 3, 20, 20)
+    assert not torch.equal(batch[0], batch[1]) and not torch.equal(batch[1], batch[2])
+    keyed = KeyedSource(pyramid, 0, torch.device("cpu")).layout(level, (0, 0, 20, 20))
+    assert keyed.shape == (1, 3, 20, 20)
+
+
+def test_train_config_names_a_bad_coarse_layout():
+    with pytest.raises(ValueError, match="coarse_layout must be one of generator, quilt"):
+        TrainConfig(coarse_layout="patches")
