@@ -16,6 +16,7 @@ a period the cells wrap (tileable outputs).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .noise import _mix
@@ -78,6 +79,7 @@ class Quilt:
         self.xs = Axis(None if period is None else period[0])
         self.ys = Axis(None if period is None else period[1])
         self.chosen: dict[tuple[int, int], tuple[int, int]] = {}
+        self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
 
     def _random(self, i: int, j: int, k: int) -> tuple[int, int]:
         _, _, height, width = self.level.shape
@@ -120,14 +122,110 @@ class Quilt:
             total += (mine - theirs[:, None]).pow(2).sum(dim=(0, 2, 3))
         return total
 
+    def _seam(self, i: int, j: int, vertical: bool) -> torch.Tensor:
+        """The cut between cell (i, j) and its right (`vertical`) or lower neighbour: per
+        row (per column) of the shared edge, the first global column (row) that takes
+        the neighbour's block. It runs through the `OVERLAP`-pixel strips either side of
+        the edge where the two blocks differ least (a minimum-error path, as Efros and
+        Freeman's image quilting cuts), so a joint or an outline that both blocks hold
+        is not cut through. It depends on these two blocks only: still positional."""
+        key = (i, j, vertical)
+        if key not in self.seams:
+            if vertical:
+                edge, a, b = self.xs.edge(i + 1), self.ys.edge(j), self.ys.edge(j + 1)
+                box = (edge - OVERLAP, edge + OVERLAP, a, b)
+                mine, theirs = (
+                    self._block(i, j, self.source(i, j), *box),
+                    self._block(i + 1, j, self.source(i + 1, j), *box),
+                )
+                error = (mine - theirs).pow(2).sum(0)  # [rows, 2 * OVERLAP]
+            else:
+                edge, a, b = self.ys.edge(j + 1), self.xs.edge(i), self.xs.edge(i + 1)
+                box = (a, b, edge - OVERLAP, edge + OVERLAP)
+                mine, theirs = (
+                    self._block(i, j, self.source(i, j), *box),
+                    self._block(i, j + 1, self.source(i, j + 1), *box),
+                )
+                error = (mine - theirs).pow(2).sum(0).T  # [columns, 2 * OVERLAP]
+            self.seams[key] = edge - OVERLAP + min_error_path(error)
+        return self.seams[key]
+
     def __call__(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
-        """`rect` (x0, y0, w, h) of the coarsest scale: [1,C,h,w] float32."""
+        """`rect` (x0, y0, w, h) of the coarsest scale: [1,C,h,w] float32. Each cell shows
+        its block, and across each edge the neighbour's block up to their seam."""
         x0, y0, w, h = rect
         out = torch.empty(1, self.level.shape[1], h, w)
         for j in range(self.ys.cell(y0), self.ys.cell(y0 + h - 1) + 1):
-            top, bottom = max(y0, self.ys.edge(j)), min(y0 + h, self.ys.edge(j + 1))
+            ya, yb = self.ys.edge(j), self.ys.edge(j + 1)
+            top, bottom = max(y0, ya), min(y0 + h, yb)
             for i in range(self.xs.cell(x0), self.xs.cell(x0 + w - 1) + 1):
-                left, right = max(x0, self.xs.edge(i)), min(x0 + w, self.xs.edge(i + 1))
-                block = self._block(i, j, self.source(i, j), left, right, top, bottom)
-                out[0, :, top - y0 : bottom - y0, left - x0 : right - x0] = block
+                xa, xb = self.xs.edge(i), self.xs.edge(i + 1)
+                left, right = max(x0, xa), min(x0 + w, xb)
+                cell = self._block(i, j, self.source(i, j), left, right, top, bottom).clone()
+                rows = torch.arange(top, bottom)[:, None]
+                cols = torch.arange(left, right)[None, :]
+                # the upper and lower seams first, then the side ones (they win at corners)
+                upper = rows < self._seam(i, j - 1, False)[cols - xa]
+                lower = rows >= self._seam(i, j, False)[cols - xa]
+                side = (
+                    (upper, i, j - 1, (left, right, top, min(bottom, ya + OVERLAP))),
+                    (lower, i, j + 1, (left, right, max(top, yb - OVERLAP), bottom)),
+                )
+                for taken, ni, nj, box in side:
+                    self._take(cell, taken, ni, nj, box, (left, top))
+                west = cols < self._seam(i - 1, j, True)[rows - ya]
+                east = cols >= self._seam(i, j, True)[rows - ya]
+                side = (
+                    (west, i - 1, j, (left, min(right, xa + OVERLAP), top, bottom)),
+                    (east, i + 1, j, (max(left, xb - OVERLAP), right, top, bottom)),
+                )
+                for taken, ni, nj, box in side:
+                    self._take(cell, taken, ni, nj, box, (left, top))
+                out[0, :, top - y0 : bottom - y0, left - x0 : right - x0] = cell
         return out
+
+    def _take(self, cell: torch.Tensor, taken: torch.Tensor, i: int, j: int, box, origin) -> None:
+        """Where `taken` ([h,w] over `cell`, whose first pixel is global `origin`), within
+        `box` (x0, x1, y0, y1, the part of the cell inside neighbour (i, j)'s margin),
+        put that neighbour's block."""
+        x0, x1, y0, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            return
+        ox, oy = origin
+        part = taken[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        if bool(part.any()):
+            region = cell[:, y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+            theirs = self._block(i, j, self.source(i, j), x0, x1, y0, y1)
+            region[:, part] = theirs[:, part]
+
+
+BANK_COUNT = 32  # quilts a fit's finer scales train on (`quilt_bank`)
+BANK_SIDE = 96  # their side, in coarsest pixels
+
+
+def quilt_bank(level: torch.Tensor, seed: int, count: int = BANK_COUNT, side: int = BANK_SIDE) -> torch.Tensor:
+    """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
+    from `seed`: [count,C,side,side]. The finer scales train on windows of these: one
+    quilt of a whole bank costs what a few crop-sized ones do (most of a small quilt's
+    work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
+    return torch.cat([Quilt(level, _mix(seed, LAYOUT_KEY, k))((0, 0, side, side)) for k in range(count)])
+
+
+def min_error_path(error: torch.Tensor) -> torch.Tensor:
+    """[n, m] errors -> [n] long: a column per row, moving at most one column from row to
+    row, with the least total error (dynamic programming; ties go to the lower column)."""
+    values = error.double().numpy()
+    n, m = values.shape
+    cost = values[0].copy()
+    steps = np.empty((n, m), dtype=np.int64)
+    padded = np.full(m + 2, np.inf)
+    for row in range(1, n):
+        padded[1:-1] = cost
+        options = np.stack([padded[:-2], padded[1:-1], padded[2:]])
+        steps[row] = options.argmin(axis=0) - 1
+        cost = values[row] + options.min(axis=0)
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(cost.argmin())
+    for row in range(n - 1, 0, -1):
+        path[row - 1] = path[row] + steps[row, path[row]]
+    return torch.from_numpy(path)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .config import ModelConfig, TrainConfig, default_model_config, num_scales_for
-from .layout import CELL, Quilt
+from .layout import CELL, Quilt, quilt_bank
 from .layout import fits as layout_fits
 from .model import (
     LayoutScale,
@@ -323,18 +323,37 @@ class TrainingSource:
     """Fresh Gaussian noise from the fit's generator, plus periodic channels with random
     phases per batch element, for rects of any scale (conditioning for `Pyramid`)."""
 
-    def __init__(self, config: ModelConfig, waves: torch.Tensor, batch: int, generator: torch.Generator, device):
+    def __init__(
+        self,
+        config: ModelConfig,
+        waves: torch.Tensor,
+        batch: int,
+        generator: torch.Generator,
+        device,
+        bank: torch.Tensor | None = None,
+    ):
         self.config, self.waves, self.batch = config, waves, batch
+        self.bank = bank  # quilts of the coarsest level to take layouts from (`layout.quilt_bank`)
         self.generator, self.device = generator, device
         self.phases = torch.rand(batch, len(config.waves), generator=generator, dtype=torch.float64)
 
     def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
-        """`rect` of the coarsest scale as a quilt of `level` (`LayoutScale`), per batch
-        element with its own seed and shifted by its own fraction of a cell, so that the
-        finer scales learn no place where seams fall: [B,C,h,w]."""
+        """`rect` of the coarsest scale as a quilt of `level` (`LayoutScale`): per batch
+        element a window of a random quilt of the fit's `bank` at a random place (so the
+        finer scales learn no place where seams fall), or a fresh quilt of its own when
+        there is no bank or the rect is larger than its quilts: [B,C,h,w]."""
         x0, y0, w, h = rect
         out = []
         for _ in range(self.batch):
+            if self.bank is not None and max(w, h) <= self.bank.shape[-1]:
+                side = self.bank.shape[-1]
+                k = int(torch.randint(0, len(self.bank), (1,), generator=self.generator))
+                y, x = (
+                    torch.randint(0, side - h + 1, (1,), generator=self.generator).item(),
+                    torch.randint(0, side - w + 1, (1,), generator=self.generator).item(),
+                )
+                out.append(self.bank[k : k + 1, :, y : y + h, x : x + w])
+                continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
             out.append(Quilt(level, seed)((x0 + dx, y0 + dy, w, h)))
@@ -446,6 +465,9 @@ def fit_pyramid(
     run = _Run(checkpoint, checkpoint_every, stop, lambda: done_before + time.perf_counter() - clock)
     losses: dict[str, float] = state.losses if state else {}
     prev_disc = state.disc if state else None
+    bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
+    if cfg.layout_size:
+        bank = quilt_bank(pyramid.generators[0].level.cpu(), train.seed)
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
@@ -466,7 +488,7 @@ def fit_pyramid(
                 disc.load_state_dict(_carried_critics(prev_disc, len(disc.critics)))
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
-        fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16, transforms)
+        fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16, transforms, bank)
         first = 0
         if mid_scale:
             fit.opt_g.load_state_dict(state.opt_g)
@@ -546,9 +568,11 @@ class _ScaleFit:
         generator: torch.Generator,
         bf16: bool,
         transforms: tuple[str, ...] = (),
+        bank: torch.Tensor | None = None,
     ):
         self.pyramid, self.disc, self.scale, self.levels = pyramid, disc, scale, levels
         self.transforms = transforms  # symmetries of the exemplar its real crops are drawn under
+        self.bank = bank  # quilts of the coarsest level its generated crops start from
         self.train, self.generator = train, generator
         self.gen = pyramid.generators[scale]
         self.device = levels[scale].device
@@ -625,7 +649,8 @@ class _ScaleFit:
         when the coarser image is a real exemplar crop, the real crop of this scale that it
         is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
-        source = TrainingSource(self.pyramid.config, self.pyramid.waves.cpu(), batch, generator, self.device)
+        waves = self.pyramid.waves.cpu()
+        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank)
         prev = coarse = paired = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs

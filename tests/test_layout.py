@@ -7,7 +7,7 @@ import torch
 import patchtex
 from patchtex.canvas import KeyedSource
 from patchtex.config import ModelConfig, TrainConfig
-from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt
+from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt, min_error_path, quilt_bank
 from patchtex.model import LayoutScale, Pyramid
 from patchtex.train import TrainingSource, config_for, exemplar_pyramid
 
@@ -35,15 +35,37 @@ def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect):
     assert torch.equal(Quilt(level, 5)(rect), big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
-def test_each_cell_is_one_block_of_the_level_and_seeds_differ():
+def test_every_pixel_is_its_cells_block_or_a_neighbours_and_seeds_differ():
     level = _coded_level()
-    out = Quilt(level, 3)((0, 0, 4 * CELL, 3 * CELL))
-    for j in range(3):
-        for i in range(4):
-            cell = out[0, :, j * CELL : (j + 1) * CELL, i * CELL : (i + 1) * CELL]
-            rows, cols = cell[0] - torch.arange(CELL)[:, None], cell[1] - torch.arange(CELL)[None, :]
-            assert (rows == rows[0, 0]).all() and (cols == cols[0, 0]).all()  # a translated block
+    quilt = Quilt(level, 3)
+    out = quilt((0, 0, 4 * CELL, 3 * CELL))
+    from_neighbour = 0
+    for y in range(3 * CELL):
+        for x in range(4 * CELL):
+            i, j = x // CELL, y // CELL
+            options = []
+            for ni, nj in ((i, j), (i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+                sy, sx = quilt.source(ni, nj)
+                options.append((sy + OVERLAP + y - nj * CELL, sx + OVERLAP + x - ni * CELL))
+            pixel = tuple(int(v) for v in out[0, :, y, x])
+            assert pixel in options, (x, y)
+            from_neighbour += pixel != options[0]
+    near_edges = 1 - ((CELL - 2 * OVERLAP) / CELL) ** 2  # the share of pixels a seam can reach
+    assert 0 < from_neighbour < near_edges * out[0, 0].numel()
     assert not torch.equal(out, Quilt(level, 4)((0, 0, 4 * CELL, 3 * CELL)))
+
+
+def test_a_seam_follows_where_the_two_blocks_agree():
+    error = torch.ones(5, 6)
+    valley = [4, 3, 3, 2, 1]
+    for row, column in enumerate(valley):
+        error[row, column] = 0.0
+    assert min_error_path(error).tolist() == valley
+    level = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(5))
+    quilt = Quilt(level, 2)
+    cut = quilt._seam(0, 0, True)  # between cells (0, 0) and (1, 0)
+    assert cut.shape == (CELL,) and bool(((cut >= CELL - OVERLAP) & (cut < CELL + OVERLAP)).all())
+    assert bool((cut[1:] - cut[:-1]).abs().le(1).all())
 
 
 @pytest.mark.parametrize("period", [(37, 21), (64, 32), (5, 9)])
@@ -120,6 +142,19 @@ def test_training_batches_get_their_own_quilts():
     batch = source.layout(level, (-2, -2, 20, 20))
     assert batch.shape == (3, 3, 20, 20)
     assert not torch.equal(batch[0], batch[1]) and not torch.equal(batch[1], batch[2])
+    bank = quilt_bank(level, 0, count=4, side=40)
+    assert bank.shape == (4, 3, 40, 40) and not torch.equal(bank[0], bank[1])
+    banked = TrainingSource(config, pyramid.waves, 3, torch.Generator().manual_seed(0), "cpu", bank)
+    windows = banked.layout(level, (-2, -2, 20, 20))
+    for window in windows:  # each a window of one of the bank's quilts
+        found = any(
+            torch.equal(window, quilt[:, y : y + 20, x : x + 20])
+            for quilt in bank
+            for y in range(21)
+            for x in range(21)
+        )
+        assert found
+    assert banked.layout(level, (0, 0, 60, 60)).shape == (3, 3, 60, 60)  # larger than the bank: fresh quilts
     keyed = KeyedSource(pyramid, 0, torch.device("cpu")).layout(level, (0, 0, 20, 20))
     assert keyed.shape == (1, 3, 20, 20)
 
