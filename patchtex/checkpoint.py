@@ -18,7 +18,8 @@ from safetensors.torch import load, load_file, save, save_file
 
 from .config import ModelConfig
 from .images import atomic_path
-from .model import Pyramid
+from .layout import CELL
+from .model import LayoutScale, Pyramid
 from .train import FitState
 
 FORMAT = "patchtex-model"
@@ -245,10 +246,12 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
     scales = []
     for s, gen in enumerate(pyramid.generators):
         factor = config.factor(s)
-        field = 2 * gen.halo + 1
+        quilt = isinstance(gen, LayoutScale)
+        field = CELL if quilt else 2 * gen.halo + 1  # a quilt's unit of layout is its cell
         scales.append(
             {
                 "scale": s + 1,
+                "kind": "quilt" if quilt else "generator",
                 "exemplar_size": None if sizes[s] is None else f"{sizes[s][0]}x{sizes[s][1]}",
                 "px_per_exemplar_px": 1 / factor,
                 "channels": config.channels[s],

@@ -978,6 +978,12 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
     click.echo(f"waves     {waves or 'none (no periodic layout found)'}")
     click.echo("scale  exemplar    width  layers  parameters  sees px (exemplar px)")
     for sc in info["scales"]:
+        if sc.get("kind") == "quilt":
+            click.echo(
+                f"{sc['scale']:>5}  {sc['exemplar_size'] or '?':<10}  quilt of this level's own blocks, "
+                f"{sc['sees_px']} px cells ({sc['sees_exemplar_px']})"
+            )
+            continue
         click.echo(
             f"{sc['scale']:>5}  {sc['exemplar_size'] or '?':<10}  {sc['channels']:>5}  {sc['layers']:>6}  "
             f"{sc['parameters']:>10,}  {sc['sees_px']:>7} ({sc['sees_exemplar_px']})"
