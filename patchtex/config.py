@@ -15,11 +15,11 @@ from dataclasses import dataclass
 MIN_EXEMPLAR = 32  # shortest side a fit accepts, in pixels
 MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than this
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
-INIT_SCHEMES = ("kaiming", "uniform")
+INIT_SCHEMES = ("kaiming", "uniform")  # how fresh weights are drawn: `model.init_weights`
 # what draws the coarsest image: "generator" (a GAN, as every fit before session 19) or
 # "quilt" (blocks of the exemplar's own coarsest level, `layout.Quilt`; only where the
 # exemplar has no lattice and no damage, else the generator)
-COARSE_LAYOUTS = ("generator", "quilt")  # how fresh weights are drawn: `model.init_weights`
+COARSE_LAYOUTS = ("generator", "quilt")
 # a wave enters the pyramid at the coarsest scale where its period is at least this many
 # of that scale's pixels. Sampled at about 2 px a period (lego's and wicker's 16 px stud
 # and weave periods at a coarsest scale of 8x: 2.02 px) its sin and cos are a +-1

@@ -9,7 +9,8 @@ into square cells of `CELL` coarse pixels, and each cell shows a block of the ex
 coarsest level. The cells form a checkerboard: a "black" cell takes a block at a random
 place; a "white" cell, whose four neighbours are all black, takes the best of
 `CANDIDATES` random blocks, the one whose `OVERLAP`-pixel margins best agree with its
-neighbours' blocks. Every choice depends on the seed and on cells at most one apart, so
+neighbours' blocks. Neighbouring blocks meet along a minimum-error cut through their
+overlap. Every choice depends on the seed and on cells at most one apart, so
 the quilt is a fixed function of position like the noise: any window is exact, and with
 a period the cells wrap (tileable outputs).
 """
@@ -21,7 +22,7 @@ import torch
 
 from .noise import _mix
 
-CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `cell_edges`)
+CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
 OVERLAP = 3  # pixels beyond a cell's edge compared with its neighbours' blocks
 CANDIDATES = 16  # random blocks a white cell chooses among
 LAYOUT_KEY = 0x0B10C  # quilt choices are keyed apart from the noise
@@ -40,7 +41,10 @@ class Axis:
 
     def __init__(self, period: int | None):
         self.period = period
-        self.count = None if period is None else max(2, -(-period // CELL) + (-(-period // CELL)) % 2)
+        self.count = None
+        if period is not None:
+            cells = -(-period // CELL)
+            self.count = max(2, cells + cells % 2)
 
     def edge(self, i: int) -> int:
         if self.period is None:
@@ -132,22 +136,15 @@ class Quilt:
         key = (i, j, vertical)
         if key not in self.seams:
             if vertical:
-                edge, a, b = self.xs.edge(i + 1), self.ys.edge(j), self.ys.edge(j + 1)
-                box = (edge - OVERLAP, edge + OVERLAP, a, b)
-                mine, theirs = (
-                    self._block(i, j, self.source(i, j), *box),
-                    self._block(i + 1, j, self.source(i + 1, j), *box),
-                )
-                error = (mine - theirs).pow(2).sum(0)  # [rows, 2 * OVERLAP]
+                ni, nj, edge = i + 1, j, self.xs.edge(i + 1)
+                box = (edge - OVERLAP, edge + OVERLAP, self.ys.edge(j), self.ys.edge(j + 1))
             else:
-                edge, a, b = self.ys.edge(j + 1), self.xs.edge(i), self.xs.edge(i + 1)
-                box = (a, b, edge - OVERLAP, edge + OVERLAP)
-                mine, theirs = (
-                    self._block(i, j, self.source(i, j), *box),
-                    self._block(i, j + 1, self.source(i, j + 1), *box),
-                )
-                error = (mine - theirs).pow(2).sum(0).T  # [columns, 2 * OVERLAP]
-            self.seams[key] = edge - OVERLAP + min_error_path(error)
+                ni, nj, edge = i, j + 1, self.ys.edge(j + 1)
+                box = (self.xs.edge(i), self.xs.edge(i + 1), edge - OVERLAP, edge + OVERLAP)
+            mine = self._block(i, j, self.source(i, j), *box)
+            theirs = self._block(ni, nj, self.source(ni, nj), *box)
+            error = (mine - theirs).pow(2).sum(0)  # [rows, columns] of the strip
+            self.seams[key] = edge - OVERLAP + min_error_path(error if vertical else error.T)
         return self.seams[key]
 
     def __call__(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
@@ -167,19 +164,15 @@ class Quilt:
                 # the upper and lower seams first, then the side ones (they win at corners)
                 upper = rows < self._seam(i, j - 1, False)[cols - xa]
                 lower = rows >= self._seam(i, j, False)[cols - xa]
-                side = (
-                    (upper, i, j - 1, (left, right, top, min(bottom, ya + OVERLAP))),
-                    (lower, i, j + 1, (left, right, max(top, yb - OVERLAP), bottom)),
-                )
-                for taken, ni, nj, box in side:
-                    self._take(cell, taken, ni, nj, box, (left, top))
                 west = cols < self._seam(i - 1, j, True)[rows - ya]
                 east = cols >= self._seam(i, j, True)[rows - ya]
-                side = (
+                sides = (
+                    (upper, i, j - 1, (left, right, top, min(bottom, ya + OVERLAP))),
+                    (lower, i, j + 1, (left, right, max(top, yb - OVERLAP), bottom)),
                     (west, i - 1, j, (left, min(right, xa + OVERLAP), top, bottom)),
                     (east, i + 1, j, (max(left, xb - OVERLAP), right, top, bottom)),
                 )
-                for taken, ni, nj, box in side:
+                for taken, ni, nj, box in sides:
                     self._take(cell, taken, ni, nj, box, (left, top))
                 out[0, :, top - y0 : bottom - y0, left - x0 : right - x0] = cell
         return out
