@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 import patchtex
 from patchtex.canvas import _assemble
-from patchtex.config import TrainConfig
+from patchtex.config import TrainConfig, fine_depth
 from patchtex.images import load_image, save_image
 from patchtex.model import halvings
 
@@ -43,7 +43,7 @@ def main() -> None:
     config = model.config
     exemplar = load_image(args.exemplar).pixels
     levels = halvings(exemplar, config.num_scales - 1)
-    critic_layers = TrainConfig().disc_layers
+    train = TrainConfig()
     print(f"{'scale':>5} {'exemplar':>10} {'gen RF':>7} {'critic RF':>9} {'gen RF (finest px)':>18}")
     rows = []
     side = args.size
@@ -62,9 +62,16 @@ def main() -> None:
         rows.append(torch.cat(panels, dim=3))
         field = 2 * config.layers[scale] + 1  # `layers` valid 3x3 convs
         h, w = levels[scale].shape[-2:]
-        print(f"{scale:5d} {w:4d}x{h:<5d} {field:7d} {2 * critic_layers + 1:9d} {field * factor:18d}")
+        print(
+            f"{scale:5d} {w:4d}x{h:<5d} {field:7d} {2 * _critic_layers(train, config, scale) + 1:9d} {field * factor:18d}"
+        )
     save_image(torch.cat(rows, dim=2), args.out)
     print(f"sheet in {args.out}")
+
+
+def _critic_layers(train: TrainConfig, config, scale: int) -> int:
+    """Depth of the critics a default fit gives `scale` of this model."""
+    return train.coarse_disc_layers if scale == 0 else fine_depth(train.disc_layers, bool(config.layout_size))
 
 
 def _from_real(model, coarser: torch.Tensor, scale: int, n: int, factor: int) -> torch.Tensor:

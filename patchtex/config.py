@@ -162,6 +162,10 @@ class TrainConfig:
     # tomatoes, closed cobble cells, knots), rust 1.67 -> 1.85; no coarsest GAN to train
     # (benchmarks/RESULTS, session 19)
     coarse_layout: str = "quilt"
+    layout_side: int = 40  # target short side of a quilted coarsest level (`coarse_side` for a generator)
+    # 3x3 convs of every finer scale's generator and critic; 0 = `fine_depth`'s choice
+    # (deeper under a quilted coarsest scale)
+    fine_layers: int = 0
     # real crops also flipped or turned where the exemplar has that symmetry (`symmetry`).
     # Off: one fit each, cobbles lost their closed cells (VGG 2.58 -> 3.73), gravel_gray,
     # cracked_paint and leaves were a little worse, only tomatoes better (1.77 -> 1.64)
@@ -171,7 +175,8 @@ class TrainConfig:
     lr_g: float = 5e-4
     lr_d: float = 5e-4
     disc_channels: int = 48
-    disc_layers: int = 5
+    disc_layers: int = 0
+    coarse_disc_layers: int = 5  # the coarsest scale's critics
     r1_gamma: float = 1.0  # R1 gradient penalty on real crops (critic regulariser)
     # the coarsest scale's critics are held far less: with gamma 1 they could not tell a
     # cobble's broken mortar strokes from closed cells (benchmarks/README, session 8)
@@ -235,7 +240,15 @@ class TrainConfig:
         check_coarse_layout(self.coarse_layout)
         check_wave_reach(self.wave_reach)
         check_init(self.init)
-        positive = ("coarse_steps", "fine_steps", "batch_size", "coarse_side", "max_side", "disc_channels")
+        positive = (
+            "coarse_steps",
+            "fine_steps",
+            "batch_size",
+            "coarse_side",
+            "layout_side",
+            "max_side",
+            "disc_channels",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -246,8 +259,11 @@ class TrainConfig:
         for name in ("coarse_critics", "fine_critics"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.disc_layers < 2:
-            raise ValueError(f"disc_layers must be at least 2, got {self.disc_layers}")
+        if self.coarse_disc_layers < 2:
+            raise ValueError(f"coarse_disc_layers must be at least 2, got {self.coarse_disc_layers}")
+        for name in ("disc_layers", "fine_layers"):
+            if getattr(self, name) == 1 or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 (automatic) or at least 2, got {getattr(self, name)}")
         if self.r1_interval < 0:
             raise ValueError(f"r1_interval must be 0 (no R1 penalty) or more, got {self.r1_interval}")
         if not 0.0 <= self.spectral_warmup <= 1.0:
@@ -286,6 +302,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         # a record written before a field existed ran as if it had the old behaviour
         before = {
+            "fine_layers": 5,
             "coarse_critics": 1,
             "fine_critics": 1,
             "ema_half_life": 0.0,
@@ -304,9 +321,26 @@ class TrainConfig:
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)
+        before["coarse_disc_layers"] = raw.get("disc_layers", 5)  # one depth for every critic
         values = {**before, **{k: v for k, v in raw.items() if k in names}}
         values["steps"] = tuple(int(n) for n in values.get("steps", ()))
         return cls(**values)
+
+
+FINE_LAYERS = 5  # a finer scale's generator and critic depth under a coarsest generator
+# ... and under a quilted coarsest scale, whose finer scales redraw a real layout: there
+# fields of 15 px instead of 11 px (generator and critic) drew sharper stones and leaf
+# outlines, VGG ratio better on 8 of 9 textures (median 1.65 -> 1.46, seed 0), in fits
+# 4-19 s longer. Under a coarsest generator (lattices) they did not help: bricks 2.43 ->
+# 2.69, lego 2.26 -> 2.36, bark and brick_gray level, fits 15-20 s longer
+# (benchmarks/RESULTS, session 20)
+QUILT_FINE_LAYERS = 7
+
+
+def fine_depth(layers: int, quilted: bool) -> int:
+    """Conv layers of a finer scale's generator or critic: `layers`, or where that is 0,
+    the default for a pyramid whose coarsest scale is (`quilted`) or is not a quilt."""
+    return layers or (QUILT_FINE_LAYERS if quilted else FINE_LAYERS)
 
 
 def num_scales_for(short_side: int, coarse_side: int) -> int:
@@ -346,12 +380,15 @@ def default_model_config(
     waves=(),
     wave_reach: str = "finer",
     layout_size: tuple[int, ...] = (),
+    num_scales: int | None = None,
+    fine_layers: int = FINE_LAYERS,
 ) -> ModelConfig:
     """The default architecture for an exemplar: wide and deep at the coarse scale, where
-    pixels are cheap and layout is decided; narrow at the fine scales, where they are not."""
-    n = num_scales_for(short_side, coarse_side)
+    pixels are cheap and layout is decided; narrow at the fine scales, where they are not.
+    `num_scales` overrides the count that `coarse_side` implies."""
+    n = num_scales or num_scales_for(short_side, coarse_side)
     channels = tuple([64] + [48] + [32] * max(0, n - 2))[:n]
-    layers = tuple([7] + [5] * (n - 1))
+    layers = tuple([7] + [fine_layers] * (n - 1))
     return ModelConfig(
         image_channels=image_channels,
         num_scales=n,

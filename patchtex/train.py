@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .config import ModelConfig, TrainConfig, default_model_config, num_scales_for
+from .config import ModelConfig, TrainConfig, default_model_config, fine_depth, num_scales_for
 from .layout import CELL, Quilt, quilt_bank
 from .layout import fits as layout_fits
 from .model import (
@@ -379,6 +379,8 @@ def config_for(
     valid: torch.Tensor | None = None,
     wave_reach: str = "finer",
     coarse_layout: str = "generator",
+    layout_side: int | None = None,
+    fine_layers: int = 0,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -390,12 +392,16 @@ def config_for(
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and not waves and valid is None:
-        n = num_scales_for(short, coarse_side)
+        n = max(2, num_scales_for(short, layout_side or coarse_side))
         size = (height >> (n - 1), width >> (n - 1))
-        if n > 1 and layout_fits(*size):
-            return default_model_config(exemplar.shape[1], short, coarse_side, waves, wave_reach, size)
+        if layout_fits(*size):
+            return default_model_config(
+                exemplar.shape[1], short, coarse_side, waves, wave_reach, size, n, fine_depth(fine_layers, True)
+            )
     while True:
-        config = default_model_config(exemplar.shape[1], short, coarse_side, waves, wave_reach)
+        config = default_model_config(
+            exemplar.shape[1], short, coarse_side, waves, wave_reach, fine_layers=fine_depth(fine_layers, False)
+        )
         if valid is None or config.num_scales == 1:
             return config
         if fits_valid(valid_pyramid(valid, config.num_scales)[0], CLEAN_SIDE, CLEAN_SIDE):
@@ -440,7 +446,16 @@ def fit_pyramid(
         generator.set_state(state.generator)
     elif model_config is None:
         waves = find_waves(exemplar)
-        model_config = config_for(exemplar, train.coarse_side, waves, valid, train.wave_reach, train.coarse_layout)
+        model_config = config_for(
+            exemplar,
+            train.coarse_side,
+            waves,
+            valid,
+            train.wave_reach,
+            train.coarse_layout,
+            layout_side=train.layout_side,
+            fine_layers=train.fine_layers,
+        )
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
@@ -484,8 +499,9 @@ def fit_pyramid(
             if scale > 1 and _same_shape(gen, pyramid.generators[scale - 1]):
                 gen.load_state_dict(pyramid.generators[scale - 1].state_dict())
             init_weights(disc, generator, train.init)
-            if prev_disc:  # every critic starts as the previous scale's finest one
-                disc.load_state_dict(_carried_critics(prev_disc, len(disc.critics)))
+            carried = _carried_critics(prev_disc, len(disc.critics)) if prev_disc else {}
+            if _same_shapes(carried, disc.state_dict()):  # every critic starts as the previous scale's finest one
+                disc.load_state_dict(carried)
         disc = disc.to(device).to(memory_format=torch.channels_last)
         gen.requires_grad_(True)
         fit = _ScaleFit(pyramid, disc, scale, levels, valids, train, generator, bf16, transforms, bank)
@@ -511,7 +527,8 @@ def fit_pyramid(
 def scale_critic(config: ModelConfig, train: TrainConfig, scale: int) -> MultiCritic:
     """The critics of one scale's fit, freshly built (the coarsest scale has its own count)."""
     count = train.coarse_critics if scale == 0 else train.fine_critics
-    return MultiCritic(config.image_channels, train.disc_channels, train.disc_layers, count)
+    layers = train.coarse_disc_layers if scale == 0 else fine_depth(train.disc_layers, bool(config.layout_size))
+    return MultiCritic(config.image_channels, train.disc_channels, layers, count)
 
 
 class _Run:
@@ -549,7 +566,12 @@ def _carried_critics(state: dict[str, torch.Tensor], count: int) -> dict[str, to
 
 
 def _same_shape(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
+    return _same_shapes(a.state_dict(), b.state_dict())
+
+
+def _same_shapes(sa: dict[str, torch.Tensor], sb: dict[str, torch.Tensor]) -> bool:
+    """Whether two state dicts have the same keys and shapes (a critic of another depth,
+    such as the coarsest scale's, is not carried to the next scale)."""
     return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
 
 

@@ -6,7 +6,7 @@ import torch
 
 import patchtex
 from patchtex.canvas import KeyedSource
-from patchtex.config import ModelConfig, TrainConfig
+from patchtex.config import FINE_LAYERS, QUILT_FINE_LAYERS, ModelConfig, TrainConfig
 from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt, min_error_path, quilt_bank
 from patchtex.model import LayoutScale, Pyramid
 from patchtex.train import TrainingSource, config_for, exemplar_pyramid
@@ -131,6 +131,19 @@ def test_the_quilt_is_only_used_where_it_can_be():
     small = stripes(2 * (CELL + 2 * OVERLAP) - 2)
     assert config_for(small, 24, (), coarse_layout="quilt").layout_size == ()
     assert ModelConfig.from_json(ModelConfig().to_json().replace(', "layout_size": []', "")).layout_size == ()
+
+
+def test_layout_side_sizes_the_quilted_level_and_a_finer_scale_always_remains():
+    exemplar = _blobs()
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=64).layout_size == (64, 64)
+    whole = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=128)
+    assert whole.num_scales == 2 and whole.layout_size == (64, 64)  # a quilt of the exemplar itself would copy it
+    quilted = config_for(exemplar, 32, (), coarse_layout="quilt")
+    assert quilted.layers[1:] == (QUILT_FINE_LAYERS,) * (quilted.num_scales - 1)
+    drawn = config_for(exemplar, 32, (), coarse_layout="generator")
+    assert drawn.layers[1:] == (FINE_LAYERS,) * (drawn.num_scales - 1)
+    chosen = config_for(exemplar, 32, (), coarse_layout="generator", fine_layers=3)
+    assert chosen.layers[1:] == (3,) * (chosen.num_scales - 1)
 
 
 def test_training_batches_get_their_own_quilts():

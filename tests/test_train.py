@@ -1,11 +1,13 @@
 """Training does what it should: the critic's advantage shrinks, the seed decides."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from patchtex.canvas import KeyedSource
-from patchtex.config import ModelConfig, TrainConfig
+from patchtex.config import FINE_LAYERS, QUILT_FINE_LAYERS, ModelConfig, TrainConfig, default_model_config
 from patchtex.model import (
     Discriminator,
     MultiCritic,
@@ -23,6 +25,7 @@ from patchtex.train import (
     crop_power,
     fit_pyramid,
     random_crops,
+    scale_critic,
     spectral_loss,
     spectrum_target,
     valid_crop_size,
@@ -243,6 +246,41 @@ def test_every_critic_of_a_new_scale_starts_as_the_previous_finest_critic():
     old_file = MultiCritic(3, 8, 3, count=1)  # a critic saved before MultiCritic had no prefix
     old_file.load_state_dict(_carried_critics(finest, 1))
     assert torch.equal(old_file.critics[0].tail.bias, finest["tail.bias"])
+
+
+def test_the_coarsest_critic_has_its_own_depth_and_is_not_carried_to_a_deeper_one():
+    """coarse_disc_layers sets the coarsest critic's depth, disc_layers every finer one;
+    a fit whose depths differ starts the finer critic fresh instead of failing to load
+    the coarser one's weights, and still carries critics between equal finer scales."""
+    config = default_model_config(3, 64, 16)
+    train = TrainConfig(coarse_disc_layers=3, disc_layers=4, disc_channels=8)
+    fields = [scale_critic(config, train, s).min_side for s in range(config.num_scales)]
+    assert fields == [7] + [9] * (config.num_scales - 1)
+    # automatic: deeper finer critics under a quilted coarsest scale
+    auto = TrainConfig(coarse_disc_layers=3)
+    assert scale_critic(config, auto, 1).min_side == 2 * FINE_LAYERS + 1
+    quilted = dataclasses.replace(config, layout_size=(16, 16))
+    assert scale_critic(quilted, auto, 1).min_side == 2 * QUILT_FINE_LAYERS + 1
+    seen = []
+
+    class Watch:
+        def __call__(self, scale, step, steps, losses):
+            pass
+
+        def scale_done(self, scale, pyramid, level, device, bf16):
+            seen.append(scale)
+
+    train = TrainConfig(
+        steps=(2, 2, 2),
+        batch_size=2,
+        crop_size=16,
+        coarse_side=16,
+        coarse_disc_layers=3,
+        disc_layers=4,
+        disc_channels=8,
+    )
+    fit_pyramid(stripes(96), train, device=torch.device("cpu"), callback=Watch())
+    assert seen == [0, 1, 2]
 
 
 @pytest.mark.parametrize("coarse, fine", [(0.0, 1.0), (0.25, 0.0)])
