@@ -163,8 +163,8 @@ class TrainConfig:
     # (benchmarks/RESULTS, session 19)
     coarse_layout: str = "quilt"
     layout_side: int = 40  # target short side of a quilted coarsest level (`coarse_side` for a generator)
-    # 3x3 convs of every finer scale's generator and critic; 0 = `fine_depth`'s choice
-    # (deeper under a quilted coarsest scale)
+    # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
+    # a quilted coarsest scale)
     fine_layers: int = 0
     # real crops also flipped or turned where the exemplar has that symmetry (`symmetry`).
     # Off: one fit each, cobbles lost their closed cells (VGG 2.58 -> 3.73), gravel_gray,
@@ -175,7 +175,7 @@ class TrainConfig:
     lr_g: float = 5e-4
     lr_d: float = 5e-4
     disc_channels: int = 48
-    disc_layers: int = 0
+    disc_layers: int = 0  # the same for every finer scale's critic
     coarse_disc_layers: int = 5  # the coarsest scale's critics
     r1_gamma: float = 1.0  # R1 gradient penalty on real crops (critic regulariser)
     # the coarsest scale's critics are held far less: with gamma 1 they could not tell a
@@ -303,6 +303,7 @@ class TrainConfig:
         # a record written before a field existed ran as if it had the old behaviour
         before = {
             "fine_layers": 5,
+            "disc_layers": 5,
             "coarse_critics": 1,
             "fine_critics": 1,
             "ema_half_life": 0.0,

@@ -115,7 +115,10 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "grad_clip",
         "coarse_rec_weight",
         "init",
+        "fine_layers",
+        "coarse_disc_layers",
     )
+    old["disc_layers"] = 4
     for name in names:
         del old[name]
     config = TrainConfig.from_json(json.dumps(old))
@@ -124,4 +127,9 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert config.grad_clip == 0.0  # fits before the clip ran unclipped
     assert config.init == "uniform"  # and drew their weights from PyTorch's default
     assert config.coarse_rec_weight == 0.0
+    # one critic depth for every scale, 5-layer finer generators
+    assert (config.disc_layers, config.coarse_disc_layers, config.fine_layers) == (4, 4, 5)
+    del old["disc_layers"]
+    config = TrainConfig.from_json(json.dumps(old))
+    assert (config.disc_layers, config.coarse_disc_layers) == (5, 5)
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()
