@@ -24,9 +24,10 @@ import torch.nn.functional as F
 
 import patchtex
 from patchtex.canvas import _assemble
-from patchtex.config import TrainConfig, fine_depth
+from patchtex.config import TrainConfig
 from patchtex.images import load_image, save_image
 from patchtex.model import halvings
+from patchtex.train import scale_critic
 
 
 def main() -> None:
@@ -62,16 +63,13 @@ def main() -> None:
         rows.append(torch.cat(panels, dim=3))
         field = 2 * config.layers[scale] + 1  # `layers` valid 3x3 convs
         h, w = levels[scale].shape[-2:]
-        print(
-            f"{scale:5d} {w:4d}x{h:<5d} {field:7d} {2 * _critic_layers(train, config, scale) + 1:9d} {field * factor:18d}"
-        )
+        if scale == 0 and config.layout_size:  # a quilt of this level: no generator, no critic
+            print(f"{scale:5d} {w:4d}x{h:<5d} {'quilt':>7} {'-':>9} {'-':>18}")
+            continue
+        critic_field = scale_critic(config, train, scale).min_side  # the critic a default fit gives this scale
+        print(f"{scale:5d} {w:4d}x{h:<5d} {field:7d} {critic_field:9d} {field * factor:18d}")
     save_image(torch.cat(rows, dim=2), args.out)
     print(f"sheet in {args.out}")
-
-
-def _critic_layers(train: TrainConfig, config, scale: int) -> int:
-    """Depth of the critics a default fit gives `scale` of this model."""
-    return train.coarse_disc_layers if scale == 0 else fine_depth(train.disc_layers, bool(config.layout_size))
 
 
 def _from_real(model, coarser: torch.Tensor, scale: int, n: int, factor: int) -> torch.Tensor:

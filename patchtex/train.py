@@ -445,11 +445,10 @@ def fit_pyramid(
         model_config = pyramid.config
         generator.set_state(state.generator)
     elif model_config is None:
-        waves = find_waves(exemplar)
         model_config = config_for(
             exemplar,
             train.coarse_side,
-            waves,
+            find_waves(exemplar),
             valid,
             train.wave_reach,
             train.coarse_layout,
