@@ -2,7 +2,8 @@
 damaged (`read_damage`): masks as people draw them, alpha holes, `auto_mask`.
 
 masks.py decides which pixels are damaged and how much; fill.py repairs them through a
-fitted pyramid. Pixels a mask keeps are never changed.
+fitted pyramid, and patches.py from the image's own known patches (one more candidate
+fill per hole). Pixels a mask keeps are never changed.
 """
 
 from .fill import (
@@ -16,6 +17,7 @@ from .fill import (
     smooth_fill,
 )
 from .masks import Damage, auto_mask, mask_from_pixels, mask_warnings, read_damage
+from .patches import patch_fill
 
 __all__ = [
     "Damage",
@@ -27,6 +29,7 @@ __all__ = [
     "feather_weight",
     "mask_from_pixels",
     "mask_warnings",
+    "patch_fill",
     "push_pull_fill",
     "read_damage",
     "refine_image",
