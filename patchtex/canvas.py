@@ -60,7 +60,8 @@ class KeyedSource:
     def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
         """`rect` of the coarsest scale drawn as this seed's quilt of `level` (`LayoutScale`)."""
         if self._quilt is None:
-            self._quilt = Quilt(level, self.seed, None if self.periods is None else self.periods[0])
+            period = None if self.periods is None else self.periods[0]
+            self._quilt = Quilt(level, self.seed, period, self.config.layout_transforms)
         return self._quilt(rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:

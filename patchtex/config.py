@@ -85,8 +85,17 @@ class ModelConfig:
     # (height, width) of the exemplar's coarsest level when the coarsest scale is a quilt
     # of it (`layout.Quilt`; the model file holds that level); empty = a generator
     layout_size: tuple[int, ...] = ()
+    # flips and turns (`symmetry.TRANSFORMS` names) the quilt's blocks may also take: those
+    # the exemplar's statistics do not change under (`symmetry.symmetries`)
+    layout_transforms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from .symmetry import TRANSFORMS
+
+        if any(name not in TRANSFORMS for name in self.layout_transforms):
+            raise ValueError(f"layout_transforms must name {sorted(TRANSFORMS)}, got {self.layout_transforms}")
+        if self.layout_transforms and not self.layout_size:
+            raise ValueError("layout_transforms needs a quilted coarsest scale (layout_size)")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
             raise ValueError(f"layout_size must be (height, width), got {self.layout_size}")
         if self.image_channels not in (1, 2, 3, 4):
@@ -130,6 +139,7 @@ class ModelConfig:
             waves=tuple((float(a), float(b)) for a, b in raw["waves"]),
             wave_scales=tuple(tuple(int(s) for s in scales) for scales in raw.get("wave_scales", ())),
             layout_size=tuple(int(n) for n in raw.get("layout_size", ())),
+            layout_transforms=tuple(str(name) for name in raw.get("layout_transforms", ())),
         )
 
 
@@ -163,6 +173,9 @@ class TrainConfig:
     # (benchmarks/RESULTS, session 19)
     coarse_layout: str = "quilt"
     layout_side: int = 40  # target short side of a quilted coarsest level (`coarse_side` for a generator)
+    # quilt blocks also flipped or turned where the exemplar has that symmetry
+    # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
+    layout_flips: bool = False
     # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
     # a quilted coarsest scale)
     fine_layers: int = 0

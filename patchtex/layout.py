@@ -75,23 +75,41 @@ def _offset(seed: int, i: int, j: int, k: int, height: int, width: int, size: in
 
 
 class Quilt:
-    """The quilt of one coarsest level for one seed. level: [1,C,H,W] (`fits(H, W)`)."""
+    """The quilt of one coarsest level for one seed. level: [1,C,H,W] (`fits(H, W)`).
 
-    def __init__(self, level: torch.Tensor, seed: int, period: tuple[int, int] | None = None):
-        self.level, self.seed = level.float().cpu(), seed
+    `transforms` (names in `symmetry.TRANSFORMS`) are flips and turns the exemplar's
+    statistics do not change under: blocks are then also taken from the level so
+    transformed, so a distinctive element of a small level comes back in more than one
+    guise. Without any, the quilt is what it was before they existed, pixel for pixel."""
+
+    def __init__(
+        self,
+        level: torch.Tensor,
+        seed: int,
+        period: tuple[int, int] | None = None,
+        transforms: tuple[str, ...] = (),
+    ):
+        from .symmetry import TRANSFORMS
+
+        level = level.float().cpu()
+        self.variants = [level] + [TRANSFORMS[name](level).contiguous() for name in transforms]
+        self.level, self.seed = level, seed
         self.size = CELL + 2 * OVERLAP
         self.xs = Axis(None if period is None else period[0])
         self.ys = Axis(None if period is None else period[1])
-        self.chosen: dict[tuple[int, int], tuple[int, int]] = {}
+        self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
 
-    def _random(self, i: int, j: int, k: int) -> tuple[int, int]:
-        _, _, height, width = self.level.shape
-        return _offset(self.seed, self.xs.key(i), self.ys.key(j), k, height, width, self.size)
+    def _random(self, i: int, j: int, k: int) -> tuple[int, int, int]:
+        """Candidate k of cell (i, j): (variant, row, column)."""
+        count = len(self.variants)
+        variant = 0 if count == 1 else _mix(self.seed, LAYOUT_KEY, self.xs.key(i), self.ys.key(j), k, 1) % count
+        _, _, height, width = self.variants[variant].shape
+        return (variant, *_offset(self.seed, self.xs.key(i), self.ys.key(j), k, height, width, self.size))
 
-    def source(self, i: int, j: int) -> tuple[int, int]:
-        """Where cell (i, j)'s block starts in the level: (row, column) of its margin's
-        first pixel; the cell's own pixel (edge, edge) is `OVERLAP` further on."""
+    def source(self, i: int, j: int) -> tuple[int, int, int]:
+        """Where cell (i, j)'s block starts: (variant of the level, row, column of its
+        margin's first pixel); the cell's own pixel (edge, edge) is `OVERLAP` further on."""
         if (i + j) % 2 == 0:
             return self._random(i, j, 0)
         if (i, j) not in self.chosen:
@@ -99,16 +117,17 @@ class Quilt:
             self.chosen[(i, j)] = candidates[int(self._costs(i, j, candidates).argmin())]
         return self.chosen[(i, j)]
 
-    def _block(self, i: int, j: int, offset: tuple[int, int], x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
-        """Cell (i, j)'s block with `offset` over global [x0, x1) x [y0, y1) (within its margins)."""
-        sy = offset[0] + OVERLAP + y0 - self.ys.edge(j)
-        sx = offset[1] + OVERLAP + x0 - self.xs.edge(i)
-        return self.level[0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
+    def _block(self, i: int, j: int, offset: tuple[int, int, int], x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
+        """Cell (i, j)'s block from `offset` over global [x0, x1) x [y0, y1) (within its margins)."""
+        variant, row, col = offset
+        sy = row + OVERLAP + y0 - self.ys.edge(j)
+        sx = col + OVERLAP + x0 - self.xs.edge(i)
+        return self.variants[variant][0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
 
-    def _costs(self, i: int, j: int, candidates: list[tuple[int, int]]) -> torch.Tensor:
+    def _costs(self, i: int, j: int, candidates: list[tuple[int, int, int]]) -> torch.Tensor:
         """[K]: for each candidate block of white cell (i, j), the squared difference to
         its four neighbours' blocks over the strips `OVERLAP` either side of their shared
-        edges (all candidates at once: one gather a strip)."""
+        edges (the candidates from one variant at once: one gather a strip)."""
         xa, xb, ya, yb = self.xs.edge(i), self.xs.edge(i + 1), self.ys.edge(j), self.ys.edge(j + 1)
         strips = (
             (i - 1, j, xa - OVERLAP, xa + OVERLAP, ya, yb),
@@ -116,14 +135,19 @@ class Quilt:
             (i, j - 1, xa, xb, ya - OVERLAP, ya + OVERLAP),
             (i, j + 1, xa, xb, yb - OVERLAP, yb + OVERLAP),
         )
-        starts = torch.tensor(candidates)  # [K, 2]
+        everything = torch.tensor(candidates)  # [K, 3]
         total = torch.zeros(len(candidates))
         for ni, nj, x0, x1, y0, y1 in strips:
             theirs = self._block(ni, nj, self.source(ni, nj), x0, x1, y0, y1)  # [C, h, w]
-            rows = starts[:, 0, None] + OVERLAP + y0 - ya + torch.arange(y1 - y0)  # [K, h]
-            cols = starts[:, 1, None] + OVERLAP + x0 - xa + torch.arange(x1 - x0)  # [K, w]
-            mine = self.level[0][:, rows[:, :, None], cols[:, None, :]]  # [C, K, h, w]
-            total += (mine - theirs[:, None]).pow(2).sum(dim=(0, 2, 3))
+            for variant, level in enumerate(self.variants):
+                pick = (everything[:, 0] == variant).nonzero()[:, 0]
+                if not len(pick):
+                    continue
+                starts = everything[pick, 1:]
+                rows = starts[:, 0, None] + OVERLAP + y0 - ya + torch.arange(y1 - y0)  # [k, h]
+                cols = starts[:, 1, None] + OVERLAP + x0 - xa + torch.arange(x1 - x0)  # [k, w]
+                mine = level[0][:, rows[:, :, None], cols[:, None, :]]  # [C, k, h, w]
+                total[pick] += (mine - theirs[:, None]).pow(2).sum(dim=(0, 2, 3))
         return total
 
     def _seam(self, i: int, j: int, vertical: bool) -> torch.Tensor:
@@ -196,12 +220,19 @@ BANK_COUNT = 32  # quilts a fit's finer scales train on (`quilt_bank`)
 BANK_SIDE = 96  # their side, in coarsest pixels
 
 
-def quilt_bank(level: torch.Tensor, seed: int, count: int = BANK_COUNT, side: int = BANK_SIDE) -> torch.Tensor:
+def quilt_bank(
+    level: torch.Tensor,
+    seed: int,
+    count: int = BANK_COUNT,
+    side: int = BANK_SIDE,
+    transforms: tuple[str, ...] = (),
+) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed`: [count,C,side,side]. The finer scales train on windows of these: one
     quilt of a whole bank costs what a few crop-sized ones do (most of a small quilt's
     work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
-    return torch.cat([Quilt(level, _mix(seed, LAYOUT_KEY, k))((0, 0, side, side)) for k in range(count)])
+    quilts = [Quilt(level, _mix(seed, LAYOUT_KEY, k), transforms=transforms) for k in range(count)]
+    return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
 
 
 def min_error_path(error: torch.Tensor) -> torch.Tensor:

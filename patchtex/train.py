@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -356,7 +356,7 @@ class TrainingSource:
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
-            out.append(Quilt(level, seed)((x0 + dx, y0 + dy, w, h)))
+            out.append(Quilt(level, seed, transforms=self.config.layout_transforms)((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
@@ -381,6 +381,7 @@ def config_for(
     coarse_layout: str = "generator",
     layout_side: int | None = None,
     fine_layers: int = 0,
+    layout_flips: bool = False,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -395,9 +396,12 @@ def config_for(
         n = max(2, num_scales_for(short, layout_side or coarse_side))
         size = (height >> (n - 1), width >> (n - 1))
         if layout_fits(*size):
-            return default_model_config(
+            config = default_model_config(
                 exemplar.shape[1], short, coarse_side, waves, wave_reach, size, n, fine_depth(fine_layers, True)
             )
+            if layout_flips:
+                config = replace(config, layout_transforms=symmetries(exemplar.cpu(), periodic=False))
+            return config
     while True:
         config = default_model_config(
             exemplar.shape[1], short, coarse_side, waves, wave_reach, fine_layers=fine_depth(fine_layers, False)
@@ -454,6 +458,7 @@ def fit_pyramid(
             train.coarse_layout,
             layout_side=train.layout_side,
             fine_layers=train.fine_layers,
+            layout_flips=train.layout_flips,
         )
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
@@ -481,7 +486,7 @@ def fit_pyramid(
     prev_disc = state.disc if state else None
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
-        bank = quilt_bank(pyramid.generators[0].level.cpu(), train.seed)
+        bank = quilt_bank(pyramid.generators[0].level.cpu(), train.seed, transforms=cfg.layout_transforms)
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):

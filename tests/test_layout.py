@@ -45,7 +45,7 @@ def test_every_pixel_is_its_cells_block_or_a_neighbours_and_seeds_differ():
             i, j = x // CELL, y // CELL
             options = []
             for ni, nj in ((i, j), (i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
-                sy, sx = quilt.source(ni, nj)
+                _, sy, sx = quilt.source(ni, nj)
                 options.append((sy + OVERLAP + y - nj * CELL, sx + OVERLAP + x - ni * CELL))
             pixel = tuple(int(v) for v in out[0, :, y, x])
             assert pixel in options, (x, y)
@@ -79,9 +79,10 @@ def test_with_a_period_the_quilt_wraps(period):
     assert Axis(px).count % 2 == 0  # the checkerboard wraps too
 
 
-def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours():
-    level = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(3))
-    quilt = Quilt(level, 11)
+@pytest.mark.parametrize("transforms", [(), ("hflip", "rot90")])
+def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(transforms):
+    level = torch.rand(1, 3, 40, 44, generator=torch.Generator().manual_seed(3))
+    quilt = Quilt(level, 11, transforms=transforms)
     chosen = quilt.source(1, 0)  # (1 + 0) is odd: a white cell
     candidates = [quilt._random(1, 0, k) for k in range(1, CANDIDATES + 1)]
     costs = quilt._costs(1, 0, candidates)
@@ -101,6 +102,43 @@ def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours()
     assert chosen == candidates[int(costs.argmin())]
     assert len(set(costs.tolist())) > 1  # the choice was a real one
     assert float(costs.min()) < float(costs.mean())
+    assert len({c[0] for c in candidates}) == 1 + len(transforms)  # every variant competed
+
+
+def test_blocks_also_come_flipped_or_turned_where_the_exemplar_allows_it():
+    """Cells take blocks of the level as it is, mirrored or turned (the column code runs
+    up, down or not at all along a row), windows stay exact, and without transforms the
+    quilt is the one it always was."""
+    level = _coded_level()
+    quilt = Quilt(level, 3, transforms=("hflip", "rot90"))
+    out = quilt((0, 0, 8 * CELL, 8 * CELL))
+    used = set()
+    middle = CELL // 2
+    for j in range(8):
+        for i in range(8):
+            variant, sy, sx = quilt.source(i, j)
+            used.add(variant)
+            y, x = j * CELL + middle, i * CELL + middle
+            expect = quilt.variants[variant][0, :, sy + OVERLAP + middle, sx + OVERLAP + middle]
+            assert torch.equal(out[0, :, y, x], expect)
+            step = int(out[0, 1, y, x + 1] - out[0, 1, y, x])
+            assert step == {0: 1, 1: -1, 2: 0}[variant]
+    assert used == {0, 1, 2}
+    assert torch.equal(quilt((5, 9, 40, 30)), out[..., 9:39, 5:45])
+    assert all(Quilt(level, 3).source(i, j)[0] == 0 for i in range(8) for j in range(8))
+    with pytest.raises(ValueError, match="layout_transforms"):
+        ModelConfig(layout_size=(30, 44), layout_transforms=("spin",))
+    with pytest.raises(ValueError, match="quilted"):
+        ModelConfig(layout_transforms=("hflip",))
+
+
+def test_a_fit_records_the_flips_its_quilt_may_take():
+    exemplar = _blobs()
+    assert config_for(exemplar, 32, (), coarse_layout="quilt").layout_transforms == ()
+    flips = config_for(exemplar, 32, (), coarse_layout="quilt", layout_flips=True).layout_transforms
+    assert "hflip" in flips and "vflip" in flips  # blobs have no side
+    bark = stripes(128)  # stripes change under a quarter turn
+    assert "rot90" not in config_for(bark, 32, (), coarse_layout="quilt", layout_flips=True).layout_transforms
 
 
 def test_a_fit_with_a_quilted_coarsest_scale_holds_the_exemplars_level():
