@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .config import ModelConfig, TrainConfig, default_model_config, fine_depth, num_scales_for
+from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth, num_scales_for
 from .layout import CELL, Quilt, quilt_bank
 from .layout import fits as layout_fits
 from .model import (
@@ -372,6 +372,17 @@ class TrainingSource:
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
 
 
+def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | None = None) -> list:
+    """The exemplar's waves (`find_waves`) for its model; none where a quilted coarsest
+    scale can be had (`coarse_layout`, no damage) and every periodicity is weak (no peak
+    `LATTICE_PROMINENCE` above its radius' median): the quilt then brings the exemplar's
+    own spacing, and periodic channels at a fixed phase would fight it."""
+    waves = find_waves(exemplar)
+    if waves and coarse_layout == "quilt" and valid is None and not find_waves(exemplar, threshold=LATTICE_PROMINENCE):
+        return []
+    return waves
+
+
 def config_for(
     exemplar: torch.Tensor,
     coarse_side: int,
@@ -452,7 +463,7 @@ def fit_pyramid(
         model_config = config_for(
             exemplar,
             train.coarse_side,
-            find_waves(exemplar),
+            waves_for(exemplar, train.coarse_layout, valid),
             valid,
             train.wave_reach,
             train.coarse_layout,

@@ -9,7 +9,7 @@ from patchtex.canvas import KeyedSource
 from patchtex.config import FINE_LAYERS, QUILT_FINE_LAYERS, ModelConfig, TrainConfig
 from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt, min_error_path, quilt_bank
 from patchtex.model import LayoutScale, Pyramid
-from patchtex.train import TrainingSource, config_for, exemplar_pyramid
+from patchtex.train import TrainingSource, config_for, exemplar_pyramid, waves_for
 
 from .conftest import stripes
 
@@ -213,3 +213,17 @@ def test_training_batches_get_their_own_quilts():
 def test_train_config_names_a_bad_coarse_layout():
     with pytest.raises(ValueError, match="coarse_layout must be one of generator, quilt"):
         TrainConfig(coarse_layout="patches")
+
+
+def test_only_a_strong_periodicity_keeps_the_quilt_away():
+    """Faint stripes under grain (a peak between `find_waves`' threshold and
+    `LATTICE_PROMINENCE`, as bark's grain spacing) are the quilt's to draw; clear stripes
+    keep their periodic channels and the coarsest generator; damage keeps the waves."""
+    generator = torch.Generator().manual_seed(0)
+    grain = 0.5 * torch.randn(1, 3, 128, 128, generator=generator)
+    rows = torch.arange(128).float()[:, None]
+    faint = (grain + 0.05 * torch.sin(2 * torch.pi * rows / 16)).clamp(-1, 1)
+    clear = (grain + 0.15 * torch.sin(2 * torch.pi * rows / 16)).clamp(-1, 1)
+    assert waves_for(faint, "generator") and not waves_for(faint, "quilt")
+    assert waves_for(clear, "quilt")
+    assert waves_for(faint, "quilt", torch.ones(1, 1, 128, 128))
