@@ -155,7 +155,6 @@ FILLS = 8
 RING = 16  # known pixels this far around a hole give the patch statistics its fill must match
 PATCH_SIDE = 7  # `train.random_directions` draws 7x7 projections
 PROJECTIONS = 32
-COST_LEVELS = 2
 
 
 def best_fill_per_hole(fills: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
@@ -199,7 +198,7 @@ def patch_costs(fills: list[torch.Tensor], components: torch.Tensor, count: int)
         own = (components[ys, xs] == index).float()[None, None]
         damaged = (components[ys, xs] > 0).float()[None, None]
         images = [fill[..., ys, xs].float() for fill in fills]
-        for _ in range(COST_LEVELS):  # the box, then its 2x downsampling ...
+        for _ in range(2):  # the box, then its 2x downsampling
             if min(own.shape[-2:]) < PATCH_SIDE:
                 break
             centres = _spread((own[0, 0, r:-r, r:-r] > 0).flatten().nonzero()[:, 0])

@@ -116,12 +116,16 @@ class _Problem:
         ok &= self.valid.flatten()[candidate]
         return torch.where(ok, candidate, field)
 
-    def _patches_at(self, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
-        """[C*P*P, n]: the patches centred at flat indices `at`, in `F.unfold`'s order
-        (channel, row, column), reflected past the border."""
+    def _padded(self, x: torch.Tensor) -> torch.Tensor:
+        """[C, (H+2r)*(W+2r)]: `x` reflected past its border by half a patch, flattened."""
+        r = PATCH // 2
+        return F.pad(x, (r, r, r, r), mode="reflect")[0].flatten(1)
+
+    def _patches_at(self, flat: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        """[C*P*P, n]: the patches of `_padded` pixels `flat` centred at flat indices `at`
+        (of the unpadded image), in `F.unfold`'s order (channel, row, column)."""
         r = PATCH // 2
         wide = self.width + 2 * r
-        flat = F.pad(x, (r, r, r, r), mode="reflect")[0].flatten(1)
         offsets = torch.arange(-r, r + 1)
         offsets = (offsets[:, None] * wide + offsets[None, :]).flatten()[:, None]
         return flat[:, offsets + (at // self.width + r) * wide + at % self.width + r].flatten(0, 1)
@@ -131,7 +135,7 @@ class _Problem:
         first `DIMS` coordinates there (11x11x3 = 363 values reduced to 16 keep the
         ranking of near neighbours, and a comparison costs a twentieth)."""
         pick = self.sources[torch.randperm(len(self.sources), generator=generator)[:SAMPLE]]
-        sample = self._patches_at(x, pick).T.double()
+        sample = self._patches_at(self._padded(x), pick).T.double()
         _, _, v = torch.linalg.svd(sample - sample.mean(0), full_matrices=False)
         self.basis = v[:DIMS].float().view(-1, x.shape[1], PATCH, PATCH)
 
@@ -143,10 +147,10 @@ class _Problem:
 
     def redescribe(self, x: torch.Tensor) -> None:
         """`features` of the queries again, whose patches hold hole pixels that changed."""
-        basis = self.basis.flatten(1)
+        basis, flat = self.basis.flatten(1), self._padded(x)
         for start in range(0, len(self.queries), CHUNK):
             part = self.queries[start : start + CHUNK]
-            self.features[:, part] = basis @ self._patches_at(x, part)
+            self.features[:, part] = basis @ self._patches_at(flat, part)
 
     def _distance(self, queries: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
         """Squared distance between the patches at `queries` and at `sources` (flat
