@@ -61,7 +61,8 @@ class KeyedSource:
         """`rect` of the coarsest scale drawn as this seed's quilt of `level` (`LayoutScale`)."""
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
-            self._quilt = Quilt(level, self.seed, period, self.config.layout_transforms)
+            lattice, plane = (waves.double() * self.config.factor(0) for waves in (self.waves, self.scale_waves[0]))
+            self._quilt = Quilt(level, self.seed, period, self.config.layout_transforms, lattice, plane)
         return self._quilt(rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:

@@ -261,11 +261,14 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
                 "sees_exemplar_px": field * factor,
             }
         )
+    quilted = bool(config.layout_size)
     waves = [
         {
             "period_px": round(1 / math.hypot(kx, ky), 2),
             "angle_deg": round(math.degrees(math.atan2(ky, kx)), 1),
-            "scales": [s for s in range(config.num_scales) if i in config.waves_at(s)],
+            # the scales fed its periodic channels; a quilted coarsest scale keeps it instead
+            "scales": [s for s in range(config.num_scales) if i in config.waves_at(s) and not (s == 0 and quilted)],
+            "quilt_lattice": quilted,
         }
         for i, (kx, ky) in enumerate(config.waves)
     ]

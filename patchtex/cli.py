@@ -905,11 +905,16 @@ def _fit_callback(quiet: bool, preview: Path | None):
 def _fit_estimate(width: int, height: int, steps: int | None) -> str:
     """How long a default fit of an exemplar this size takes, roughly, on a 2-core CPU."""
     from .config import num_scales_for
+    from .layout import fits
 
     train = TrainConfig()
-    short = min(width, height) * min(1.0, train.max_side / max(width, height))  # as fit downscales it
-    n = num_scales_for(round(short), train.coarse_side)
+    scale = min(1.0, train.max_side / max(width, height))  # as fit downscales it
+    short, long = round(min(width, height) * scale), round(max(width, height) * scale)
+    n = num_scales_for(short, train.coarse_side)
     coarse, fine = (steps, steps) if steps else (train.coarse_steps, train.fine_steps)
+    quilted = max(2, num_scales_for(short, train.layout_side or train.coarse_side))
+    if train.coarse_layout == "quilt" and fits(short >> (quilted - 1), long >> (quilted - 1)):
+        n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + fine * (n - 1))
     return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, well under one on a GPU"
 
@@ -973,7 +978,9 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
         losses = f"; final losses: {_losses_text(info['losses'])}" if info["losses"] else ""
         click.echo(f"fit       {fit_s:.0f} s on {info['fitted_on']}, seed {info['seed']}{losses}")
     waves = ", ".join(
-        f"period {w['period_px']:g} px at {w['angle_deg']:g} deg (scales {_span(w['scales'])})" for w in info["waves"]
+        f"period {w['period_px']:g} px at {w['angle_deg']:g} deg "
+        + (f"(scales {_span(w['scales'])})" if w["scales"] else "(the quilt's lattice)")
+        for w in info["waves"]
     )
     click.echo(f"waves     {waves or 'none (no periodic layout found)'}")
     click.echo("scale  exemplar    width  layers  parameters  sees px (exemplar px)")

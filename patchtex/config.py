@@ -17,8 +17,9 @@ MIN_COARSE_SIDE = 24  # the coarsest scale of the exemplar is never smaller than
 PRECISIONS = ("auto", "bf16", "fp32")  # what each means: `runtime.use_bf16`
 INIT_SCHEMES = ("kaiming", "uniform")  # how fresh weights are drawn: `model.init_weights`
 # what draws the coarsest image: "generator" (a GAN, as every fit before session 19) or
-# "quilt" (blocks of the exemplar's own coarsest level, `layout.Quilt`; only where the
-# exemplar has no lattice and no damage, else the generator)
+# "quilt" (blocks of the exemplar's own coarsest level, `layout.Quilt`, placed whole
+# lattice steps apart where the exemplar has a lattice; only where it has no damage,
+# else the generator)
 COARSE_LAYOUTS = ("generator", "quilt")
 # a wave enters the pyramid at the coarsest scale where its period is at least this many
 # of that scale's pixels. Sampled at about 2 px a period (lego's and wicker's 16 px stud
@@ -96,6 +97,8 @@ class ModelConfig:
             raise ValueError(f"layout_transforms must name {sorted(TRANSFORMS)}, got {self.layout_transforms}")
         if self.layout_transforms and not self.layout_size:
             raise ValueError("layout_transforms needs a quilted coarsest scale (layout_size)")
+        if self.layout_transforms and self.waves:
+            raise ValueError("layout_transforms would break a lattice quilt's lattice (waves)")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
             raise ValueError(f"layout_size must be (height, width), got {self.layout_size}")
         if self.image_channels not in (1, 2, 3, 4):

@@ -334,6 +334,7 @@ class TrainingSource:
     ):
         self.config, self.waves, self.batch = config, waves, batch
         self.bank = bank  # quilts of the coarsest level to take layouts from (`layout.quilt_bank`)
+        self.lattice = coarse_lattice(config, waves)
         self.generator, self.device = generator, device
         self.phases = torch.rand(batch, len(config.waves), generator=generator, dtype=torch.float64)
 
@@ -356,7 +357,8 @@ class TrainingSource:
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
-            out.append(Quilt(level, seed, transforms=self.config.layout_transforms)((x0 + dx, y0 + dy, w, h)))
+            quilt = Quilt(level, seed, transforms=self.config.layout_transforms, lattice=self.lattice)
+            out.append(quilt((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
@@ -370,6 +372,12 @@ class TrainingSource:
 
 
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
+
+
+def coarse_lattice(config: ModelConfig, waves: torch.Tensor) -> torch.Tensor:
+    """The waves in cycles per pixel of the coarsest level: the lattice a quilted
+    coarsest scale keeps ([P,2] float64; P = 0 without waves)."""
+    return waves.detach().cpu().double().reshape(-1, 2) * config.factor(0)
 
 
 def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | None = None) -> list:
@@ -398,19 +406,22 @@ def config_for(
     scales are dropped until the coarsest level still holds an undamaged
     `CLEAN_SIDE`-pixel square: where holes leave no clean crop, a scale could only learn
     their fill as texture. `coarse_layout="quilt"` makes the coarsest scale a quilt
-    (`layout.Quilt`) where the exemplar has no lattice (`waves`: quilt cells at random
-    places would break it), no damage, more than one scale and a coarsest level that
-    holds a block."""
+    (`layout.Quilt`) where the exemplar has no damage, more than one scale and a
+    coarsest level that holds a block. With `waves` it is a lattice quilt (blocks placed
+    whole lattice steps from their sources), and no scale gets periodic channels: the
+    quilt sets the lattice at a phase of each seed's own, which the finer scales carry
+    on from the layout they are given."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
-    if coarse_layout == "quilt" and not waves and valid is None:
+    if coarse_layout == "quilt" and valid is None:
         n = max(2, num_scales_for(short, layout_side or coarse_side))
         size = (height >> (n - 1), width >> (n - 1))
         if layout_fits(*size):
+            reach = "coarsest" if waves else wave_reach  # the coarsest scale is the quilt: no channels
             config = default_model_config(
-                exemplar.shape[1], short, coarse_side, waves, wave_reach, size, n, fine_depth(fine_layers, True)
+                exemplar.shape[1], short, coarse_side, waves, reach, size, n, fine_depth(fine_layers, True)
             )
-            if layout_flips:
+            if layout_flips and not waves:
                 config = replace(config, layout_transforms=symmetries(exemplar.cpu(), periodic=False))
             return config
     while True:
@@ -497,7 +508,8 @@ def fit_pyramid(
     prev_disc = state.disc if state else None
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
-        bank = quilt_bank(pyramid.generators[0].level.cpu(), train.seed, transforms=cfg.layout_transforms)
+        level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
+        bank = quilt_bank(level, train.seed, transforms=cfg.layout_transforms, lattice=lattice)
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):

@@ -82,7 +82,10 @@ def test_score_baseline_is_real_texture_against_real_texture(runner, tmp_path):
 
 def test_fit_progress_names_every_scale_of_the_whole_fit(runner, exemplar_png, tmp_path):
     model = tmp_path / "m.safetensors"
-    result = runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "3"])
+    # every scale trained (a quilted coarsest scale has nothing to train: next test)
+    result = runner.invoke(
+        main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "3", "--coarse-layout", "generator"]
+    )
     assert result.exit_code == 0, result.output
     n = patchtex.load(model).config.num_scales
     for k in range(1, n + 1):
@@ -270,7 +273,8 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     exemplar = tmp_path / "ex.png"
     patchtex.save_image(stripes(80), exemplar)
     model_file = tmp_path / "m.safetensors"
-    assert runner.invoke(main, ["fit", str(exemplar), "-o", str(model_file), "--steps", "2", "-q"]).exit_code == 0
+    fit = ["fit", str(exemplar), "-o", str(model_file), "--steps", "2", "-q", "--coarse-layout", "generator"]
+    assert runner.invoke(main, fit).exit_code == 0
     result = runner.invoke(main, ["info", str(model_file), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
@@ -293,6 +297,12 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     # the stripes' 8 px period is 4 px at the coarser of 2 scales: it feeds both
     assert cfg.num_scales == 2 and [w["scales"] for w in info["waves"]] == [[0, 1]]
     assert "period 8 px at 90 deg (scales 0-1)" in text.output
+    # by default the stripes are a lattice quilt's: no scale is fed the wave, the quilt keeps it
+    quilted = tmp_path / "q.safetensors"
+    assert runner.invoke(main, fit[:3] + [str(quilted), "--steps", "2", "-q"]).exit_code == 0
+    info = json.loads(runner.invoke(main, ["info", str(quilted), "--json"]).output)
+    assert info["scales"][0]["kind"] == "quilt" and [w["scales"] for w in info["waves"]] == [[]]
+    assert "period 8 px at 90 deg (the quilt's lattice)" in runner.invoke(main, ["info", str(quilted)]).output
 
 
 def test_info_of_an_unfinished_fit_says_where_it_stopped(runner, exemplar_png, tmp_path, monkeypatch):

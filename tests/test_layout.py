@@ -5,9 +5,21 @@ import pytest
 import torch
 
 import patchtex
-from patchtex.canvas import KeyedSource
+from patchtex import layout
+from patchtex.canvas import KeyedSource, quantize_waves
 from patchtex.config import FINE_LAYERS, QUILT_FINE_LAYERS, ModelConfig, TrainConfig
-from patchtex.layout import CANDIDATES, CELL, OVERLAP, Axis, Quilt, min_error_path, quilt_bank
+from patchtex.layout import (
+    CANDIDATES,
+    CELL,
+    OVERLAP,
+    SNAP_TOLERANCE,
+    SUBPIXEL,
+    Axis,
+    Quilt,
+    min_error_path,
+    quilt_bank,
+    subpixel_levels,
+)
 from patchtex.model import LayoutScale, Pyramid
 from patchtex.train import TrainingSource, config_for, exemplar_pyramid, waves_for
 
@@ -162,8 +174,11 @@ def test_the_quilt_is_only_used_where_it_can_be():
     exemplar = _blobs()
     assert config_for(exemplar, 32, (), coarse_layout="quilt").layout_size == (32, 32)
     assert config_for(exemplar, 32, (), coarse_layout="generator").layout_size == ()
-    # a lattice: random cells would break it; damage: blocks would copy the holes' fill
-    assert config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt").layout_size == ()
+    # a lattice gets a lattice quilt and no periodic channels (the quilt sets its phase);
+    # damage: blocks would copy the holes' fill
+    lattice = config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt")
+    assert lattice.layout_size == (32, 32) and lattice.waves == ((0.0, 0.125),)
+    assert all(not lattice.waves_at(s) for s in range(1, lattice.num_scales))
     assert config_for(exemplar, 32, (), torch.ones(1, 1, 128, 128), coarse_layout="quilt").layout_size == ()
     # a coarsest level too small for a block (CELL + 2 * OVERLAP)
     small = stripes(2 * (CELL + 2 * OVERLAP) - 2)
@@ -217,8 +232,9 @@ def test_train_config_names_a_bad_coarse_layout():
 
 def test_only_a_strong_periodicity_keeps_the_quilt_away():
     """Faint stripes under grain (a peak between `find_waves`' threshold and
-    `LATTICE_PROMINENCE`, as bark's grain spacing) are the quilt's to draw; clear stripes
-    keep their periodic channels and the coarsest generator; damage keeps the waves."""
+    `LATTICE_PROMINENCE`, as bark's grain spacing) are the plain quilt's to draw; clear
+    stripes keep their wave (a lattice quilt, or the generator's periodic channels);
+    damage keeps the waves."""
     generator = torch.Generator().manual_seed(0)
     grain = 0.5 * torch.randn(1, 3, 128, 128, generator=generator)
     rows = torch.arange(128).float()[:, None]
@@ -227,3 +243,115 @@ def test_only_a_strong_periodicity_keeps_the_quilt_away():
     assert waves_for(faint, "generator") and not waves_for(faint, "quilt")
     assert waves_for(clear, "quilt")
     assert waves_for(faint, "quilt", torch.ones(1, 1, 128, 128))
+
+
+def test_subpixel_levels_shift_by_the_fraction_they_name():
+    ys, xs = torch.meshgrid(torch.arange(20.0), torch.arange(24.0), indexing="ij")
+    level = torch.stack([xs, ys, xs * 0.5 + ys * 2])[None]  # planes: a cubic reproduces them
+    levels = subpixel_levels(level)
+    assert len(levels) == SUBPIXEL**2 and torch.equal(levels[0], level)
+    fy, fx = 3, 5
+    shifted = levels[fy * SUBPIXEL + fx][..., 1:-2, 1:-2]  # away from the repeated border
+    want = torch.stack([xs + fx / SUBPIXEL, ys + fy / SUBPIXEL, (xs + fx / SUBPIXEL) * 0.5 + (ys + fy / SUBPIXEL) * 2])
+    assert torch.allclose(shifted, want[None, :, 1:-2, 1:-2], atol=1e-4)
+
+
+def _lattice_image(k, size: int = 40) -> torch.Tensor:
+    """[1,3,size,size]: a sum of cosines along the waves `k` (cycles per pixel)."""
+    ys, xs = torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)), indexing="ij")
+    image = sum(torch.cos(2 * torch.pi * (kx * xs + ky * ys)) for kx, ky in k) / len(k)
+    return image.expand(3, -1, -1)[None].clone()
+
+
+def _cell_phases(image: torch.Tensor, k, cells: int) -> torch.Tensor:
+    """The phase (cycles) of the wave k in the middle of each quilt cell of `image`."""
+    ys, xs = torch.meshgrid(torch.arange(float(CELL)), torch.arange(float(CELL)), indexing="ij")
+    out = []
+    for j in range(cells):
+        for i in range(cells):
+            x0, y0 = i * CELL, j * CELL
+            patch = image[0, 0, y0 : y0 + CELL, x0 : x0 + CELL][OVERLAP:-OVERLAP, OVERLAP:-OVERLAP]
+            angle = 2 * torch.pi * (k[0] * (xs + x0) + k[1] * (ys + y0))[OVERLAP:-OVERLAP, OVERLAP:-OVERLAP]
+            z = (patch * torch.exp(-1j * angle)).mean()
+            out.append(torch.angle(z) / (2 * torch.pi))
+    return torch.stack(out)
+
+
+def _spread(phases: torch.Tensor) -> float:
+    """Circular spread of phases in cycles: 0 when all agree, ~0.4 when uniform."""
+    return float(1 - torch.exp(2j * torch.pi * phases).mean().abs())
+
+
+def test_a_lattice_quilt_continues_the_lattice_across_every_seam_at_a_seeds_own_phase():
+    k = (0.13, 0.071)  # a period of 6.75 px along a tilted axis: never whole pixels
+    level = _lattice_image([k])
+    lattice = torch.tensor([k], dtype=torch.float64)
+    out = Quilt(level, 3, lattice=lattice)((0, 0, 6 * CELL, 6 * CELL))
+    plain = Quilt(level, 3)((0, 0, 6 * CELL, 6 * CELL))
+    phases = _cell_phases(out, k, 6)
+    assert _spread(phases) < 0.01 and _spread(_cell_phases(plain, k, 6)) > 0.2
+    # another seed: the same lattice, somewhere else
+    other = _cell_phases(Quilt(level, 4, lattice=lattice)((0, 0, 6 * CELL, 6 * CELL)), k, 6)
+    assert _spread(other) < 0.01
+    gap = torch.remainder(other.mean() - phases.mean() + 0.5, 1.0) - 0.5
+    assert abs(float(gap)) > 0.05
+
+
+def test_lattice_blocks_sit_whole_steps_from_where_they_go_to_a_fraction_of_a_pixel(monkeypatch):
+    k = [(0.061, 0.152), (0.119, -0.043)]  # two waves: a staggered lattice (as bricks)
+    level = _lattice_image(k, 48)
+    lattice = torch.tensor(k, dtype=torch.float64)
+    quilt = Quilt(level, 11, lattice=lattice)
+    worst, moved, offs = 0.0, 0, []
+    for j in range(-3, 4):
+        for i in range(-3, 4):
+            variant, row, col = quilt.source(i, j)
+            fy, fx = divmod(variant, SUBPIXEL)
+            offs.append(max(min(f, SUBPIXEL - f) for f in (fx, fy)) / SUBPIXEL)
+            source = torch.tensor([col + fx / SUBPIXEL, row + fy / SUBPIXEL], dtype=torch.float64)
+            dest = torch.tensor([i * CELL - OVERLAP, j * CELL - OVERLAP], dtype=torch.float64)
+            phase = lattice @ (source - dest) - torch.from_numpy(quilt.phase)
+            worst = max(worst, float((phase - phase.round()).abs().max()))
+            moved += variant != 0
+    off = torch.tensor(offs)
+    # sources are taken as near whole pixels as the lattice allows (less resampling blur);
+    # without that preference half a pixel off is as likely as on
+    monkeypatch.setattr(layout, "SNAP_TOLERANCE", 0.5)
+    free = Quilt(level, 11, lattice=lattice)
+    off_free = torch.tensor(
+        [
+            max(min(f, SUBPIXEL - f) for f in divmod(free.source(i, j)[0], SUBPIXEL)) / SUBPIXEL
+            for i in range(-3, 4)
+            for j in range(-3, 4)
+        ]
+    )
+    # the place is rounded to 1/SUBPIXEL px: at most half of that along each axis
+    assert worst <= float(lattice.abs().sum(1).max()) / (2 * SUBPIXEL) + 1e-9
+    assert moved > 0  # blocks at fractions of a pixel are really used
+    assert off.median() <= SNAP_TOLERANCE < 0.25 < off_free.median()
+    with pytest.raises(ValueError, match="lattice"):
+        Quilt(level, 1, transforms=("hflip",), lattice=lattice)
+
+
+def test_a_wrapping_lattice_quilt_keeps_its_lattice_across_the_wrap():
+    k = (0.13, 0.071)
+    level = _lattice_image([k])
+    period = (7 * CELL + 5, 6 * CELL + 2)
+    plane = quantize_waves(torch.tensor([k]), period).double()
+    assert torch.allclose(plane * torch.tensor(period), (plane * torch.tensor(period)).round(), atol=1e-4)
+    quilt = Quilt(level, 3, period, lattice=torch.tensor([k]), plane_lattice=plane)
+    base = quilt((0, 0, *period))
+    assert torch.equal(base, quilt((period[0], period[1], *period)))
+    twice = quilt((0, 0, 2 * period[0], 2 * period[1]))  # cells beyond the first period are wrapped ones
+    kq = tuple(float(v) for v in plane[0])
+    assert _spread(_cell_phases(twice, kq, 12)) < 0.01
+
+
+def test_a_tileable_canvas_quilts_with_waves_that_wrap():
+    config = config_for(_lattice_image([(0.03, 0.021)], 128), 32, ((0.03, 0.021),), coarse_layout="quilt")
+    pyramid = Pyramid(config)
+    period = [(70 >> (config.num_scales - 1 - s), 52 >> (config.num_scales - 1 - s)) for s in range(config.num_scales)]
+    source = KeyedSource(pyramid, 1, torch.device("cpu"), period)
+    source.layout(pyramid.generators[0].level, (0, 0, 4, 4))
+    cycles = source._quilt.plane_lattice * torch.tensor(period[0], dtype=torch.float64).numpy()
+    assert abs(cycles - cycles.round()).max() < 1e-4 and abs(cycles).max() > 0
