@@ -24,8 +24,6 @@ from copies of the level resampled at `SUBPIXEL` steps a pixel.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
