@@ -37,14 +37,14 @@ LAYOUT_KEY = 0x0B10C  # quilt choices are keyed apart from the noise
 SUBPIXEL = 8  # a lattice block's source is placed to 1/SUBPIXEL of a coarsest pixel
 PHASE_KEY = 0x1A77  # keys a seed's lattice phase apart from its blocks
 SNAP_STEPS = 2  # lattice steps either way a block's source may move to its lattice phase
-# of the places in step, those within SNAP_TOLERANCE px of whole pixels (the larger of
-# the two axes), or within SNAP_SLACK of the nearest one where none is, are preferred,
-# and of those the nearest to the random draw: a block shifted by half a pixel is a
-# blurred block (bricks' 1 px mortar lines became 2 px wide and the output's mortar
-# thick: VGG ratio 3.21 against 2.58), and a lattice close to whole pixels (wicker's 2.02
-# px weave) has all its places about as far off, so the draw still decides there
-SNAP_TOLERANCE = 0.15
-SNAP_SLACK = 0.1
+# of the places in step, those within the first of these of whole pixels (px, the larger
+# of the two axes) are preferred, else the second, and of those the nearest to the random
+# draw; where none is, the nearest to whole pixels. A block shifted by half a pixel is a
+# blurred block: bricks' 1 px mortar lines became 2 px wide and the output's mortar
+# thick (VGG ratio 3.21 without a preference, 2.50 / 2.76 with these at seeds 0 / 1; a
+# looser rule that let the draw decide among all places within 0.1 px of the nearest:
+# 2.94 / 3.11; benchmarks/RESULTS, session 22)
+SNAP_TOLERANCES = (0.15, 0.25)
 
 
 def fits(height: int, width: int) -> bool:
@@ -187,8 +187,8 @@ class Quilt:
         phase Kp q plus the seed's, where q is the centre on the plane (Kp = K but on a
         wrapping plane). Each displacement that makes these agree to whole cycles, up to
         `SNAP_STEPS` cycles either way, is a place the block may come from; of those
-        inside the level, those near whole pixels (`SNAP_TOLERANCE`, `SNAP_SLACK`), and
-        of those the nearest to (row, col), placed to 1/`SUBPIXEL` pixel. (row, col)
+        inside the level, those near whole pixels (`SNAP_TOLERANCES`), and of those the
+        nearest to (row, col), placed to 1/`SUBPIXEL` pixel. (row, col)
         unchanged when none fits (a level less than a lattice step larger than a
         block)."""
         _, _, height, width = self.level.shape
@@ -208,9 +208,13 @@ class Quilt:
             return (0, row, col)
         off = np.abs(exact - np.round(exact)).max(axis=1)  # from whole pixels, the worse axis
         move = np.abs(delta).sum(axis=1)
-        least = float(np.where(inside, off, np.inf).min())
-        near_whole = inside & (off <= max(SNAP_TOLERANCE, least + SNAP_SLACK))
-        k = int(np.where(near_whole, move, np.inf).argmin())
+        for tolerance in SNAP_TOLERANCES:
+            near_whole = inside & (off <= tolerance)
+            if near_whole.any():
+                k = int(np.where(near_whole, move, np.inf).argmin())
+                break
+        else:
+            k = int(np.where(inside, off, np.inf).argmin())
         return (int(sub[k, 1]) * SUBPIXEL + int(sub[k, 0]), int(whole[k, 1]), int(whole[k, 0]))
 
     def source(self, i: int, j: int) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from patchtex.layout import (
     CANDIDATES,
     CELL,
     OVERLAP,
-    SNAP_TOLERANCE,
+    SNAP_TOLERANCES,
     SUBPIXEL,
     Axis,
     Quilt,
@@ -316,7 +316,7 @@ def test_lattice_blocks_sit_whole_steps_from_where_they_go_to_a_fraction_of_a_pi
     off = torch.tensor(offs)
     # sources are taken as near whole pixels as the lattice allows (less resampling blur);
     # without that preference half a pixel off is as likely as on
-    monkeypatch.setattr(layout, "SNAP_TOLERANCE", 0.5)
+    monkeypatch.setattr(layout, "SNAP_TOLERANCES", (0.5,))
     free = Quilt(level, 11, lattice=lattice)
     off_free = torch.tensor(
         [
@@ -328,7 +328,7 @@ def test_lattice_blocks_sit_whole_steps_from_where_they_go_to_a_fraction_of_a_pi
     # the place is rounded to 1/SUBPIXEL px: at most half of that along each axis
     assert worst <= float(lattice.abs().sum(1).max()) / (2 * SUBPIXEL) + 1e-9
     assert moved > 0  # blocks at fractions of a pixel are really used
-    assert off.median() <= SNAP_TOLERANCE < 0.25 < off_free.median()
+    assert off.median() <= SNAP_TOLERANCES[0] < 0.25 < off_free.median()
     with pytest.raises(ValueError, match="lattice"):
         Quilt(level, 1, transforms=("hflip",), lattice=lattice)
 
