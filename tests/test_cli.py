@@ -317,7 +317,8 @@ def test_info_of_an_unfinished_fit_says_where_it_stopped(runner, exemplar_png, t
 
     monkeypatch.setattr(patchtex.cli, "_progress_bar", progress)
     model = tmp_path / "m.safetensors"
-    runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "2"])
+    # stopped at the first step of the coarsest generator (a quilt would have none)
+    runner.invoke(main, ["fit", str(exemplar_png), "-o", str(model), "--steps", "2", "--coarse-layout", "generator"])
     info = json.loads(runner.invoke(main, ["info", str(model), "--json"]).output)
     assert info["status"] == "unfinished" and info["stopped_at"] == {"scale": 1, "step": 0}
     text = runner.invoke(main, ["info", str(model)]).output

@@ -207,7 +207,7 @@ def test_a_library_fit_run_again_resumes_its_checkpoint_and_keeps_finished_model
     from patchtex.render.library import fit_many, model_path_for
     from patchtex.train import FitInterrupted
 
-    config = TrainConfig(steps=(4, 4), batch_size=2, crop_size=16, seed=2)
+    config = TrainConfig(steps=(4, 4), batch_size=2, crop_size=16, seed=2, coarse_layout="generator")
     image = _png(tmp_path / "wall.png", size=80)
     whole = patchtex.fit(image, config)
     out = tmp_path / "models"

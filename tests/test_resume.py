@@ -12,7 +12,8 @@ from patchtex.train import FitInterrupted
 
 from .conftest import stripes
 
-CONFIG = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
+# a coarsest generator, so that every scale trains (the stripes would get a lattice quilt)
+CONFIG = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, coarse_layout="generator")
 # what a fit holds besides weights and optimisers: averaged weights, two critics at every
 # scale (crops of 24 px, so the fine scale's 2x critic gets 12 px, more than its 11 px field)
 AVERAGED = TrainConfig(
@@ -25,10 +26,15 @@ AVERAGED = TrainConfig(
     fine_critics=2,
     sr_weight=1.0,
     real_coarse_prob=0.5,
+    coarse_layout="generator",
 )
 
 # clipped on most steps, so a resumed fit needs the running gradient norm it had
-CLIPPED = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, grad_clip=0.5)
+CLIPPED = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, grad_clip=0.5, coarse_layout="generator")
+
+
+# the default: the stripes get a lattice quilt (its bank of quilts is rebuilt on resume)
+LATTICE = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
 
 
 def _stop_after(polls: int):
@@ -51,6 +57,7 @@ def _stop_after(polls: int):
         (8, AVERAGED),
         (3, CLIPPED),
         (8, CLIPPED),
+        (3, LATTICE),
     ],  # before any step, mid scale 0, scale 1
 )
 def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls, config):
