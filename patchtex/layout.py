@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import MIN_WAVE_PERIOD
 from .noise import _mix
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
@@ -151,9 +152,15 @@ class Quilt:
         if lattice is not None and len(lattice):
             if transforms:
                 raise ValueError("a lattice quilt takes no flipped or turned blocks: they would break its lattice")
-            self.lattice = np.asarray(lattice, dtype=np.float64).reshape(-1, 2)
-            plane = lattice if plane_lattice is None else plane_lattice
-            self.plane_lattice = np.asarray(plane, dtype=np.float64).reshape(self.lattice.shape)
+            waves = np.asarray(lattice, dtype=np.float64).reshape(-1, 2)
+            plane = np.asarray(lattice if plane_lattice is None else plane_lattice, dtype=np.float64)
+            # a wave of under `MIN_WAVE_PERIOD` pixels a period at this level is a
+            # near-Nyquist checkerboard here (lego's studs, wicker's strands: 2.02 px);
+            # its phase is the finer scales' to draw, so it does not hold blocks in place
+            resolved = np.hypot(*waves.T) <= 1 / MIN_WAVE_PERIOD
+            if resolved.any():
+                self.lattice, self.plane_lattice = waves[resolved], plane.reshape(waves.shape)[resolved]
+        if self.lattice is not None:
             self.solve = np.linalg.pinv(self.lattice)  # phase change -> displacement (least norm)
             grid = np.arange(-SNAP_STEPS, SNAP_STEPS + 1)
             self.steps = np.stack(np.meshgrid(*[grid] * len(self.lattice), indexing="ij"), -1).reshape(
@@ -197,6 +204,8 @@ class Quilt:
         place = np.array([self.xs.edge(self.xs.key(i)) - OVERLAP + half, self.ys.edge(self.ys.key(j)) - OVERLAP + half])
         phi = self.lattice @ source - self.plane_lattice @ place - self.phase
         delta = (np.round(phi) + self.steps - phi) @ self.solve.T  # [options, 2]: (x, y) moves
+        if len(self.lattice) == 1:
+            delta = delta + self._slide(np.array([col, row]) + delta, width, height)
         exact = np.array([col, row]) + delta
         whole = np.floor(exact)
         sub = np.round((exact - whole) * SUBPIXEL).astype(np.int64)  # to 1/SUBPIXEL px
@@ -216,6 +225,25 @@ class Quilt:
         else:
             k = int(np.where(inside, off, np.inf).argmin())
         return (int(sub[k, 1]) * SUBPIXEL + int(sub[k, 0]), int(whole[k, 1]), int(whole[k, 0]))
+
+    def _slide(self, places: np.ndarray, width: int, height: int) -> np.ndarray:
+        """[options, 2] moves along a one-wave lattice's stripes (which keep its phase)
+        that bring `places` (x, y) inside the level, the least for each; 0 where the
+        place is inside already or no such move exists. Without them a place near a
+        corner may have every place in step outside (moves across a tilted stripe go
+        out through one side or the other)."""
+        kx, ky = self.lattice[0]
+        along = np.array([-ky, kx]) / np.hypot(kx, ky)
+        lo, hi = np.full(len(places), -np.inf), np.full(len(places), np.inf)
+        for axis, limit in ((0, width - self.size), (1, height - self.size)):
+            if abs(along[axis]) < 1e-12:
+                outside = (places[:, axis] < 0) | (places[:, axis] > limit)
+                lo[outside], hi[outside] = np.inf, -np.inf
+                continue
+            a, b = (0 - places[:, axis]) / along[axis], (limit - places[:, axis]) / along[axis]
+            lo, hi = np.maximum(lo, np.minimum(a, b)), np.minimum(hi, np.maximum(a, b))
+        t = np.where(lo <= hi, np.clip(0.0, lo, hi), 0.0)
+        return t[:, None] * along[None]
 
     def source(self, i: int, j: int) -> tuple[int, int, int]:
         """Where cell (i, j)'s block starts: (variant of the level, row, column of its

@@ -355,3 +355,16 @@ def test_a_tileable_canvas_quilts_with_waves_that_wrap():
     source.layout(pyramid.generators[0].level, (0, 0, 4, 4))
     cycles = source._quilt.plane_lattice * torch.tensor(period[0], dtype=torch.float64).numpy()
     assert abs(cycles - cycles.round()).max() < 1e-4 and abs(cycles).max() > 0
+
+
+def test_waves_too_fine_for_the_level_do_not_hold_blocks_in_place():
+    """A wave of about 2 px a period at the quilted level (lego's studs) is a
+    checkerboard there: only the waves the level resolves place the blocks."""
+    level = _lattice_image([(0.13, 0.071)], 48)
+    fine, coarse = (0.49, 0.01), (0.13, 0.071)
+    quilt = Quilt(level, 2, lattice=torch.tensor([fine, coarse], dtype=torch.float64))
+    assert quilt.lattice.tolist() == [list(coarse)] and len(quilt.variants) == SUBPIXEL**2
+    out = quilt((0, 0, 5 * CELL, 5 * CELL))
+    assert _spread(_cell_phases(out, coarse, 5)) < 0.01
+    alone = Quilt(level, 2, lattice=torch.tensor([fine], dtype=torch.float64))
+    assert alone.lattice is None and torch.equal(alone((0, 0, 40, 40)), Quilt(level, 2)((0, 0, 40, 40)))
