@@ -3,8 +3,8 @@
 A GAN at the coarsest scale has a few dozen pixels of exemplar to learn from, and its
 critics win early: tomatoes, leaves and cobbles came out as merged blobs there, and no
 finer scale can put back a whole object that the layout lacks. The finer scales, fed a
-real coarse layout, draw whole objects (benchmarks/README, sessions 17 and 19). So for
-textures without a lattice, the coarsest image can be a quilt instead: the plane is cut
+real coarse layout, draw whole objects (benchmarks/README, sessions 17 and 19). So the
+coarsest image can be a quilt instead: the plane is cut
 into square cells of `CELL` coarse pixels, and each cell shows a block of the exemplar's
 coarsest level. The cells form a checkerboard: a "black" cell takes a block at a random
 place; a "white" cell, whose four neighbours are all black, takes the best of
