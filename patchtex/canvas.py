@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .layout import Quilt
+from .layout import Quilt, coarse_lattice
 from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
 from .noise import keyed_noise, seed_phases, segments, wave_field
 
@@ -61,7 +61,7 @@ class KeyedSource:
         """`rect` of the coarsest scale drawn as this seed's quilt of `level` (`LayoutScale`)."""
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
-            lattice, plane = (waves.double() * self.config.factor(0) for waves in (self.waves, self.scale_waves[0]))
+            lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
             self._quilt = Quilt(level, self.seed, period, self.config.layout_transforms, lattice, plane)
         return self._quilt(rect).to(self.device)
 

@@ -905,15 +905,15 @@ def _fit_callback(quiet: bool, preview: Path | None):
 def _fit_estimate(width: int, height: int, steps: int | None) -> str:
     """How long a default fit of an exemplar this size takes, roughly, on a 2-core CPU."""
     from .config import num_scales_for
-    from .layout import fits
+    from .layout import quilt_scales
 
     train = TrainConfig()
     scale = min(1.0, train.max_side / max(width, height))  # as fit downscales it
-    short, long = round(min(width, height) * scale), round(max(width, height) * scale)
-    n = num_scales_for(short, train.coarse_side)
+    width, height = round(width * scale), round(height * scale)
+    n = num_scales_for(min(width, height), train.coarse_side)
     coarse, fine = (steps, steps) if steps else (train.coarse_steps, train.fine_steps)
-    quilted = max(2, num_scales_for(short, train.layout_side or train.coarse_side))
-    if train.coarse_layout == "quilt" and fits(short >> (quilted - 1), long >> (quilted - 1)):
+    quilted = quilt_scales(height, width, train.coarse_side, train.layout_side)
+    if train.coarse_layout == "quilt" and quilted is not None:
         n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + fine * (n - 1))
     return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, well under one on a GPU"
@@ -979,7 +979,7 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
         click.echo(f"fit       {fit_s:.0f} s on {info['fitted_on']}, seed {info['seed']}{losses}")
     waves = ", ".join(
         f"period {w['period_px']:g} px at {w['angle_deg']:g} deg "
-        + (f"(scales {_span(w['scales'])})" if w["scales"] else "(the quilt's lattice)")
+        + ("(the quilt's lattice)" if w["quilt_lattice"] else f"(scales {_span(w['scales'])})")
         for w in info["waves"]
     )
     click.echo(f"waves     {waves or 'none (no periodic layout found)'}")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import MIN_WAVE_PERIOD
+from .config import MIN_WAVE_PERIOD, ModelConfig, num_scales_for
 from .noise import _mix
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
@@ -94,6 +94,19 @@ def _offset(seed: int, i: int, j: int, k: int, height: int, width: int, size: in
     return (h % rows, (h // rows) % cols)
 
 
+def coarse_lattice(config: ModelConfig, waves: torch.Tensor) -> torch.Tensor:
+    """`waves` (cycles per finest pixel) in cycles per pixel of the coarsest level: the
+    lattice a quilted coarsest scale keeps ([P,2] float64; P = 0 without waves)."""
+    return waves.detach().cpu().double().reshape(-1, 2) * config.factor(0)
+
+
+def quilt_scales(height: int, width: int, coarse_side: int, layout_side: int | None) -> int | None:
+    """Scales of a pyramid for a height x width exemplar whose coarsest scale is a quilt
+    (at least 2: a finer scale always remains), or None where that level holds no block."""
+    n = max(2, num_scales_for(min(height, width), layout_side or coarse_side))
+    return n if fits(height >> (n - 1), width >> (n - 1)) else None
+
+
 def cubic_weights(fraction: float) -> torch.Tensor:
     """The 4 taps (pixels -1, 0, 1, 2) of Keys' cubic convolution (a = -1/2) that sample a
     row `fraction` of a pixel past pixel 0; exactly (0, 1, 0, 0) at 0."""
@@ -106,8 +119,9 @@ def cubic_weights(fraction: float) -> torch.Tensor:
 
 
 def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Tensor]:
-    """`level` ([1,C,H,W]) resampled at every (fy, fx) in 1/`steps` pixel steps: entry fy * steps + fx reads the level at (y + fy / steps, x + fx / steps), by
-    separable cubic convolution with the border repeated. Entry 0 is `level` itself."""
+    """`level` ([1,C,H,W]) resampled at every (fy, fx) in 1/`steps` pixel steps: entry
+    fy * steps + fx reads the level at (y + fy / steps, x + fx / steps), by separable
+    cubic convolution with the border repeated. Entry 0 is `level` itself."""
     _, channels, height, width = level.shape
     weights = torch.stack([cubic_weights(f / steps) for f in range(steps)])  # [S, 4]
     padded = F.pad(level.float(), (1, 2, 1, 2), mode="replicate")  # [1,C,H+3,W+3]
@@ -178,8 +192,9 @@ class Quilt:
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
 
     def _random(self, i: int, j: int, k: int) -> tuple[int, int, int]:
-        """Candidate k of cell (i, j): (variant, row, column)."""
-        count = len(self.variants)
+        """Candidate k of cell (i, j): (variant, row, column). A lattice quilt's variants
+        are sub-pixel places, which `_snap` picks."""
+        count = 1 if self.lattice is not None else len(self.variants)
         variant = 0 if count == 1 else _mix(self.seed, LAYOUT_KEY, self.xs.key(i), self.ys.key(j), k, 1) % count
         _, _, height, width = self.variants[variant].shape
         row, col = _offset(self.seed, self.xs.key(i), self.ys.key(j), k, height, width, self.size)

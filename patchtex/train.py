@@ -27,9 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth, num_scales_for
-from .layout import CELL, Quilt, quilt_bank
-from .layout import fits as layout_fits
+from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth
+from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_scales
 from .model import (
     LayoutScale,
     MultiCritic,
@@ -374,12 +373,6 @@ class TrainingSource:
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
 
 
-def coarse_lattice(config: ModelConfig, waves: torch.Tensor) -> torch.Tensor:
-    """The waves in cycles per pixel of the coarsest level: the lattice a quilted
-    coarsest scale keeps ([P,2] float64; P = 0 without waves)."""
-    return waves.detach().cpu().double().reshape(-1, 2) * config.factor(0)
-
-
 def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | None = None) -> list:
     """The exemplar's waves (`find_waves`) for its model; none where a quilted coarsest
     scale can be had (`coarse_layout`, no damage) and every periodicity is weak (no peak
@@ -414,9 +407,9 @@ def config_for(
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
-        n = max(2, num_scales_for(short, layout_side or coarse_side))
-        size = (height >> (n - 1), width >> (n - 1))
-        if layout_fits(*size):
+        n = quilt_scales(height, width, coarse_side, layout_side)
+        if n is not None:
+            size = (height >> (n - 1), width >> (n - 1))
             reach = "coarsest" if waves else wave_reach  # the coarsest scale is the quilt: no channels
             config = default_model_config(
                 exemplar.shape[1], short, coarse_side, waves, reach, size, n, fine_depth(fine_layers, True)
