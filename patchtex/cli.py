@@ -743,6 +743,7 @@ def refine_command(
     """
     from .api import fit, load
     from .images import load_image, save_image
+    from .layout import structure_period
     from .refine import read_damage
 
     dev = pick_device(device)
@@ -767,9 +768,10 @@ def refine_command(
         model = load(model_path, dev, precision)
     else:
         width, height = loaded.size
+        period = structure_period(damage.pixels) if damage.hole is None else None
         click.echo(
             f"note: no --model given, so a model is fitted on this image's undamaged pixels first "
-            f"({_fit_estimate(width, height, steps)}); --model MODEL skips this, --save-model keeps it",
+            f"({_fit_estimate(width, height, steps, period)}); --model MODEL skips this, --save-model keeps it",
             err=True,
         )
         valid = None if damage.hole is None else 1 - damage.hole
@@ -902,8 +904,9 @@ def _fit_callback(quiet: bool, preview: Path | None):
     return parts[0] if len(parts) == 1 else _Callbacks(*parts)
 
 
-def _fit_estimate(width: int, height: int, steps: int | None) -> str:
-    """How long a default fit of an exemplar this size takes, roughly, on a 2-core CPU."""
+def _fit_estimate(width: int, height: int, steps: int | None, period: float | None = None) -> str:
+    """How long a default fit of an exemplar this size takes, roughly, on a 2-core CPU;
+    `period` is its `layout.structure_period` where it would be quilted (no damage)."""
     from .config import num_scales_for
     from .layout import quilt_scales
 
@@ -912,7 +915,8 @@ def _fit_estimate(width: int, height: int, steps: int | None) -> str:
     width, height = round(width * scale), round(height * scale)
     n = num_scales_for(min(width, height), train.coarse_side)
     coarse, fine = (steps, steps) if steps else (train.coarse_steps, train.fine_steps)
-    quilted = quilt_scales(height, width, train.coarse_side, train.layout_side)
+    period = None if period is None else period * scale
+    quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
     if train.coarse_layout == "quilt" and quilted is not None:
         n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + fine * (n - 1))

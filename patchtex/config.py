@@ -176,6 +176,17 @@ class TrainConfig:
     # (benchmarks/RESULTS, session 19)
     coarse_layout: str = "quilt"
     layout_side: int = 40  # target short side of a quilted coarsest level (`coarse_side` for a generator)
+    # the quilted level is no coarser than where the exemplar's `layout.structure_period`
+    # spans this many pixels (0 = `layout_side` alone). By `layout_side` alone a level of
+    # ~40 px held 1-2 px stones for a photo of fine elements (rust's grain, gravel, a
+    # 1024 px photo of cobbles, which came out as small round cells), and blocks far larger
+    # than the exemplar's structure. At 8, over three seeds (benchmarks/RESULTS, session
+    # 23): rust 1.68 / 1.66 / 1.53 -> 1.30 / 1.34 / 1.27 (VGG ratio; below its 16 px
+    # block shuffle for the first time), wicker 1.43-1.56 -> 1.28-1.31, diamond plate
+    # 1.17-1.27 -> 1.07, brick_gray 1.11-1.14 -> 1.17-1.21, gravel_gray 1.96-2.12 ->
+    # 2.03-2.37 (its SWD 1.06-1.45 -> 1.52-1.63); bench VGG median 1.42-1.45 -> 1.32-1.36;
+    # those five fits 85 -> 30-59 s; the 1024x768 cobbles 109 -> 58 s (benchmarks/large.py)
+    layout_element_px: float = 8.0
     # quilt blocks also flipped or turned where the exemplar has that symmetry
     # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
     layout_flips: bool = False
@@ -301,6 +312,7 @@ class TrainConfig:
             "ema_half_life",
             "grad_clip",
             "coarse_rec_weight",
+            "layout_element_px",
         )
         for name in rates:
             if not getattr(self, name) > 0:
@@ -335,6 +347,7 @@ class TrainConfig:
             "coarse_rec_weight": 0.0,
             "init": "uniform",
             "coarse_layout": "generator",
+            "layout_element_px": 0.0,  # the quilted level by layout_side alone
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -24,6 +24,8 @@ from copies of the level resampled at `SUBPIXEL` steps a pixel.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,6 +48,7 @@ SNAP_STEPS = 2  # lattice steps either way a block's source may move to its latt
 # looser rule that let the draw decide among all places within 0.1 px of the nearest:
 # 2.94 / 3.11; benchmarks/RESULTS, session 22)
 SNAP_TOLERANCES = (0.15, 0.25)
+PERIOD_DB = 3.0
 
 
 def fits(height: int, width: int) -> bool:
@@ -100,10 +103,47 @@ def coarse_lattice(config: ModelConfig, waves: torch.Tensor) -> torch.Tensor:
     return waves.detach().cpu().double().reshape(-1, 2) * config.factor(0)
 
 
-def quilt_scales(height: int, width: int, coarse_side: int, layout_side: int | None) -> int | None:
+def structure_period(image: torch.Tensor) -> float:
+    """The largest period (px) at which `image` ([1,C,H,W]) still has nearly its most
+    structure: the luminance's power spectrum (Hann window) summed over half-octave bands
+    of period, each weighted by frequency squared (so a photo's 1/f^2 falloff reads as
+    flat), and the longest period whose band lies within `PERIOD_DB` dB of the strongest
+    band. Elements laid out at random (stones, cells) leave the bands flat up to about
+    their own size and weaker beyond it; the measure is bounded by 2/3 of the short side."""
+    grey = image.detach().double().mean(dim=1)[0].cpu().numpy()
+    grey = grey - grey.mean()
+    height, width = grey.shape
+    window = np.outer(np.hanning(height), np.hanning(width))
+    power = np.abs(np.fft.fft2(grey * window)) ** 2
+    freq = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :])
+    bands = []
+    period = 2.0
+    while period < min(height, width) / 1.5:
+        inside = (freq <= 1 / period) & (freq > 1 / (period * 2**0.5))
+        if inside.any():
+            bands.append((period, power[inside].mean() / period**2))
+        period *= 2**0.5
+    if not bands:
+        return 2.0
+    strongest = max(b for _, b in bands)
+    return max(p for p, b in bands if b >= strongest * 10 ** (-PERIOD_DB / 10))
+
+
+def quilt_scales(
+    height: int,
+    width: int,
+    coarse_side: int,
+    layout_side: int | None,
+    period: float | None = None,
+    element_px: float = 0.0,
+) -> int | None:
     """Scales of a pyramid for a height x width exemplar whose coarsest scale is a quilt
-    (at least 2: a finer scale always remains), or None where that level holds no block."""
+    (at least 2: a finer scale always remains), or None where that level holds no block.
+    With the exemplar's `structure_period`, no coarser than the level where that period
+    spans `element_px` pixels."""
     n = max(2, num_scales_for(min(height, width), layout_side or coarse_side))
+    if period is not None and element_px > 0:
+        n = max(2, min(n, 1 + round(math.log2(max(period / element_px, 1.0)))))
     return n if fits(height >> (n - 1), width >> (n - 1)) else None
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth
-from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_scales
+from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_scales, structure_period
 from .model import (
     LayoutScale,
     MultiCritic,
@@ -394,6 +394,7 @@ def config_for(
     layout_side: int | None = None,
     fine_layers: int = 0,
     layout_flips: bool = False,
+    element_px: float = 0.0,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -407,7 +408,8 @@ def config_for(
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
-        n = quilt_scales(height, width, coarse_side, layout_side)
+        period = structure_period(exemplar) if element_px > 0 else None
+        n = quilt_scales(height, width, coarse_side, layout_side, period, element_px)
         if n is not None:
             size = (height >> (n - 1), width >> (n - 1))
             reach = "coarsest" if waves else wave_reach  # the coarsest scale is the quilt: no channels
@@ -474,6 +476,7 @@ def fit_pyramid(
             layout_side=train.layout_side,
             fine_layers=train.fine_layers,
             layout_flips=train.layout_flips,
+            element_px=train.layout_element_px,
         )
     cfg = model_config
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]

@@ -117,6 +117,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "init",
         "fine_layers",
         "coarse_disc_layers",
+        "layout_element_px",
     )
     old["disc_layers"] = 4
     for name in names:
@@ -127,6 +128,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert config.grad_clip == 0.0  # fits before the clip ran unclipped
     assert config.init == "uniform"  # and drew their weights from PyTorch's default
     assert config.coarse_rec_weight == 0.0
+    assert config.layout_element_px == 0.0  # the quilted level by layout_side alone
     # one critic depth for every scale, 5-layer finer generators
     assert (config.disc_layers, config.coarse_disc_layers, config.fine_layers) == (4, 4, 5)
     del old["disc_layers"]

@@ -1,6 +1,8 @@
 """The quilted coarsest scale: a fixed function of position, blocks of the exemplar's own
 coarsest level, chosen to agree at their seams, and a model that carries it."""
 
+import math
+
 import pytest
 import torch
 
@@ -155,7 +157,10 @@ def test_a_fit_records_the_flips_its_quilt_may_take():
 
 def test_a_fit_with_a_quilted_coarsest_scale_holds_the_exemplars_level():
     exemplar = _blobs()
-    train = TrainConfig(steps=(1, 3, 3), batch_size=2, crop_size=16, coarse_side=32, coarse_layout="quilt")
+    # the level layout_side sets (the blobs' structure period, ~22 px, would quilt a finer one)
+    train = TrainConfig(
+        steps=(1, 3, 3), batch_size=2, crop_size=16, coarse_side=32, coarse_layout="quilt", layout_element_px=0
+    )
     model = patchtex.fit(exemplar, train)
     config = model.config
     assert config.layout_size == (32, 32) and isinstance(model.pyramid.generators[0], LayoutScale)
@@ -197,6 +202,46 @@ def test_layout_side_sizes_the_quilted_level_and_a_finer_scale_always_remains():
     assert drawn.layers[1:] == (FINE_LAYERS,) * (drawn.num_scales - 1)
     chosen = config_for(exemplar, 32, (), coarse_layout="generator", fine_layers=3)
     assert chosen.layers[1:] == (3,) * (chosen.num_scales - 1)
+
+
+def _stones(side: int, size: float) -> torch.Tensor:
+    """[1,3,side,side] cobbles (`examples/make_cobbles.py`) with stones about `size` px across."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from make_cobbles import cobbles
+
+    pixels = cobbles(size=side, cells=max(4, round(side * side / size**2)), seed=3)
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def test_the_structure_period_follows_the_size_of_the_elements():
+    small, large = layout.structure_period(_stones(256, 16)), layout.structure_period(_stones(256, 64))
+    assert 16 <= small <= 64 and large >= 2 * small
+    grain = torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(0))
+    assert layout.structure_period(grain) <= 4  # white noise: no structure beyond a pixel or two
+    # the same stones seen twice as large: twice the period (to the half-octave bands)
+    stretched = torch.nn.functional.interpolate(_stones(256, 16), scale_factor=2, mode="bicubic")
+    assert round(2 * math.log2(layout.structure_period(stretched) / small)) in (1, 2, 3)
+
+
+def test_fine_elements_in_a_large_exemplar_are_quilted_at_a_finer_level():
+    # 768x1024 with the stones ~ 32 px: by layout_side alone the quilt would be 48x64
+    # (the stones 2 px there); no coarser than where the period spans 8 px
+    assert layout.quilt_scales(768, 1024, 40, 40) == 5
+    assert layout.quilt_scales(768, 1024, 40, 40, period=32.0, element_px=8.0) == 3
+    assert layout.quilt_scales(768, 1024, 40, 40, period=32.0) == 5  # element_px 0: off
+    # large elements keep layout_side's level; a finer scale always remains
+    assert layout.quilt_scales(768, 1024, 40, 40, period=400.0, element_px=8.0) == 5
+    assert layout.quilt_scales(768, 1024, 40, 40, period=2.0, element_px=8.0) == 2
+    fine = _stones(256, 12)
+    assert config_for(fine, 40, (), coarse_layout="quilt", layout_side=40).num_scales == 4
+    chosen = config_for(fine, 40, (), coarse_layout="quilt", layout_side=40, element_px=8.0)
+    expected = layout.quilt_scales(256, 256, 40, 40, layout.structure_period(fine), 8.0)
+    assert chosen.num_scales == expected < 4 and chosen.layout_size == (256 >> (expected - 1),) * 2
 
 
 def test_training_batches_get_their_own_quilts():
