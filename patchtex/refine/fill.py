@@ -284,7 +284,7 @@ def feather(generated: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, we
 
 
 CONTEXT = 4  # coarsest-scale pixels around a hole whose known values its new layout must match
-SEARCH = 128  # side of the coarse sample searched for each hole's layout (at least 3x the hole)
+SEARCH = 128  # side of the coarse sample searched for each hole's layout (`coarse_fill`)
 
 
 def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -314,7 +314,10 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
         return smooth, (0, 0)
     boxes = [_grown(box, CONTEXT, height, width) for box in find_objects(components)]
     largest = max(max(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes)
-    side = max(SEARCH, 3 * largest)
+    # room for SEARCH more placements a side, at most 3x the hole: a long scribble's box
+    # at a finely quilted level (rust's at 1/2) spans most of the image, and a 3x sample
+    # of it cost seconds of quilt per fill
+    side = max(SEARCH, min(3 * largest, largest + SEARCH))
     sample = canvas.step(0, None, (0, 0, side, side)).float()
     squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
