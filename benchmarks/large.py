@@ -6,7 +6,8 @@
 
 The exemplar is `examples/make_cobbles.py` drawn 4:3 at `--side` px on its short side,
 with cells `--cells` times the size of the demo's (1: ~30 px stones, as a larger photo of
-the same wall holds more of them; 4: ~120 px stones, as a closer photo of it does), and
+the same wall holds more of them; 4: ~120 px stones with joints and shading 4x as wide,
+as a closer photo of it shows them; the grain stays 1 px), and
 prepared as `patchtex fit` prepares a photo (`api.prepare_exemplar`: long side at most
 `max_side`, so 1365x1024 is fitted at 1024x768). The held-out truth is another drawing
 (seed 4) prepared the same way, so both are at the fitted resolution. Two 512 px samples
@@ -41,7 +42,8 @@ def drawing(side: int, cells: float, seed: int):
     from make_cobbles import cobbles
 
     width = round(side * 4 / 3)
-    pixels = cobbles(size=width, cells=max(4, round(40 * (width / 192) ** 2 / cells**2)), seed=seed)[:side]
+    count = max(4, round(40 * (width / 192) ** 2 / cells**2))
+    pixels = cobbles(size=width, cells=count, seed=seed, scale=cells)[:side]
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 

@@ -11,7 +11,8 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 
-def cobbles(size: int = 192, cells: int = 40, seed: int = 3) -> np.ndarray:
+def cobbles(size: int = 192, cells: int = 40, seed: int = 3, scale: float = 1.0) -> np.ndarray:
+    """`scale` widens the joints and the stones' rounded shading (a closer photo)."""
     rng = np.random.default_rng(seed)
     # jittered points on a periodic domain, so the exemplar itself has no edge effects
     points = rng.uniform(0, size, (cells, 2))
@@ -31,14 +32,14 @@ def cobbles(size: int = 192, cells: int = 40, seed: int = 3) -> np.ndarray:
     palette = np.array([[0.55, 0.47, 0.40], [0.42, 0.40, 0.38], [0.62, 0.55, 0.45]])
     colour = (base @ palette) / base.sum(1, keepdims=True)
     stone = colour[owner]
-    shade = np.clip(edge / 6.0, 0, 1) ** 0.6  # rounded stones: darker towards the joints
+    shade = np.clip(edge / (6.0 * scale), 0, 1) ** 0.6  # rounded stones: darker towards the joints
     grain = gaussian_filter(rng.normal(0, 1, (size, size)), 1.0, mode="wrap")
     img = stone * (0.55 + 0.45 * shade)[..., None] + 0.035 * grain[..., None]
     mortar = (
         np.array([0.30, 0.27, 0.24])
         + 0.03 * gaussian_filter(rng.normal(0, 1, (size, size)), 0.7, mode="wrap")[..., None]
     )
-    joint = np.clip((2.2 - edge) / 1.5, 0, 1)[..., None]
+    joint = np.clip((2.2 * scale - edge) / (1.5 * scale), 0, 1)[..., None]
     img = img * (1 - joint) + mortar * joint
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
