@@ -226,6 +226,7 @@ class Quilt:
             self.variants = [level] + [TRANSFORMS[name](level).contiguous() for name in transforms]
         self.level, self.seed = level, seed
         self.size = CELL + 2 * OVERLAP
+        self._span = torch.arange(self.size)  # a block's rows (columns) from its first
         self.xs = Axis(None if period is None else period[0])
         self.ys = Axis(None if period is None else period[1])
         self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
@@ -320,7 +321,9 @@ class Quilt:
     def _costs(self, i: int, j: int, candidates: list[tuple[int, int, int]]) -> torch.Tensor:
         """[K]: for each candidate block of white cell (i, j), the squared difference to
         its four neighbours' blocks over the strips `OVERLAP` either side of their shared
-        edges (the candidates from one variant at once: one gather a strip)."""
+        edges (the candidates from one variant at once: one gather of their whole blocks,
+        each strip a contiguous copy of its part, so every sum runs as it did strip by
+        strip)."""
         xa, xb, ya, yb = self.xs.edge(i), self.xs.edge(i + 1), self.ys.edge(j), self.ys.edge(j + 1)
         strips = (
             (i - 1, j, xa - OVERLAP, xa + OVERLAP, ya, yb),
@@ -328,18 +331,27 @@ class Quilt:
             (i, j - 1, xa, xb, ya - OVERLAP, ya + OVERLAP),
             (i, j + 1, xa, xb, yb - OVERLAP, yb + OVERLAP),
         )
-        everything = torch.tensor(candidates)  # [K, 3]
+        theirs = [self._block(ni, nj, self.source(ni, nj), x0, x1, y0, y1) for ni, nj, x0, x1, y0, y1 in strips]
+        # the part of a block (margins included) that each strip covers
+        parts = [
+            (y0 - ya + OVERLAP, y1 - ya + OVERLAP, x0 - xa + OVERLAP, x1 - xa + OVERLAP)
+            for *_, x0, x1, y0, y1 in strips
+        ]
         total = torch.zeros(len(candidates))
-        for ni, nj, x0, x1, y0, y1 in strips:
-            theirs = self._block(ni, nj, self.source(ni, nj), x0, x1, y0, y1)  # [C, h, w]
-            for variant in sorted(set(everything[:, 0].tolist())):
-                level = self.variants[variant]
-                pick = (everything[:, 0] == variant).nonzero()[:, 0]
-                starts = everything[pick, 1:]
-                rows = starts[:, 0, None] + OVERLAP + y0 - ya + torch.arange(y1 - y0)  # [k, h]
-                cols = starts[:, 1, None] + OVERLAP + x0 - xa + torch.arange(x1 - x0)  # [k, w]
-                mine = level[0][:, rows[:, :, None], cols[:, None, :]]  # [C, k, h, w]
-                total[pick] += (mine - theirs[:, None]).pow(2).sum(dim=(0, 2, 3))
+        by_variant: dict[int, list[int]] = {}
+        for k, (variant, _, _) in enumerate(candidates):
+            by_variant.setdefault(variant, []).append(k)
+        for variant in sorted(by_variant):
+            pick = by_variant[variant]
+            starts = torch.tensor([candidates[k][1:] for k in pick])  # [k, 2]: row, column
+            span = self._span
+            rows = starts[:, 0, None] + span  # [k, size]
+            cols = starts[:, 1, None] + span
+            blocks = self.variants[variant][0][:, rows[:, :, None], cols[:, None, :]]  # [C, k, size, size]
+            index = torch.tensor(pick)
+            for (r0, r1, c0, c1), their in zip(parts, theirs):
+                mine = blocks[:, :, r0:r1, c0:c1].contiguous()  # [C, k, h, w]
+                total[index] += (mine - their[:, None]).pow(2).sum(dim=(0, 2, 3))
         return total
 
     def _seam(self, i: int, j: int, vertical: bool) -> torch.Tensor:
