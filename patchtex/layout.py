@@ -49,6 +49,10 @@ SNAP_STEPS = 2  # lattice steps either way a block's source may move to its latt
 # 2.94 / 3.11; benchmarks/RESULTS, session 22)
 SNAP_TOLERANCES = (0.15, 0.25)
 PERIOD_DB = 3.0
+# cells whose block a quilt remembers (and twice as many seams) before it forgets them
+# all: a canvas keeps one quilt for its whole render, and a 16384 px output of a model
+# quilted at 1/2 has 262144 cells (about 150 MB of remembered seams)
+CACHE_CELLS = 32768
 
 
 def fits(height: int, width: int) -> bool:
@@ -304,11 +308,14 @@ class Quilt:
     def source(self, i: int, j: int) -> tuple[int, int, int]:
         """Where cell (i, j)'s block starts: (variant of the level, row, column of its
         margin's first pixel); the cell's own pixel (edge, edge) is `OVERLAP` further on."""
-        if (i + j) % 2 == 0:
-            return self._random(i, j, 0)
-        if (i, j) not in self.chosen:
-            candidates = [self._random(i, j, k) for k in range(1, CANDIDATES + 1)]
-            self.chosen[(i, j)] = candidates[int(self._costs(i, j, candidates).argmin())]
+        if (i, j) not in self.chosen:  # remembered: a lattice quilt's snap costs ~40 us a place
+            if len(self.chosen) >= CACHE_CELLS:
+                self.chosen.clear()  # bounded memory on an endless canvas; recomputed exactly
+            if (i + j) % 2 == 0:
+                self.chosen[(i, j)] = self._random(i, j, 0)
+            else:
+                candidates = [self._random(i, j, k) for k in range(1, CANDIDATES + 1)]
+                self.chosen[(i, j)] = candidates[int(self._costs(i, j, candidates).argmin())]
         return self.chosen[(i, j)]
 
     def _block(self, i: int, j: int, offset: tuple[int, int, int], x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
@@ -363,6 +370,8 @@ class Quilt:
         is not cut through. It depends on these two blocks only: still positional."""
         key = (i, j, vertical)
         if key not in self.seams:
+            if len(self.seams) >= 2 * CACHE_CELLS:
+                self.seams.clear()
             if vertical:
                 ni, nj, edge = i + 1, j, self.xs.edge(i + 1)
                 box = (edge - OVERLAP, edge + OVERLAP, self.ys.edge(j), self.ys.edge(j + 1))

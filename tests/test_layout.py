@@ -49,6 +49,20 @@ def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect):
     assert torch.equal(Quilt(level, 5)(rect), big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
+def test_a_quilt_forgets_what_it_remembers_beyond_its_bound_and_draws_the_same(monkeypatch):
+    # a canvas keeps one quilt for a whole render: its memory of blocks and seams is bounded
+    level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
+    lattice = torch.tensor([[0.0, 1 / 7.3], [1 / 9.1, 0.0]], dtype=torch.float64)
+    for waves in (None, lattice):
+        whole = Quilt(level, 5, lattice=waves)((0, 0, 160, 120))
+        monkeypatch.setattr(layout, "CACHE_CELLS", 6)
+        quilt = Quilt(level, 5, lattice=waves)
+        tiles = [torch.cat([quilt((x, y, 40, 40)) for x in range(0, 160, 40)], dim=3) for y in range(0, 120, 40)]
+        assert torch.equal(torch.cat(tiles, dim=2), whole)
+        assert len(quilt.chosen) <= 6 + 4 and len(quilt.seams) <= 12  # + a white cell's 4 neighbours
+        monkeypatch.undo()
+
+
 def test_every_pixel_is_its_cells_block_or_a_neighbours_and_seeds_differ():
     level = _coded_level()
     quilt = Quilt(level, 3)
