@@ -179,14 +179,15 @@ class TrainConfig:
     # the quilted level is no coarser than where the exemplar's `layout.structure_period`
     # spans this many pixels (0 = `layout_side` alone). By `layout_side` alone a level of
     # ~40 px held 1-2 px stones for a photo of fine elements (rust's grain, gravel, a
-    # 1024 px photo of cobbles, which came out as small round cells), and blocks far larger
-    # than the exemplar's structure. At 8, over three seeds (benchmarks/RESULTS, session
-    # 23): rust 1.68 / 1.66 / 1.53 -> 1.30 / 1.34 / 1.27 (VGG ratio; below its 16 px
-    # block shuffle for the first time), wicker 1.43-1.56 -> 1.28-1.31, diamond plate
-    # 1.17-1.27 -> 1.07, brick_gray 1.11-1.14 -> 1.17-1.21, gravel_gray 1.96-2.12 ->
-    # 2.03-2.37 (its SWD 1.06-1.45 -> 1.52-1.63); bench VGG median 1.42-1.45 -> 1.32-1.36;
-    # those five fits 85 -> 30-59 s; the 1024x768 cobbles 109 -> 58 s (benchmarks/large.py)
-    layout_element_px: float = 8.0
+    # 1024 px photo of cobbles, which came out as small round cells). Over three seeds
+    # (benchmarks/RESULTS, session 23), VGG ratio: at 8 px, rust 1.68 / 1.66 / 1.53 ->
+    # 1.30 / 1.34 / 1.27 (below its 16 px block shuffle for the first time), wicker and the
+    # diamond plate better, gravel_gray's SWD ratio 1.06-1.45 -> 1.52-1.63; at 12 px
+    # (seven more textures one level finer) bricks 2.50 / 2.76 / 2.71 -> 2.32 / 2.47 /
+    # 2.54, gravel_gray 2.03-2.37 -> 1.83-1.99 (SWD 1.07-1.24), daisies 1.45-1.46 ->
+    # 1.23-1.37, wicker 1.19-1.30; bench VGG median 1.42-1.45 -> 1.30-1.36, SWD median
+    # 1.12-1.21 -> 1.00-1.04; those fits ~30 s instead of 60-85 s
+    layout_element_px: float = 12.0
     # quilt blocks also flipped or turned where the exemplar has that symmetry
     # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
     layout_flips: bool = False
