@@ -314,10 +314,10 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
         return smooth, (0, 0)
     boxes = [_grown(box, CONTEXT, height, width) for box in find_objects(components)]
     largest = max(max(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes)
-    # room for SEARCH more placements a side, at most 3x the hole: a long scribble's box
+    # room for SEARCH / 2 more placements a side, at most 3x the hole: a long scribble's box
     # at a finely quilted level (rust's at 1/2) spans most of the image, and a 3x sample
     # of it cost seconds of quilt per fill
-    side = max(SEARCH, min(3 * largest, largest + SEARCH))
+    side = max(SEARCH, min(3 * largest, largest + SEARCH // 2))
     sample = canvas.step(0, None, (0, 0, side, side)).float()
     squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
