@@ -293,7 +293,8 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
 
     smooth: [1,C,h,w] the coarse image with holes filled by `smooth_fill`; mask: [1,1,h,w].
     The coarsest generator draws a sample of new texture (the canvas's seed decides it)
-    several times larger than the largest hole. For each hole (connected component),
+    larger than the largest hole (at least `SEARCH` px a side, `SEARCH` / 2 px beyond the
+    hole's box, at most 3x it). For each hole (connected component),
     every placement of the hole's box in that sample is scored by how far the sample's
     pixels are from the known pixels within `CONTEXT` of the hole (a masked sum of
     squares, computed for all placements at once as two convolutions), and the hole
