@@ -52,7 +52,7 @@ def exemplar(side: int, image: Path | None, aspect: float = 4 / 3):
     return F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(-1, 1)
 
 
-def run_one(side: int, image: Path | None, overrides: list[str], aspect: float) -> dict:
+def run_one(side: int, image: Path | None, overrides: list[str], aspect: float, device: str = "cpu") -> dict:
     import torch
     from quality import train_config
 
@@ -68,7 +68,7 @@ def run_one(side: int, image: Path | None, overrides: list[str], aspect: float) 
     def callback(scale: int, step: int, steps: int, losses: dict) -> None:
         marks[scale] = time.perf_counter() - start
 
-    result = fit_pyramid(pixels, train, device=torch.device("cpu"), callback=callback)
+    result = fit_pyramid(pixels, train, device=torch.device(device), callback=callback)
     ends = [marks[s] for s in sorted(marks)]
     per_scale = [b - a for a, b in zip([0.0] + ends[:-1], ends)]
     return {
@@ -86,19 +86,22 @@ def main() -> None:
     parser.add_argument("--image", type=Path)
     parser.add_argument("--aspect", type=float, default=4 / 3, help="width / height of the drawn cobbles")
     parser.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--device", default="cpu", help="where the fits run (cpu, cuda)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.aspect < 1:  # cobbles are drawn as a square `side * aspect` wide and cut to `side` rows
         parser.error("--aspect must be at least 1 (width / height; for a tall photo use --image)")
     if args.one:
-        print(json.dumps(run_one(args.one, args.image, args.set, args.aspect)))
+        print(json.dumps(run_one(args.one, args.image, args.set, args.aspect, args.device)))
         return
     print(f"{'short side':>10} {'fitted':>10} {'scales':>6} {'seconds per scale (coarse -> fine)':<40} {'total s':>7}")
     for side in args.sides:
-        cmd = [sys.executable, __file__, "--one", str(side)]
+        cmd = [sys.executable, __file__, "--one", str(side), "--device", args.device]
         cmd += ["--image", str(args.image)] if args.image else ["--aspect", str(args.aspect)]
         cmd += ["--set", *args.set] if args.set else []
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:  # show why (the child's traceback), not only that it failed
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-4000:]}")
         row = json.loads(done.stdout.strip().splitlines()[-1])
         per = " ".join(f"{s:.0f}" for s in row["per_scale"])
         size = "x".join(str(n) for n in reversed(row["size"]))

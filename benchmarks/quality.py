@@ -87,7 +87,16 @@ def procedural_bench(name: str, out: Path) -> Path:
     return folder
 
 
-def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str]) -> dict:
+def run_one(
+    name: str,
+    bench: Path,
+    out: Path,
+    seeds: int,
+    overrides: list[str],
+    device: str = "cpu",
+    models: Path | None = None,
+    fit_only: bool = False,
+) -> dict:
     import torch
 
     import patchtex
@@ -98,10 +107,18 @@ def run_one(name: str, bench: Path, out: Path, seeds: int, overrides: list[str])
     patchtex.reuse_freed_memory()  # as the CLI does
     ex = load_image(bench / f"{name}.png").pixels
     ref = load_image(bench / f"{name}.ref.png").pixels
-    start = time.perf_counter()
-    model = patchtex.fit(bench / f"{name}.png", train_config(overrides))
-    fit_seconds = time.perf_counter() - start
-    model.save(out / f"{name}.patchtex.safetensors")
+    if models is not None:  # score a model fitted elsewhere (say on a GPU); synthesis runs here
+        model = patchtex.load(models / f"{name}.patchtex.safetensors", device=device)
+        fit_seconds = float(model.meta.get("fit_seconds", "nan"))  # as the fit measured it
+    else:
+        start = time.perf_counter()
+        model = patchtex.fit(bench / f"{name}.png", train_config(overrides), device=device)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        fit_seconds = time.perf_counter() - start
+        model.save(out / f"{name}.patchtex.safetensors")
+    if fit_only:
+        return {"name": name, "fit_s": fit_seconds, "scales": model.config.num_scales, "waves": len(model.config.waves)}
     height, width = ref.shape[-2:]
     samples = []
     synth_seconds = []
@@ -164,11 +181,19 @@ def main() -> None:
     parser.add_argument(
         "--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help="TrainConfig overrides (repeatable)"
     )
+    parser.add_argument("--device", default="cpu", help="where fits and synthesis run (cpu, cuda)")
+    parser.add_argument(
+        "--fit-only", action="store_true", help="fit and save each model, print fit seconds, score nothing (GPU runs)"
+    )
+    parser.add_argument(
+        "--models", type=Path, help="score the models in this folder (from --fit-only, say) instead of fitting"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one:
-        print(json.dumps(run_one(args.one, args.bench, args.out, args.seeds, args.set)))
+        row = run_one(args.one, args.bench, args.out, args.seeds, args.set, args.device, args.models, args.fit_only)
+        print(json.dumps(row))
         return
     names = args.only or sorted(p.name[:-4] for p in args.bench.glob("*.png") if not p.name.endswith(".ref.png")) + [
         "cobbles"
@@ -188,17 +213,30 @@ def main() -> None:
             str(args.out),
             "--seeds",
             str(args.seeds),
+            "--device",
+            args.device,
             *(["--set", *args.set] if args.set else []),
+            *(["--models", str(args.models)] if args.models else []),
+            *(["--fit-only"] if args.fit_only else []),
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:  # show why (the child's traceback), not only that it failed
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-4000:]}")
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
+        if args.fit_only:
+            print(f"{name:<12} {row['fit_s']:6.1f} {'':>7} {row['scales']:6d} {row['waves']:5d}", flush=True)
+            continue
         print(
             f"{name:<12} {row['fit_s']:6.0f} {row['peak_rss_mb']:7.0f} {row['scales']:6d} {row['waves']:5d} "
             f"{row['swd_ratio']:9.2f} {row['spec_ratio']:10.2f} {row['copy']:6.3f} {row['diversity']:6.2f} {row['false_colour']:7.5f} "
             f"{row['structure']:6.2f} {row['structure_shuffle']:7.2f} {row['deep']:5.2f} {row['deep_shuffle']:7.2f}",
             flush=True,
         )
+    if args.fit_only:
+        fits = [r["fit_s"] for r in rows]
+        print(f"\nfit seconds: median {statistics.median(fits):.1f}, max {max(fits):.1f} ({args.device})")
+        return
     swd = [r["swd_ratio"] for r in rows]
     spec = [r["spec_ratio"] for r in rows]
     print()
