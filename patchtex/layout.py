@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MIN_WAVE_PERIOD, ModelConfig, num_scales_for
-from .noise import _mix
+from .noise import _mix, mix_array
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
 OVERLAP = 3  # pixels beyond a cell's edge compared with its neighbours' blocks
@@ -79,6 +79,17 @@ class Axis:
         turns, k = divmod(i, self.count)
         return turns * self.period + (k * self.period) // self.count
 
+    def edges(self, i: np.ndarray) -> np.ndarray:
+        """`edge` of every cell index in the int64 array `i`."""
+        if self.period is None:
+            return i * CELL
+        turns, k = np.divmod(i, self.count)
+        return turns * self.period + (k * self.period) // self.count
+
+    def keys(self, i: np.ndarray) -> np.ndarray:
+        """`key` of every cell index in the int64 array `i`."""
+        return i if self.count is None else np.mod(i, self.count)
+
     def cell(self, x: int) -> int:
         """The cell holding coordinate x."""
         i = x // CELL if self.period is None else (x * self.count) // self.period
@@ -99,6 +110,15 @@ def _offset(seed: int, i: int, j: int, k: int, height: int, width: int, size: in
     h = _mix(seed, LAYOUT_KEY, i, j, k)
     rows, cols = height - size + 1, width - size + 1
     return (h % rows, (h // rows) % cols)
+
+
+def _times(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """[..., K] vectors times the [M, K] matrix: [..., M], each sum over k in order, in
+    plain float64 (the same for every vector whatever the others)."""
+    out = vectors[..., 0, None] * matrix[:, 0]
+    for k in range(1, matrix.shape[1]):
+        out = out + vectors[..., k, None] * matrix[:, k]
+    return out
 
 
 def coarse_lattice(config: ModelConfig, waves: torch.Tensor) -> torch.Tensor:
@@ -248,62 +268,80 @@ class Quilt:
         return (variant, row, col)
 
     def _snap(self, i: int, j: int, row: int, col: int) -> tuple[int, int, int]:
-        """The source nearest (row, col) whose lattice phase is the one cell (i, j) needs:
-        (subpixel variant, row, column). The block's centre holds the exemplar's lattice
-        (K) at phase K s, where s is the centre in the level; the plane wants there the
-        phase Kp q plus the seed's, where q is the centre on the plane (Kp = K but on a
-        wrapping plane). Each displacement that makes these agree to whole cycles, up to
-        `SNAP_STEPS` cycles either way, is a place the block may come from; of those
-        inside the level, those near whole pixels (`SNAP_TOLERANCES`), and of those the
-        nearest to (row, col), placed to 1/`SUBPIXEL` pixel. (row, col)
-        unchanged when none fits (a level less than a lattice step larger than a
-        block)."""
+        """The source nearest (row, col) whose lattice phase is the one cell (i, j) needs
+        (`_snap_many` of one)."""
+        return tuple(int(v) for v in self._snap_many(np.array([[i, j]]), np.array([row]), np.array([col]))[0])
+
+    def _snap_many(self, cells: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """For each (i, j) of `cells` ([N,2]) and its random place (`row`, `col`, [N]):
+        the source nearest that place whose lattice phase is the one the cell needs,
+        [N,3] int64 (subpixel variant, row, column). The block's centre holds the
+        exemplar's lattice (K) at phase K s, where s is the centre in the level; the
+        plane wants there the phase Kp q plus the seed's, where q is the centre on the
+        plane (Kp = K but on a wrapping plane). Each displacement that makes these agree
+        to whole cycles, up to `SNAP_STEPS` cycles either way, is a place the block may
+        come from; of those inside the level, those near whole pixels
+        (`SNAP_TOLERANCES`), and of those the nearest to (row, col), placed to
+        1/`SUBPIXEL` pixel. (row, col) unchanged where none fits (a level less than a
+        lattice step larger than a block)."""
         _, _, height, width = self.level.shape
         half = self.size / 2
-        source = np.array([col + half, row + half])
-        place = np.array([self.xs.edge(self.xs.key(i)) - OVERLAP + half, self.ys.edge(self.ys.key(j)) - OVERLAP + half])
-        phi = self.lattice @ source - self.plane_lattice @ place - self.phase
-        delta = (np.round(phi) + self.steps - phi) @ self.solve.T  # [options, 2]: (x, y) moves
+        start = np.stack([col, row], axis=-1)  # [N, 2] (x, y)
+        source = start + half
+        place = np.stack(
+            [
+                self.xs.edges(self.xs.keys(cells[:, 0])) - OVERLAP + half,
+                self.ys.edges(self.ys.keys(cells[:, 1])) - OVERLAP + half,
+            ],
+            axis=-1,
+        )
+        # products written out element by element: a matrix product's sums may round
+        # differently with the number of rows (BLAS kernels), and a block's place must not
+        # depend on which other blocks a window needs
+        phi = _times(source, self.lattice) - _times(place, self.plane_lattice) - self.phase  # [N, P]
+        delta = _times(np.round(phi)[:, None] + self.steps[None] - phi[:, None], self.solve)  # [N, options, 2]
         if len(self.lattice) == 1:
-            delta = delta + self._slide(np.array([col, row]) + delta, width, height)
-        exact = np.array([col, row]) + delta
+            delta = delta + self._slide(start[:, None] + delta, width, height)
+        exact = start[:, None] + delta
         whole = np.floor(exact)
         sub = np.round((exact - whole) * SUBPIXEL).astype(np.int64)  # to 1/SUBPIXEL px
         whole = whole.astype(np.int64) + sub // SUBPIXEL
         sub %= SUBPIXEL
-        inside = (whole[:, 0] >= 0) & (whole[:, 0] <= width - self.size)
-        inside &= (whole[:, 1] >= 0) & (whole[:, 1] <= height - self.size)
-        if not inside.any():
-            return (0, row, col)
-        off = np.abs(exact - np.round(exact)).max(axis=1)  # from whole pixels, the worse axis
-        move = np.abs(delta).sum(axis=1)
+        inside = (whole[..., 0] >= 0) & (whole[..., 0] <= width - self.size)
+        inside &= (whole[..., 1] >= 0) & (whole[..., 1] <= height - self.size)
+        off = np.abs(exact - np.round(exact)).max(axis=-1)  # from whole pixels, the worse axis
+        move = np.abs(delta).sum(axis=-1)
+        pick = np.full(len(start), -1)
         for tolerance in SNAP_TOLERANCES:
             near_whole = inside & (off <= tolerance)
-            if near_whole.any():
-                k = int(np.where(near_whole, move, np.inf).argmin())
-                break
-        else:
-            k = int(np.where(inside, off, np.inf).argmin())
-        return (int(sub[k, 1]) * SUBPIXEL + int(sub[k, 0]), int(whole[k, 1]), int(whole[k, 0]))
+            here = near_whole.any(axis=1) & (pick < 0)
+            pick[here] = np.where(near_whole, move, np.inf).argmin(axis=1)[here]
+        rest = (pick < 0) & inside.any(axis=1)
+        pick[rest] = np.where(inside, off, np.inf).argmin(axis=1)[rest]
+        n = np.arange(len(start))
+        k = np.maximum(pick, 0)
+        out = np.stack([sub[n, k, 1] * SUBPIXEL + sub[n, k, 0], whole[n, k, 1], whole[n, k, 0]], axis=-1)
+        out[pick < 0] = np.stack([np.zeros_like(row), row, col], axis=-1)[pick < 0]
+        return out
 
     def _slide(self, places: np.ndarray, width: int, height: int) -> np.ndarray:
-        """[options, 2] moves along a one-wave lattice's stripes (which keep its phase)
-        that bring `places` (x, y) inside the level, the least for each; 0 where the
+        """[..., 2] moves along a one-wave lattice's stripes (which keep its phase) that
+        bring `places` ([..., 2], x, y) inside the level, the least for each; 0 where the
         place is inside already or no such move exists. Without them a place near a
         corner may have every place in step outside (moves across a tilted stripe go
         out through one side or the other)."""
         kx, ky = self.lattice[0]
         along = np.array([-ky, kx]) / np.hypot(kx, ky)
-        lo, hi = np.full(len(places), -np.inf), np.full(len(places), np.inf)
+        lo, hi = np.full(places.shape[:-1], -np.inf), np.full(places.shape[:-1], np.inf)
         for axis, limit in ((0, width - self.size), (1, height - self.size)):
             if abs(along[axis]) < 1e-12:
-                outside = (places[:, axis] < 0) | (places[:, axis] > limit)
+                outside = (places[..., axis] < 0) | (places[..., axis] > limit)
                 lo[outside], hi[outside] = np.inf, -np.inf
                 continue
-            a, b = (0 - places[:, axis]) / along[axis], (limit - places[:, axis]) / along[axis]
+            a, b = (0 - places[..., axis]) / along[axis], (limit - places[..., axis]) / along[axis]
             lo, hi = np.maximum(lo, np.minimum(a, b)), np.minimum(hi, np.maximum(a, b))
         t = np.where(lo <= hi, np.clip(0.0, lo, hi), 0.0)
-        return t[:, None] * along[None]
+        return t[..., None] * along
 
     def source(self, i: int, j: int) -> tuple[int, int, int]:
         """Where cell (i, j)'s block starts: (variant of the level, row, column of its
@@ -314,52 +352,89 @@ class Quilt:
             if (i + j) % 2 == 0:
                 self.chosen[(i, j)] = self._random(i, j, 0)
             else:
-                candidates = [self._random(i, j, k) for k in range(1, CANDIDATES + 1)]
-                self.chosen[(i, j)] = candidates[int(self._costs(i, j, candidates).argmin())]
+                self._choose([(i, j)])
         return self.chosen[(i, j)]
 
-    def _block(self, i: int, j: int, offset: tuple[int, int, int], x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
-        """Cell (i, j)'s block from `offset` over global [x0, x1) x [y0, y1) (within its margins)."""
-        variant, row, col = offset
-        sy = row + OVERLAP + y0 - self.ys.edge(j)
-        sx = col + OVERLAP + x0 - self.xs.edge(i)
-        return self.variants[variant][0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
+    def _place(self, cells: list[tuple[int, int]]) -> None:
+        """Place the black cells among `cells` not yet remembered, all at once (what
+        `source` places)."""
+        black = [(i, j) for i, j in dict.fromkeys(cells) if (i + j) % 2 == 0 and (i, j) not in self.chosen]
+        if not black:
+            return
+        if len(self.chosen) + len(black) > CACHE_CELLS:
+            self.chosen.clear()  # bounded memory on an endless canvas; recomputed exactly
+        for cell, offset in zip(black, self._candidates(black, first=0, count=1).tolist()):
+            self.chosen[cell] = tuple(offset)
 
-    def _costs(self, i: int, j: int, candidates: list[tuple[int, int, int]]) -> torch.Tensor:
-        """[K]: for each candidate block of white cell (i, j), the squared difference to
-        its four neighbours' blocks over the strips `OVERLAP` either side of their shared
-        edges (the candidates from one variant at once: one gather of their whole blocks,
-        each strip a contiguous copy of its part, so every sum runs as it did strip by
-        strip)."""
-        xa, xb, ya, yb = self.xs.edge(i), self.xs.edge(i + 1), self.ys.edge(j), self.ys.edge(j + 1)
-        strips = (
-            (i - 1, j, xa - OVERLAP, xa + OVERLAP, ya, yb),
-            (i + 1, j, xb - OVERLAP, xb + OVERLAP, ya, yb),
-            (i, j - 1, xa, xb, ya - OVERLAP, ya + OVERLAP),
-            (i, j + 1, xa, xb, yb - OVERLAP, yb + OVERLAP),
+    def _choose(self, cells: list[tuple[int, int]]) -> None:
+        """Choose the blocks of the white cells among `cells` not yet remembered, all at
+        once: what `source` chooses, with every candidate's strips compared in one
+        gather and one sum per strip (the same float32 sums, so the same choices)."""
+        white = [(i, j) for i, j in dict.fromkeys(cells) if (i + j) % 2 and (i, j) not in self.chosen]
+        if not white:
+            return
+        if len(self.chosen) + 5 * len(white) > CACHE_CELLS:
+            self.chosen.clear()  # bounded memory on an endless canvas; recomputed exactly
+        groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for i, j in white:  # cells of one size compare strips of one shape
+            size = (self.xs.edge(i + 1) - self.xs.edge(i), self.ys.edge(j + 1) - self.ys.edge(j))
+            groups.setdefault(size, []).append((i, j))
+        for group in groups.values():
+            candidates, costs = self._candidate_costs(group)
+            best = costs.argmin(dim=1)
+            for index, cell in enumerate(group):
+                self.chosen[cell] = tuple(candidates[index * CANDIDATES + int(best[index])].tolist())
+
+    def _candidate_costs(self, cells: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """For white cells of one size: their candidate blocks ([N * K, 3], `_candidates`)
+        and each one's squared difference to the cell's four neighbours' blocks over the
+        strips `OVERLAP` either side of their shared edges ([N, K] float32). All blocks in
+        one gather, then one sum a strip, in the order and layout the sums always had."""
+        i0, j0 = cells[0]
+        width, height = self.xs.edge(i0 + 1) - self.xs.edge(i0), self.ys.edge(j0 + 1) - self.ys.edge(j0)
+        offsets = self._candidates(cells)
+        rows = offsets[:, 1, None] + self._span  # [N * K, size]
+        cols = offsets[:, 2, None] + self._span
+        blocks = self._stacked()[offsets[:, 0, None, None], :, rows[:, :, None], cols[:, None, :]]
+        blocks = blocks.permute(3, 0, 1, 2)  # [C, N * K, size, size]
+        count, o = len(cells), OVERLAP
+        total = torch.zeros(count, CANDIDATES)
+        strips = (  # the neighbour, and the part of a block (margins included) its strip covers
+            ((-1, 0), (0, 2 * o, o, height + o)),
+            ((1, 0), (width, width + 2 * o, o, height + o)),
+            ((0, -1), (o, width + o, 0, 2 * o)),
+            ((0, 1), (o, width + o, height, height + 2 * o)),
         )
-        theirs = [self._block(ni, nj, self.source(ni, nj), x0, x1, y0, y1) for ni, nj, x0, x1, y0, y1 in strips]
-        # the part of a block (margins included) that each strip covers
-        parts = [
-            (y0 - ya + OVERLAP, y1 - ya + OVERLAP, x0 - xa + OVERLAP, x1 - xa + OVERLAP)
-            for *_, x0, x1, y0, y1 in strips
-        ]
-        total = torch.zeros(len(candidates))
-        by_variant: dict[int, list[int]] = {}
-        for k, (variant, _, _) in enumerate(candidates):
-            by_variant.setdefault(variant, []).append(k)
-        for variant in sorted(by_variant):
-            pick = by_variant[variant]
-            starts = torch.tensor([candidates[k][1:] for k in pick])  # [k, 2]: row, column
-            span = self._span
-            rows = starts[:, 0, None] + span  # [k, size]
-            cols = starts[:, 1, None] + span
-            blocks = self.variants[variant][0][:, rows[:, :, None], cols[:, None, :]]  # [C, k, size, size]
-            index = torch.tensor(pick)
-            for (r0, r1, c0, c1), their in zip(parts, theirs):
-                mine = blocks[:, :, r0:r1, c0:c1].contiguous()  # [C, k, h, w]
-                total[index] += (mine - their[:, None]).pow(2).sum(dim=(0, 2, 3))
-        return total
+        top = torch.tensor([self.ys.edge(j) for _, j in cells])[:, None, None] - o
+        left = torch.tensor([self.xs.edge(i) for i, _ in cells])[:, None, None] - o
+        for (di, dj), (c0, c1, r0, r1) in strips:
+            ys, xs = torch.broadcast_tensors(top + torch.arange(r0, r1)[:, None], left + torch.arange(c0, c1))
+            theirs = self._gather([(i + di, j + dj) for i, j in cells], ys, xs).transpose(0, 1)  # [C, N, h, w]
+            mine = blocks[:, :, r0:r1, c0:c1].contiguous().view(-1, count, CANDIDATES, r1 - r0, c1 - c0)
+            total += (mine - theirs[:, :, None]).pow(2).sum(dim=(0, 3, 4))
+        return offsets, total
+
+    def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int = CANDIDATES) -> torch.Tensor:
+        """[N * count, 3]: `_random(i, j, k)` for k = first .. first + count - 1 of each
+        cell, in order; hashed all at once (`noise.mix_array`), a lattice quilt's then
+        snapped."""
+        ki = np.array([self.xs.key(i) for i, _ in cells], dtype=np.int64)[:, None]
+        kj = np.array([self.ys.key(j) for _, j in cells], dtype=np.int64)[:, None]
+        ks = np.arange(first, first + count, dtype=np.int64)[None]
+        kinds = 1 if self.lattice is not None else len(self.variants)
+        if kinds == 1:
+            variant = np.zeros((len(cells), count), dtype=np.int64)
+        else:
+            variant = (mix_array(self.seed, LAYOUT_KEY, ki, kj, ks, 1) % np.uint64(kinds)).astype(np.int64)
+        heights = np.array([v.shape[-2] for v in self.variants], dtype=np.uint64)[variant]
+        widths = np.array([v.shape[-1] for v in self.variants], dtype=np.uint64)[variant]
+        h = mix_array(self.seed, LAYOUT_KEY, ki, kj, ks)  # as `_offset`
+        rows, cols = heights - np.uint64(self.size - 1), widths - np.uint64(self.size - 1)
+        row, col = (h % rows).astype(np.int64), ((h // rows) % cols).astype(np.int64)
+        if self.lattice is not None:
+            where = np.repeat(np.array(cells, dtype=np.int64), count, axis=0)
+            return torch.from_numpy(self._snap_many(where, row.reshape(-1), col.reshape(-1)))
+        return torch.from_numpy(np.stack([variant, row, col], axis=-1).reshape(-1, 3))
 
     def _seam(self, i: int, j: int, vertical: bool) -> torch.Tensor:
         """The cut between cell (i, j) and its right (`vertical`) or lower neighbour: per
@@ -368,65 +443,123 @@ class Quilt:
         the edge where the two blocks differ least (a minimum-error path, as Efros and
         Freeman's image quilting cuts), so a joint or an outline that both blocks hold
         is not cut through. It depends on these two blocks only: still positional."""
-        key = (i, j, vertical)
-        if key not in self.seams:
-            if len(self.seams) >= 2 * CACHE_CELLS:
-                self.seams.clear()
-            if vertical:
-                ni, nj, edge = i + 1, j, self.xs.edge(i + 1)
-                box = (edge - OVERLAP, edge + OVERLAP, self.ys.edge(j), self.ys.edge(j + 1))
-            else:
-                ni, nj, edge = i, j + 1, self.ys.edge(j + 1)
-                box = (self.xs.edge(i), self.xs.edge(i + 1), edge - OVERLAP, edge + OVERLAP)
-            mine = self._block(i, j, self.source(i, j), *box)
-            theirs = self._block(ni, nj, self.source(ni, nj), *box)
-            error = (mine - theirs).pow(2).sum(0)  # [rows, columns] of the strip
-            self.seams[key] = edge - OVERLAP + min_error_path(error if vertical else error.T)
-        return self.seams[key]
+        self._find_seams([(i, j, vertical)])
+        return self.seams[(i, j, vertical)]
+
+    def _find_seams(self, keys: list[tuple[int, int, bool]]) -> None:
+        """Work out the seams `keys` ((i, j, vertical), as `_seam`) not yet remembered, all
+        at once: the strips of each pair of blocks in one gather, the cuts in one dynamic
+        programme per strip length (`min_error_paths`)."""
+        keys = list(dict.fromkeys(keys))
+        missing = [key for key in keys if key not in self.seams]
+        if not missing:
+            return
+        if len(self.seams) + len(missing) > 2 * CACHE_CELLS:
+            self.seams.clear()  # bounded memory on an endless canvas; recomputed exactly
+            missing = keys
+        groups: dict[int, list[tuple[int, int, bool]]] = {}
+        for key in missing:  # strips of one length (cells of one size) go together
+            i, j, vertical = key
+            axis, k = (self.ys, j) if vertical else (self.xs, i)
+            groups.setdefault(axis.edge(k + 1) - axis.edge(k), []).append(key)
+        across = torch.arange(-OVERLAP, OVERLAP)[None, None, :]
+        for length, group in groups.items():
+            along = torch.arange(length)[None, :, None]
+            i, j, vertical = (torch.tensor(column) for column in zip(*group))
+            vertical = vertical.bool()
+            # a vertical seam runs down the rows of cell j, across the columns either side
+            # of its edge with cell i + 1; a horizontal one is handled transposed (its
+            # columns as rows): along cell i's columns, across the rows about its edge
+            ex = torch.from_numpy(self.xs.edges(torch.stack([i, i + 1]).numpy()))
+            ey = torch.from_numpy(self.ys.edges(torch.stack([j, j + 1]).numpy()))
+            v = vertical[:, None, None]
+            y = torch.where(v, ey[0, :, None, None] + along, ey[1, :, None, None] + across)
+            x = torch.where(v, ex[1, :, None, None] + across, ex[0, :, None, None] + along)
+            pairs = [((a, b), (a + 1, b) if c else (a, b + 1)) for a, b, c in group]
+            edges = torch.where(vertical, ex[1], ey[1])
+            mine = self._gather([a for a, _ in pairs], y, x)
+            theirs = self._gather([b for _, b in pairs], y, x)
+            error = (mine - theirs).pow(2).sum(1)  # [S, length, 2 * OVERLAP]
+            cuts = edges[:, None] - OVERLAP + min_error_paths(error)
+            for key, cut in zip(group, cuts):
+                self.seams[key] = cut
+
+    def _gather(self, cells: list[tuple[int, int]], y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The pixels that each of `cells`' blocks puts at global places (`y`, `x`, [S, ...]
+        each, one row per cell): [S, C, ...]."""
+        offsets = torch.tensor([self.source(i, j) for i, j in cells])  # [S, 3]: variant, row, column
+        where = np.array(cells, dtype=np.int64).reshape(-1, 2)
+        ex, ey = torch.from_numpy(self.xs.edges(where[:, 0])), torch.from_numpy(self.ys.edges(where[:, 1]))
+        shape = (-1,) + (1,) * (y.dim() - 1)
+        sy = offsets[:, 1].view(shape) + OVERLAP + y - ey.view(shape)
+        sx = offsets[:, 2].view(shape) + OVERLAP + x - ex.view(shape)
+        variant = offsets[:, 0].view(shape).expand_as(sy)
+        return self._stacked()[variant, :, sy, sx].movedim(-1, 1)
+
+    def _stacked(self) -> torch.Tensor:
+        """The variants as one [V,C,H',W'] tensor (turned ones padded to a common size; no
+        block reads the padding), so blocks of any variants come in one gather."""
+        if getattr(self, "_stack", None) is None:
+            height = max(v.shape[-2] for v in self.variants)
+            width = max(v.shape[-1] for v in self.variants)
+            self._stack = torch.cat(
+                [F.pad(v, (0, width - v.shape[-1], 0, height - v.shape[-2])) for v in self.variants]
+            )
+        return self._stack
 
     def __call__(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
         """`rect` (x0, y0, w, h) of the coarsest scale: [1,C,h,w] float32. Each cell shows
-        its block, and across each edge the neighbour's block up to their seam."""
+        its block, and across each edge the neighbour's block up to their seam (the upper
+        and lower seams first, then the side ones, which win at corners). The whole rect
+        in one gather: each pixel's cell, then which block it takes, then that block's
+        pixel."""
         x0, y0, w, h = rect
-        out = torch.empty(1, self.level.shape[1], h, w)
-        for j in range(self.ys.cell(y0), self.ys.cell(y0 + h - 1) + 1):
-            ya, yb = self.ys.edge(j), self.ys.edge(j + 1)
-            top, bottom = max(y0, ya), min(y0 + h, yb)
-            for i in range(self.xs.cell(x0), self.xs.cell(x0 + w - 1) + 1):
-                xa, xb = self.xs.edge(i), self.xs.edge(i + 1)
-                left, right = max(x0, xa), min(x0 + w, xb)
-                cell = self._block(i, j, self.source(i, j), left, right, top, bottom).clone()
-                rows = torch.arange(top, bottom)[:, None]
-                cols = torch.arange(left, right)[None, :]
-                # the upper and lower seams first, then the side ones (they win at corners)
-                upper = rows < self._seam(i, j - 1, False)[cols - xa]
-                lower = rows >= self._seam(i, j, False)[cols - xa]
-                west = cols < self._seam(i - 1, j, True)[rows - ya]
-                east = cols >= self._seam(i, j, True)[rows - ya]
-                sides = (
-                    (upper, i, j - 1, (left, right, top, min(bottom, ya + OVERLAP))),
-                    (lower, i, j + 1, (left, right, max(top, yb - OVERLAP), bottom)),
-                    (west, i - 1, j, (left, min(right, xa + OVERLAP), top, bottom)),
-                    (east, i + 1, j, (max(left, xb - OVERLAP), right, top, bottom)),
-                )
-                for taken, ni, nj, box in sides:
-                    self._take(cell, taken, ni, nj, box, (left, top))
-                out[0, :, top - y0 : bottom - y0, left - x0 : right - x0] = cell
-        return out
-
-    def _take(self, cell: torch.Tensor, taken: torch.Tensor, i: int, j: int, box, origin) -> None:
-        """Where `taken` ([h,w] over `cell`, whose first pixel is global `origin`), within
-        `box` (x0, x1, y0, y1, the part of the cell inside neighbour (i, j)'s margin),
-        put that neighbour's block."""
-        x0, x1, y0, y1 = box
-        if x1 <= x0 or y1 <= y0:
-            return
-        ox, oy = origin
-        part = taken[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        if bool(part.any()):
-            region = cell[:, y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-            theirs = self._block(i, j, self.source(i, j), x0, x1, y0, y1)
-            region[:, part] = theirs[:, part]
+        i0, i1 = self.xs.cell(x0), self.xs.cell(x0 + w - 1)
+        j0, j1 = self.ys.cell(y0), self.ys.cell(y0 + h - 1)
+        ni, nj = i1 - i0 + 1, j1 - j0 + 1
+        # the cells, one ring of neighbours around them (corners unused), and their edges
+        ring = [(i, j) for j in range(j0 - 1, j1 + 2) for i in range(i0 - 1, i1 + 2)]
+        corners = {(i0 - 1, j0 - 1), (i1 + 1, j0 - 1), (i0 - 1, j1 + 1), (i1 + 1, j1 + 1)}
+        ex = torch.tensor([self.xs.edge(i) for i in range(i0 - 1, i1 + 3)])  # [ni + 3]
+        ey = torch.tensor([self.ys.edge(j) for j in range(j0 - 1, j1 + 3)])
+        vertical = [(i, j, True) for j in range(j0, j1 + 1) for i in range(i0 - 1, i1 + 1)]
+        horizontal = [(i, j, False) for j in range(j0 - 1, j1 + 1) for i in range(i0, i1 + 1)]
+        # the black cells first (the ring's and its white cells' neighbours), then the white
+        self._place([(i, j) for j in range(j0 - 2, j1 + 3) for i in range(i0 - 2, i1 + 3)])
+        self._choose([(i, j) for i, j in ring if (i, j) not in corners])
+        self._find_seams(vertical + horizontal)
+        # per seam line, the cut for every column (row) of the cells: [nj + 1, width of
+        # cells i0..i1] for the horizontal ones, [ni + 1, height of cells j0..j1] vertical
+        cuts_h = torch.stack(
+            [torch.cat([self.seams[(i, j, False)] for i in range(i0, i1 + 1)]) for j in range(j0 - 1, j1 + 1)]
+        )
+        cuts_v = torch.stack(
+            [torch.cat([self.seams[(i, j, True)] for j in range(j0, j1 + 1)]) for i in range(i0 - 1, i1 + 1)]
+        )
+        xs, ys = torch.arange(x0, x0 + w), torch.arange(y0, y0 + h)
+        ci = torch.searchsorted(ex[1 : ni + 1], xs, right=True) - 1  # [w]: cell, 0 = i0
+        cj = torch.searchsorted(ey[1 : nj + 1], ys, right=True) - 1  # [h]
+        col, row = (xs - ex[1])[None, :], (ys - ey[1])[:, None]
+        upper = ys[:, None] < cuts_h[cj[:, None], col]
+        lower = ys[:, None] >= cuts_h[cj[:, None] + 1, col]
+        west = xs[None, :] < cuts_v[ci[None, :], row]
+        east = xs[None, :] >= cuts_v[ci[None, :] + 1, row]
+        # which ring cell each pixel takes (ring indices: the cells are 1..ni, 1..nj)
+        ri = (ci + 1)[None, :].expand(h, w).clone()
+        rj = (cj + 1)[:, None].expand(h, w).clone()
+        rj = torch.where(upper, rj - 1, rj)
+        rj = torch.where(lower, (cj + 2)[:, None].expand(h, w), rj)
+        side = west | east
+        rj = torch.where(side, (cj + 1)[:, None].expand(h, w), rj)
+        ri = torch.where(west, ri - 1, ri)
+        ri = torch.where(east, (ci + 2)[None, :].expand(h, w), ri)
+        offsets = torch.tensor([(0, 0, 0) if cell in corners else self.source(*cell) for cell in ring]).view(
+            nj + 2, ni + 2, 3
+        )
+        taken = offsets[rj, ri]  # [h, w, 3]
+        sy = taken[..., 1] + OVERLAP + ys[:, None] - ey[rj]
+        sx = taken[..., 2] + OVERLAP + xs[None, :] - ex[ri]
+        return self._stacked()[taken[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
 
 
 BANK_COUNT = 32  # quilts a fit's finer scales train on (`quilt_bank`)
@@ -449,29 +582,27 @@ def quilt_bank(
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
 
 
-def min_error_path(error: torch.Tensor) -> torch.Tensor:
-    """[n, m] errors -> [n] long: a column per row, moving at most one column from row to
-    row, with the least total error (dynamic programming; ties go to the lower column).
-    Plain Python on lists: a seam is 16 x 6 values, where numpy's per-call overhead cost
-    four times as much (the same float64 sums, so the same paths)."""
-    values = error.double().tolist()
-    n, m = len(values), len(values[0])
-    cost = values[0]
-    steps = [[0] * m]
-    inf = float("inf")
-    for row in range(1, n):
-        here, moves, costs = values[row], [0] * m, [0.0] * m
-        for c in range(m):
-            best, move = cost[c - 1] if c > 0 else inf, -1
-            if cost[c] < best:
-                best, move = cost[c], 0
-            if c + 1 < m and cost[c + 1] < best:
-                best, move = cost[c + 1], 1
-            moves[c], costs[c] = move, here[c] + best
-        steps.append(moves)
-        cost = costs
-    path = [0] * n
-    path[-1] = min(range(m), key=cost.__getitem__)
-    for row in range(n - 1, 0, -1):
-        path[row - 1] = path[row] + steps[row][path[row]]
-    return torch.tensor(path, dtype=torch.int64)
+def min_error_paths(errors: torch.Tensor) -> torch.Tensor:
+    """[S, n, m] errors -> [S, n] long: for each, a column per row, moving at most one
+    column from row to row, with the least total error (dynamic programming in float64,
+    every error at once; ties go to the lower column)."""
+    values = errors.double().numpy()
+    count, n, m = values.shape
+    cost = values[:, 0].copy()
+    moves = np.zeros((count, n, m), dtype=np.int64)
+    inf = np.full((count, 1), np.inf)
+    for r in range(1, n):
+        left = np.concatenate([inf, cost[:, :-1]], axis=1)
+        right = np.concatenate([cost[:, 1:], inf], axis=1)
+        best, move = left, np.full((count, m), -1)
+        better = cost < best
+        best, move = np.where(better, cost, best), np.where(better, 0, move)
+        better = right < best
+        best, move = np.where(better, right, best), np.where(better, 1, move)
+        moves[:, r] = move
+        cost = values[:, r] + best
+    path = np.zeros((count, n), dtype=np.int64)
+    path[:, -1] = cost.argmin(axis=1)
+    for r in range(n - 1, 0, -1):
+        path[:, r - 1] = path[:, r] + moves[np.arange(count), r, path[:, r]]
+    return torch.from_numpy(path)

@@ -32,6 +32,24 @@ def _mix(*values: int) -> int:
     return h & ((1 << 63) - 1)
 
 
+def mix_array(*values: int | np.ndarray) -> np.ndarray:
+    """`_mix` of many sequences at once: integers and int64 arrays, broadcast together;
+    uint64 (below 2**63), equal to `_mix` of each element's sequence."""
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    h = np.full(shape, 0x9E3779B97F4A7C15, dtype=np.uint64)
+    for v in values:
+        if isinstance(v, np.ndarray):
+            word = v.astype(np.int64).view(np.uint64)  # two's complement, as v & _MASK64
+        else:
+            word = np.uint64(v & _MASK64)
+        h ^= word
+        h += np.uint64(0x9E3779B97F4A7C15)  # uint64 arrays wrap modulo 2**64
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h & np.uint64((1 << 63) - 1)
+
+
 def _block(seed: int, scale: int, bx: int, by: int, channels: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(_mix(seed, scale, bx, by))
     return torch.randn(channels, BLOCK, BLOCK, generator=gen)

@@ -18,7 +18,7 @@ from patchtex.layout import (
     SUBPIXEL,
     Axis,
     Quilt,
-    min_error_path,
+    min_error_paths,
     quilt_bank,
     subpixel_levels,
 )
@@ -59,7 +59,9 @@ def test_a_quilt_forgets_what_it_remembers_beyond_its_bound_and_draws_the_same(m
         quilt = Quilt(level, 5, lattice=waves)
         tiles = [torch.cat([quilt((x, y, 40, 40)) for x in range(0, 160, 40)], dim=3) for y in range(0, 120, 40)]
         assert torch.equal(torch.cat(tiles, dim=2), whole)
-        assert len(quilt.chosen) <= 6 + 4 and len(quilt.seams) <= 12  # + a white cell's 4 neighbours
+        # one 40 px window (3x3 cells) needs 24 seams and at most 7x7 blocks (its cells, a
+        # ring of neighbours, and their white cells' neighbours): the bound or one call's
+        assert len(quilt.chosen) <= 6 + 7 * 7 and len(quilt.seams) <= max(2 * 6, 24)
         monkeypatch.undo()
 
 
@@ -88,7 +90,9 @@ def test_a_seam_follows_where_the_two_blocks_agree():
     valley = [4, 3, 3, 2, 1]
     for row, column in enumerate(valley):
         error[row, column] = 0.0
-    assert min_error_path(error).tolist() == valley
+    assert min_error_paths(error[None])[0].tolist() == valley
+    flat = torch.zeros(2, 4, 3)  # ties go to the lower column; each error on its own
+    assert min_error_paths(torch.cat([flat, error[None, :4, :3]])).tolist() == [[0] * 4, [0] * 4, [0, 0, 1, 2]]
     level = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(5))
     quilt = Quilt(level, 2)
     cut = quilt._seam(0, 0, True)  # between cells (0, 0) and (1, 0)
@@ -112,11 +116,19 @@ def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(t
     level = torch.rand(1, 3, 40, 44, generator=torch.Generator().manual_seed(3))
     quilt = Quilt(level, 11, transforms=transforms)
     chosen = quilt.source(1, 0)  # (1 + 0) is odd: a white cell
-    candidates = [quilt._random(1, 0, k) for k in range(1, CANDIDATES + 1)]
-    costs = quilt._costs(1, 0, candidates)
+    offsets, costs = quilt._candidate_costs([(1, 0)])
+    candidates = [tuple(c) for c in offsets.tolist()]
+    assert candidates == [quilt._random(1, 0, k) for k in range(1, CANDIDATES + 1)]
+    costs = costs[0]
+
+    def block(i, j, offset, x0, x1, y0, y1):  # cell (i, j)'s block from `offset` over global [x0, x1) x [y0, y1)
+        variant, row, col = offset
+        sy, sx = row + OVERLAP + y0 - quilt.ys.edge(j), col + OVERLAP + x0 - quilt.xs.edge(i)
+        return quilt.variants[variant][0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
+
     # the batched cost is each candidate's own squared difference to its neighbours
     xa, xb, ya, yb = quilt.xs.edge(1), quilt.xs.edge(2), quilt.ys.edge(0), quilt.ys.edge(1)
-    for offset, cost in zip(candidates[:3], costs[:3]):
+    for offset, cost in zip(candidates, costs):
         one = 0.0
         for ni, nj, box in (
             (0, 0, (xa - OVERLAP, xa + OVERLAP, ya, yb)),
@@ -124,8 +136,8 @@ def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(t
             (1, -1, (xa, xb, ya - OVERLAP, ya + OVERLAP)),
             (1, 1, (xa, xb, yb - OVERLAP, yb + OVERLAP)),
         ):
-            theirs = quilt._block(ni, nj, quilt.source(ni, nj), *box)
-            one += float((quilt._block(1, 0, offset, *box) - theirs).pow(2).sum())
+            theirs = block(ni, nj, quilt.source(ni, nj), *box)
+            one += float((block(1, 0, offset, *box) - theirs).pow(2).sum())
         assert float(cost) == pytest.approx(one, rel=1e-5)
     assert chosen == candidates[int(costs.argmin())]
     assert len(set(costs.tolist())) > 1  # the choice was a real one
@@ -390,6 +402,21 @@ def test_lattice_blocks_sit_whole_steps_from_where_they_go_to_a_fraction_of_a_pi
     assert off.median() <= SNAP_TOLERANCES[0] < 0.25 < off_free.median()
     with pytest.raises(ValueError, match="lattice"):
         Quilt(level, 1, transforms=("hflip",), lattice=lattice)
+
+
+@pytest.mark.parametrize("waves", [[[0.05, 0.11]], [[0.08, 0.03], [-0.02, 0.12]]])
+@pytest.mark.parametrize("period", [None, (37, 21), (64, 48)])
+def test_a_window_of_a_lattice_quilt_is_exactly_that_part_of_a_larger_one(waves, period):
+    # a window places fewer blocks at once than a larger render: no block's place may
+    # depend on which others are placed with it (sums done alike for one or many)
+    level = torch.rand(1, 3, 26, 90, generator=torch.Generator().manual_seed(4))
+    lattice = torch.tensor(waves, dtype=torch.float64)
+    plane = lattice if period is None else quantize_waves(lattice, period).double()
+    for seed in range(3):
+        big = Quilt(level, seed, period, lattice=lattice, plane_lattice=plane)((-40, -30, 140, 120))
+        for x0, y0, w, h in [(0, 0, 20, 20), (-7, 3, 33, 17), (-40, -30, 1, 1), (13, -21, 70, 9)]:
+            window = Quilt(level, seed, period, lattice=lattice, plane_lattice=plane)((x0, y0, w, h))
+            assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
 def test_a_wrapping_lattice_quilt_keeps_its_lattice_across_the_wrap():
