@@ -19,6 +19,7 @@ Fit time on the GPU: `fit_time.py --device cuda` and `quality.py --device cuda -
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -63,9 +64,8 @@ def checks(model: patchtex.Model, device: torch.device) -> None:
     precision = model.precision
     model.precision = "fp32"
     here = model.synth((512, 512), seed=5)
-    cpu = patchtex.Model(model.pyramid, model.meta, "cpu", "fp32")
+    cpu = copy.deepcopy(model).to("cpu")  # its own pyramid, on the CPU
     there = cpu.synth((512, 512), seed=5).to(here.device)
-    model.to(device)  # Model(...) above shares the pyramid: put it back
     d = ((here - there).abs() / 2).flatten()
     row("fp32 device vs fp32 CPU, |difference| mean / max", f"{d.mean().item():.2g} / {d.max().item():.2g}")
     model.precision = precision
