@@ -414,10 +414,11 @@ class Quilt:
             total += (mine - theirs[:, :, None]).pow(2).sum(dim=(0, 3, 4))
         return offsets, total
 
-    def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int = CANDIDATES) -> torch.Tensor:
+    def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int | None = None) -> torch.Tensor:
         """[N * count, 3]: `_random(i, j, k)` for k = first .. first + count - 1 of each
         cell, in order; hashed all at once (`noise.mix_array`), a lattice quilt's then
         snapped."""
+        count = CANDIDATES if count is None else count
         ki = np.array([self.xs.key(i) for i, _ in cells], dtype=np.int64)[:, None]
         kj = np.array([self.ys.key(j) for _, j in cells], dtype=np.int64)[:, None]
         ks = np.arange(first, first + count, dtype=np.int64)[None]
