@@ -173,7 +173,7 @@ precision_option = click.option(
 
 
 def _train_config(seed: int, steps: int | None, precision: str, **more) -> TrainConfig:
-    steps_kw = {"coarse_steps": steps, "fine_steps": steps} if steps else {}
+    steps_kw = {"coarse_steps": steps, "fine_steps": steps, "fine_budget_scales": 1} if steps else {}
     return TrainConfig(seed=seed, precision=precision, **steps_kw, **more)
 
 
@@ -913,15 +913,17 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     from .config import num_scales_for
     from .layout import quilt_scales
 
-    train = TrainConfig()
+    train = _train_config(0, steps, "auto")
     scale = min(1.0, train.max_side / max(width, height))  # as fit downscales it
     width, height = round(width * scale), round(height * scale)
     n = num_scales_for(min(width, height), train.coarse_side)
-    coarse, fine = (steps, steps) if steps else (train.coarse_steps, train.fine_steps)
     quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
     if train.coarse_layout == "quilt" and quilted is not None:
-        n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
-    seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + fine * (n - 1))
+        n = quilted
+    coarse, *fine = train.scale_steps(n)
+    if train.coarse_layout == "quilt" and quilted is not None:
+        coarse = 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
+    seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + sum(fine))
     return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, well under one on a GPU"
 
 

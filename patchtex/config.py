@@ -159,6 +159,17 @@ class TrainConfig:
     # 0.55-0.6 of a step there, so 700 steps of 4 crops fit where 400 of 8 did
     # (gravel_gray VGG 2.93 -> 2.04, leaves 2.97 -> 2.42; benchmarks/RESULTS, session 12)
     fine_steps: int = 700
+    # the finer scales of a fit train at least as many steps in all as this many finer
+    # scales of `fine_steps` would: a fit with one finer scale (an exemplar quilted at 1/2,
+    # nine of the bench's 16 since session 23) trains it for 2 x 700, as a 3-scale fit
+    # trains its two; 1 (or 0) = `fine_steps` each, whatever their number.
+    # Those fits take ~60 s instead of ~30 s. VGG ratio over three seeds
+    # (benchmarks/RESULTS, session 24): gravel_gray 1.99 / 1.84 / 1.83 -> 1.49 / 1.49 /
+    # 1.51 (crisp angular stones where they were soft and round), bricks 2.32 / 2.47 /
+    # 2.54 -> 2.06 / 2.35 / 2.18, rust 1.30 / 1.34 / 1.27 -> 1.03 / 1.21 / 1.18, knots
+    # 1.32 / 1.31 / 1.35 -> 1.26 / 1.29 / 1.26; hammered worse, 1.17 / 1.27 / 1.22 -> 1.35 /
+    # 1.26 / 1.40 (SWD 1.34-1.40 -> 1.48-1.56), and knots' SWD 2.02-2.09 -> 2.14-2.29
+    fine_budget_scales: int = 2
     batch_size: int = 4
     # discriminator crop at the finer scales, in that scale's pixels. 48 instead of 64: a
     # finer-scale step costs ~0.7 as much and the bench's fits took 81-148 s instead of
@@ -314,6 +325,7 @@ class TrainConfig:
             "grad_clip",
             "coarse_rec_weight",
             "layout_element_px",
+            "fine_budget_scales",
         )
         for name in rates:
             if not getattr(self, name) > 0:
@@ -324,6 +336,17 @@ class TrainConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
+
+    def scale_steps(self, num_scales: int) -> tuple[int, ...]:
+        """Training steps per scale, coarse to fine: `steps` when given, else
+        `coarse_steps` and, at each finer scale, `fine_steps` or its share of
+        `fine_budget_scales` x `fine_steps`, whichever is more."""
+        if self.steps:
+            return self.steps
+        fine = self.fine_steps
+        if num_scales > 1 and self.fine_budget_scales > 1:
+            fine = max(fine, -(-self.fine_steps * self.fine_budget_scales // (num_scales - 1)))
+        return (self.coarse_steps,) + (fine,) * (num_scales - 1)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
@@ -349,6 +372,7 @@ class TrainConfig:
             "init": "uniform",
             "coarse_layout": "generator",
             "layout_element_px": 0.0,  # the quilted level by layout_side alone
+            "fine_budget_scales": 1,  # fine_steps at every finer scale
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -118,6 +118,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "fine_layers",
         "coarse_disc_layers",
         "layout_element_px",
+        "fine_budget_scales",
     )
     old["disc_layers"] = 4
     for name in names:
@@ -129,6 +130,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert config.init == "uniform"  # and drew their weights from PyTorch's default
     assert config.coarse_rec_weight == 0.0
     assert config.layout_element_px == 0.0  # the quilted level by layout_side alone
+    assert config.scale_steps(2) == (1000, 700)  # fine_steps at every finer scale
     # one critic depth for every scale, 5-layer finer generators
     assert (config.disc_layers, config.coarse_disc_layers, config.fine_layers) == (4, 4, 5)
     del old["disc_layers"]

@@ -463,3 +463,28 @@ def test_the_coarsest_scale_learns_to_redraw_the_exemplar_from_its_fixed_noise()
             return (pyramid.generators[0](None, cond) - exemplar).pow(2).mean().item()
 
     assert error(100.0) < 0.5 * error(0.0)
+
+
+def test_the_finer_scales_share_a_step_budget():
+    # one finer scale trains for the whole budget, two or more each for fine_steps at least
+    train = TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=2)
+    assert train.scale_steps(2) == (100, 140)
+    assert train.scale_steps(3) == (100, 70, 70)
+    assert train.scale_steps(4) == (100, 70, 70, 70)
+    assert TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=1).scale_steps(2) == (100, 70)
+    assert TrainConfig(steps=(5, 6)).scale_steps(2) == (5, 6)  # explicit steps win
+    assert TrainConfig(fine_steps=70, fine_budget_scales=3).scale_steps(3) == (1000, 105, 105)
+    assert TrainConfig(fine_steps=5, fine_budget_scales=3).scale_steps(3) == (1000, 8, 8)  # rounded up
+    with pytest.raises(ValueError, match="fine_budget_scales"):
+        TrainConfig(fine_budget_scales=-1)
+
+
+def test_a_fit_trains_the_budget_at_its_one_finer_scale():
+    seen: dict[int, int] = {}
+    train = dataclasses.replace(TINY_TRAIN, steps=(), coarse_steps=3, fine_steps=2)
+
+    def callback(scale, step, steps, losses):
+        seen[scale] = steps
+
+    fit_pyramid(stripes(64, seed=2), train, device=torch.device("cpu"), callback=callback, model_config=TINY)
+    assert seen == {0: 3, 1: 4}
