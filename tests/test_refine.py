@@ -57,6 +57,15 @@ def test_refine_changes_more_with_more_strength(tiny_model):
     assert high >= low
 
 
+@pytest.mark.parametrize("strength", [0.1, 0.5])
+def test_any_strength_regenerates_the_finest_scale_of_a_two_scale_model(tiny_model, strength):
+    # most exemplars quilted at 1/2 fit two scales: the default strength (0.5) once
+    # rounded to no scale and returned the image unchanged
+    assert tiny_model.config.num_scales == 2
+    image = stripes()
+    assert (tiny_model.refine(image, strength=strength, seed=0) - image).abs().mean() > 0.01
+
+
 def test_upscale_shape_and_coarse_content(tiny_model):
     image = stripes()
     out = tiny_model.refine(image, upscale=2, strength=0.0)

@@ -224,7 +224,10 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
     image, mask = images[own], None if masks is None else masks[own]
     height, width = image.shape[-2:]
     if mask is None:
-        start = own - round(strength * own)
+        # any strength above 0 regenerates at least the finest scale: a model of two
+        # scales (most exemplars quilted at 1/2) rounded 0.5 x 1 to none and returned
+        # the image as it was
+        start = own - (min(own, max(1, round(strength * own))) if strength > 0 else 0)
         while start < own and min(images[start].shape[-2:]) < 2 * max(cfg.layers) + 2:
             start += 1  # reflect halos need a few pixels more than the receptive field
         x = images[start]
