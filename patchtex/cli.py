@@ -924,7 +924,8 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     if train.coarse_layout == "quilt" and quilted is not None:
         coarse = 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + sum(fine))
-    return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, well under one on a GPU"
+    # an H200 fitted the bench in 18-37 s where 2 cores took 28-62 s (RESULTS, session 24)
+    return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, about half that on a GPU"
 
 
 def check_memory(width: int, height: int) -> None:
