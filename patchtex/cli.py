@@ -917,12 +917,12 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     scale = min(1.0, train.max_side / max(width, height))  # as fit downscales it
     width, height = round(width * scale), round(height * scale)
     n = num_scales_for(min(width, height), train.coarse_side)
-    quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
-    if train.coarse_layout == "quilt" and quilted is not None:
-        n = quilted
-    coarse, *fine = train.scale_steps(n)
-    if train.coarse_layout == "quilt" and quilted is not None:
-        coarse = 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
+    quilted = None
+    if train.coarse_layout == "quilt":
+        quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
+    coarse, *fine = train.scale_steps(n if quilted is None else quilted)
+    if quilted is not None:
+        n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + sum(fine))
     # an H200 fitted the bench in 18-37 s where 2 cores took 28-62 s (RESULTS, session 24)
     return f"{n} scale{'s' if n > 1 else ''}, about {max(1, round(seconds / 60))} min on a 2-core CPU, about half that on a GPU"

@@ -104,14 +104,6 @@ class Axis:
         return i if self.count is None else i % self.count
 
 
-def _offset(seed: int, i: int, j: int, k: int, height: int, width: int, size: int) -> tuple[int, int]:
-    """Where candidate k of cell (i, j) takes its block: (row, column), uniform over the
-    places a `size` block fits in a height x width level."""
-    h = _mix(seed, LAYOUT_KEY, i, j, k)
-    rows, cols = height - size + 1, width - size + 1
-    return (h % rows, (h // rows) % cols)
-
-
 def _times(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """[..., K] vectors times the [M, K] matrix: [..., M], each sum over k in order, in
     plain float64 (the same for every vector whatever the others)."""
@@ -208,7 +200,7 @@ class Quilt:
     guise. Without any, the quilt is what it was before they existed, pixel for pixel.
 
     `lattice` ([P,2], P of 1 or 2 non-parallel waves in cycles per pixel of this level,
-    x then y) makes it a lattice quilt: every block's source is moved (`_snap`) to where
+    x then y) makes it a lattice quilt: every block's source is moved (`_snap_many`) to where
     the lattice is at the phase it has at the block's destination, plus this seed's
     phase. On a wrapping plane the lattice the plane holds (`plane_lattice`) must make
     whole cycles over the period (`canvas.quantize_waves`), or it breaks where the plane
@@ -255,22 +247,7 @@ class Quilt:
         self.ys = Axis(None if period is None else period[1])
         self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
-
-    def _random(self, i: int, j: int, k: int) -> tuple[int, int, int]:
-        """Candidate k of cell (i, j): (variant, row, column). A lattice quilt's variants
-        are sub-pixel places, which `_snap` picks."""
-        count = 1 if self.lattice is not None else len(self.variants)
-        variant = 0 if count == 1 else _mix(self.seed, LAYOUT_KEY, self.xs.key(i), self.ys.key(j), k, 1) % count
-        _, _, height, width = self.variants[variant].shape
-        row, col = _offset(self.seed, self.xs.key(i), self.ys.key(j), k, height, width, self.size)
-        if self.lattice is not None:
-            return self._snap(i, j, row, col)
-        return (variant, row, col)
-
-    def _snap(self, i: int, j: int, row: int, col: int) -> tuple[int, int, int]:
-        """The source nearest (row, col) whose lattice phase is the one cell (i, j) needs
-        (`_snap_many` of one)."""
-        return tuple(int(v) for v in self._snap_many(np.array([[i, j]]), np.array([row]), np.array([col]))[0])
+        self._stack: torch.Tensor | None = None  # the variants in one tensor (`_stacked`)
 
     def _snap_many(self, cells: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
         """For each (i, j) of `cells` ([N,2]) and its random place (`row`, `col`, [N]):
@@ -347,12 +324,7 @@ class Quilt:
         """Where cell (i, j)'s block starts: (variant of the level, row, column of its
         margin's first pixel); the cell's own pixel (edge, edge) is `OVERLAP` further on."""
         if (i, j) not in self.chosen:  # remembered: a lattice quilt's snap costs ~40 us a place
-            if len(self.chosen) >= CACHE_CELLS:
-                self.chosen.clear()  # bounded memory on an endless canvas; recomputed exactly
-            if (i + j) % 2 == 0:
-                self.chosen[(i, j)] = self._random(i, j, 0)
-            else:
-                self._choose([(i, j)])
+            (self._choose if (i + j) % 2 else self._place)([(i, j)])
         return self.chosen[(i, j)]
 
     def _place(self, cells: list[tuple[int, int]]) -> None:
@@ -415,9 +387,10 @@ class Quilt:
         return offsets, total
 
     def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int | None = None) -> torch.Tensor:
-        """[N * count, 3]: `_random(i, j, k)` for k = first .. first + count - 1 of each
-        cell, in order; hashed all at once (`noise.mix_array`), a lattice quilt's then
-        snapped."""
+        """[N * count, 3]: candidates k = first .. first + count - 1 of each cell, in order
+        (k = 0 is a black cell's block): (variant, row, column), a random place keyed to
+        (seed, cell, k) for a block of the variant (`noise.mix_array`); a lattice quilt's
+        variants are sub-pixel places, which `_snap_many` picks."""
         count = CANDIDATES if count is None else count
         ki = np.array([self.xs.key(i) for i, _ in cells], dtype=np.int64)[:, None]
         kj = np.array([self.ys.key(j) for _, j in cells], dtype=np.int64)[:, None]
@@ -429,7 +402,7 @@ class Quilt:
             variant = (mix_array(self.seed, LAYOUT_KEY, ki, kj, ks, 1) % np.uint64(kinds)).astype(np.int64)
         heights = np.array([v.shape[-2] for v in self.variants], dtype=np.uint64)[variant]
         widths = np.array([v.shape[-1] for v in self.variants], dtype=np.uint64)[variant]
-        h = mix_array(self.seed, LAYOUT_KEY, ki, kj, ks)  # as `_offset`
+        h = mix_array(self.seed, LAYOUT_KEY, ki, kj, ks)
         rows, cols = heights - np.uint64(self.size - 1), widths - np.uint64(self.size - 1)
         row, col = (h % rows).astype(np.int64), ((h // rows) % cols).astype(np.int64)
         if self.lattice is not None:
@@ -500,7 +473,7 @@ class Quilt:
     def _stacked(self) -> torch.Tensor:
         """The variants as one [V,C,H',W'] tensor (turned ones padded to a common size; no
         block reads the padding), so blocks of any variants come in one gather."""
-        if getattr(self, "_stack", None) is None:
+        if self._stack is None:
             height = max(v.shape[-2] for v in self.variants)
             width = max(v.shape[-1] for v in self.variants)
             self._stack = torch.cat(
