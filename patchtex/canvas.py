@@ -62,7 +62,9 @@ class KeyedSource:
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
             lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
-            self._quilt = Quilt(level, self.seed, period, self.config.layout_transforms, lattice, plane)
+            self._quilt = Quilt(
+                level, self.seed, period, self.config.layout_transforms, lattice, plane, self.config.layout_offset
+            )
         return self._quilt(rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:

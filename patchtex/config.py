@@ -89,6 +89,10 @@ class ModelConfig:
     # flips and turns (`symmetry.TRANSFORMS` names) the quilt's blocks may also take: those
     # the exemplar's statistics do not change under (`symmetry.symmetries`)
     layout_transforms: tuple[str, ...] = ()
+    # per channel, what the quilt adds to every pixel so that its expected colour is the
+    # level's (`layout.quilt_offset`); empty = nothing (every model file written before
+    # this field existed, whose pixels stay as they were)
+    layout_offset: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -99,6 +103,8 @@ class ModelConfig:
             raise ValueError("layout_transforms needs a quilted coarsest scale (layout_size)")
         if self.layout_transforms and self.waves:
             raise ValueError("layout_transforms would break a lattice quilt's lattice (waves)")
+        if self.layout_offset and (not self.layout_size or len(self.layout_offset) != self.image_channels):
+            raise ValueError("layout_offset needs a quilted coarsest scale and one value per image channel")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
             raise ValueError(f"layout_size must be (height, width), got {self.layout_size}")
         if self.image_channels not in (1, 2, 3, 4):
@@ -143,6 +149,7 @@ class ModelConfig:
             wave_scales=tuple(tuple(int(s) for s in scales) for scales in raw.get("wave_scales", ())),
             layout_size=tuple(int(n) for n in raw.get("layout_size", ())),
             layout_transforms=tuple(str(name) for name in raw.get("layout_transforms", ())),
+            layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
         )
 
 
@@ -202,6 +209,16 @@ class TrainConfig:
     # quilt blocks also flipped or turned where the exemplar has that symmetry
     # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
     layout_flips: bool = False
+    # the quilt's expected colour made the level's (`layout.quilt_offset`, recorded in
+    # `ModelConfig.layout_offset`): random blocks show a small level's middle more often
+    # than its edges, and the best-fitting candidates are the blander ones, so a quilt of
+    # knots came out 0.04 darker than its level and lego's 0.09 redder. VGG ratio median
+    # 1.285 / 1.285 / 1.365 -> 1.280 / 1.305 / 1.290 (seeds 0-2; 0 and 1 fitted on a GPU),
+    # parquet 1.24 / 1.37 / 1.36 -> 1.19 / 1.27 / 1.19, knots' SWD 2.14 / 2.29 / 2.17 ->
+    # 1.85 / 2.01 / 1.89; lego worse, 1.48 / 1.48 / 1.53 -> 1.60 / 1.62 / 1.60: its quilt's
+    # error is in proportions (more yellow bands), and the offset shifts every colour
+    # (benchmarks/RESULTS, session 25)
+    quilt_offset: bool = True
     # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
     # a quilted coarsest scale)
     fine_layers: int = 0
@@ -373,6 +390,7 @@ class TrainConfig:
             "coarse_layout": "generator",
             "layout_element_px": 0.0,  # the quilted level by layout_side alone
             "fine_budget_scales": 1,  # fine_steps at every finer scale
+            "quilt_offset": False,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -20,6 +20,10 @@ goes, shifted by a phase of the seed's own: blocks then continue each other's co
 rows and weave across every seam, and seeds differ in where the lattice sits. A lattice
 step is rarely a whole number of pixels, so blocks are taken at sub-pixel offsets too,
 from copies of the level resampled at `SUBPIXEL` steps a pixel.
+
+A quilt's mean colour drifts from its level's (random blocks show a small level's middle
+more often than its edges; white cells favour bland blocks): a model fitted since
+session 25 records that drift (`quilt_offset`) and its quilts add it back to every pixel.
 """
 
 from __future__ import annotations
@@ -214,6 +218,7 @@ class Quilt:
         transforms: tuple[str, ...] = (),
         lattice: torch.Tensor | None = None,
         plane_lattice: torch.Tensor | None = None,
+        offset: tuple[float, ...] = (),
     ):
         from .symmetry import TRANSFORMS
 
@@ -241,6 +246,8 @@ class Quilt:
         else:
             self.variants = [level] + [TRANSFORMS[name](level).contiguous() for name in transforms]
         self.level, self.seed = level, seed
+        # added to every pixel (`quilt_offset`); the blocks are chosen and cut as without it
+        self.offset = torch.tensor(offset, dtype=torch.float32).view(1, -1, 1, 1) if offset else None
         self.size = CELL + 2 * OVERLAP
         self._span = torch.arange(self.size)  # a block's rows (columns) from its first
         self.xs = Axis(None if period is None else period[0])
@@ -533,7 +540,28 @@ class Quilt:
         taken = offsets[rj, ri]  # [h, w, 3]
         sy = taken[..., 1] + OVERLAP + ys[:, None] - ey[rj]
         sx = taken[..., 2] + OVERLAP + xs[None, :] - ex[ri]
-        return self._stacked()[taken[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
+        out = self._stacked()[taken[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
+        return out if self.offset is None else out + self.offset
+
+
+OFFSET_KEY = 0x0FF5E7  # seeds the quilt `quilt_offset` measures
+OFFSET_CELLS = 32  # the side of that quilt, in cells
+
+
+def quilt_offset(
+    level: torch.Tensor, transforms: tuple[str, ...] = (), lattice: torch.Tensor | None = None
+) -> tuple[float, ...]:
+    """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
+    to every pixel so that its expected colour is the exemplar's. Random blocks show the
+    middle of a small level more often than its edges (a block of 22 px in a level 48 px
+    wide), and a white cell takes the candidate that best fits its neighbours, which is
+    more often a bland one; both shift the colour of a quilt, and through the finer
+    scales' consistency with it, of the output. Measured on one quilt of
+    `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed: the same for every seed and window."""
+    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice)
+    side = OFFSET_CELLS * CELL
+    gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
+    return tuple(round(float(v), 6) for v in gap)
 
 
 BANK_COUNT = 32  # quilts a fit's finer scales train on (`quilt_bank`)
@@ -547,12 +575,16 @@ def quilt_bank(
     side: int = BANK_SIDE,
     transforms: tuple[str, ...] = (),
     lattice: torch.Tensor | None = None,
+    offset: tuple[float, ...] = (),
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed`: [count,C,side,side]. The finer scales train on windows of these: one
     quilt of a whole bank costs what a few crop-sized ones do (most of a small quilt's
     work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
-    quilts = [Quilt(level, _mix(seed, LAYOUT_KEY, k), transforms=transforms, lattice=lattice) for k in range(count)]
+    quilts = [
+        Quilt(level, _mix(seed, LAYOUT_KEY, k), transforms=transforms, lattice=lattice, offset=offset)
+        for k in range(count)
+    ]
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth
-from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_scales, structure_period
+from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_offset, quilt_scales, structure_period
 from .model import (
     LayoutScale,
     MultiCritic,
@@ -356,7 +356,10 @@ class TrainingSource:
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
-            quilt = Quilt(level, seed, transforms=self.config.layout_transforms, lattice=self.lattice)
+            config = self.config
+            quilt = Quilt(
+                level, seed, transforms=config.layout_transforms, lattice=self.lattice, offset=config.layout_offset
+            )
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
 
@@ -478,8 +481,12 @@ def fit_pyramid(
             layout_flips=train.layout_flips,
             element_px=train.layout_element_px,
         )
+    levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
+    if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
+        lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float64))
+        offset = quilt_offset(levels[0].cpu(), model_config.layout_transforms, lattice)
+        model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
-    levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, cfg.num_scales)]
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
     if resume is None:
@@ -505,7 +512,9 @@ def fit_pyramid(
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
         level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
-        bank = quilt_bank(level, train.seed, transforms=cfg.layout_transforms, lattice=lattice)
+        bank = quilt_bank(
+            level, train.seed, transforms=cfg.layout_transforms, lattice=lattice, offset=cfg.layout_offset
+        )
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):

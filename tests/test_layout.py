@@ -1,6 +1,8 @@
 """The quilted coarsest scale: a fixed function of position, blocks of the exemplar's own
 coarsest level, chosen to agree at their seams, and a model that carries it."""
 
+import dataclasses
+import json
 import math
 
 import pytest
@@ -454,3 +456,47 @@ def test_waves_too_fine_for_the_level_do_not_hold_blocks_in_place():
     assert _spread(_cell_phases(out, coarse, 5)) < 0.01
     alone = Quilt(level, 2, lattice=torch.tensor([fine], dtype=torch.float64))
     assert alone.lattice is None and torch.equal(alone((0, 0, 40, 40)), Quilt(level, 2)((0, 0, 40, 40)))
+
+
+def _bright_edged(height: int = 48, width: int = 40) -> torch.Tensor:
+    """[1,3,H,W]: dark blobs with a bright band along the left and top edges, which random
+    blocks show less often than the middle."""
+    level = _blobs(64, seed=4)[..., :height, :width] * 0.3 - 0.3
+    level[..., :, :5] = 0.8
+    level[..., :5, :] = 0.8
+    return level
+
+
+def test_the_quilt_offset_makes_a_quilts_colour_the_levels():
+    level = _bright_edged()
+    mean = level.mean(dim=(0, 2, 3))
+    plain = Quilt(level, 3)((0, 0, 320, 320)).mean(dim=(0, 2, 3))
+    assert (plain - mean).min() < -0.1  # the edges' light is lost without it
+    offset = layout.quilt_offset(level)
+    assert len(offset) == 3 and min(offset) > 0.1
+    for seed in (3, 8):  # measured at a fixed seed, it holds for others
+        quilt = Quilt(level, seed, offset=offset)
+        assert (quilt((0, 0, 320, 320)).mean(dim=(0, 2, 3)) - mean).abs().max() < 0.02
+        # the same blocks and seams: every pixel moves by the offset alone
+        same = Quilt(level, seed)((-30, 7, 90, 60)) + torch.tensor(offset).view(1, 3, 1, 1)
+        assert torch.equal(quilt((-30, 7, 90, 60)), same)
+    assert quilt_bank(level, 2, count=2, side=40, offset=offset).mean() > quilt_bank(level, 2, count=2, side=40).mean()
+
+
+def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
+    exemplar = _blobs()
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    level = model.pyramid.generators[0].level
+    assert config.layout_offset == layout.quilt_offset(level) and any(config.layout_offset)
+    assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
+    off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
+    assert off.config.layout_offset == ()
+    # a model file written before the field existed reads as no offset
+    raw = json.loads(config.to_json())
+    del raw["layout_offset"]
+    assert ModelConfig.from_json(json.dumps(raw)).layout_offset == ()
+    assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_offset is False
+    with pytest.raises(ValueError, match="layout_offset needs a quilted coarsest scale"):
+        ModelConfig(layout_offset=(0.1, 0.1, 0.1))
