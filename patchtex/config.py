@@ -212,12 +212,12 @@ class TrainConfig:
     # the quilt's expected colour made the level's (`layout.quilt_offset`, recorded in
     # `ModelConfig.layout_offset`): random blocks show a small level's middle more often
     # than its edges, and the best-fitting candidates are the blander ones, so a quilt of
-    # knots came out 0.04 darker than its level and lego's 0.09 redder. VGG ratio median
-    # 1.285 / 1.285 / 1.365 -> 1.280 / 1.280 / 1.290 (seeds 0-2; seed 0 fitted on a GPU),
-    # parquet 1.24 / 1.37 / 1.36 -> 1.19 / 1.21 / 1.19, knots' SWD 2.14 / 2.29 / 2.17 ->
-    # 1.85 / 1.88 / 1.89; lego worse, 1.48 / 1.48 / 1.53 -> 1.60 / 1.50 / 1.60: its quilt's
-    # error is in proportions (more yellow bands), and the offset shifts every colour
-    # (benchmarks/RESULTS, session 25)
+    # knots came out 0.04 darker than its level and lego's 0.09 redder. Over three seeds
+    # (benchmarks/RESULTS, session 25): VGG ratio median 1.285 / 1.285 / 1.365 -> 1.325 /
+    # 1.280 / 1.290 (level within seed noise), knots' SWD 2.14 / 2.29 / 2.17 -> 1.69 /
+    # 1.88 / 1.89, SWD max 2.14-2.29 -> 2.00-2.14 (bricks); lego worse, 1.48 / 1.48 /
+    # 1.53 -> 1.65 / 1.50 / 1.60: its quilt's error is in proportions (more yellow bands),
+    # and the offset shifts every colour
     quilt_offset: bool = True
     # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
     # a quilted coarsest scale)
