@@ -483,7 +483,8 @@ def fit_pyramid(
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
-        lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float64))
+        # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
+        lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
         offset = quilt_offset(levels[0].cpu(), model_config.layout_transforms, lattice)
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
