@@ -920,7 +920,7 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     quilted = None
     if train.coarse_layout == "quilt":
         quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
-    coarse, *fine = train.scale_steps(n if quilted is None else quilted)
+    coarse, *fine = train.scale_steps(n if quilted is None else quilted, width * height)
     if quilted is not None:
         n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train
     seconds = FINE_STEP_SECONDS_CPU * (COARSE_STEP_COST * coarse + sum(fine))

@@ -177,6 +177,15 @@ class TrainConfig:
     # 1.32 / 1.31 / 1.35 -> 1.26 / 1.29 / 1.26; hammered worse, 1.17 / 1.27 / 1.22 -> 1.35 /
     # 1.26 / 1.40 (SWD 1.34-1.40 -> 1.48-1.56), and knots' SWD 2.02-2.09 -> 2.14-2.29
     fine_budget_scales: int = 2
+    # ... but only for exemplars of at least this many pixels (as fitted): on smaller ones
+    # the finer scales keep `fine_steps`. The bench's two 192x96 exemplars were better at
+    # 700 steps than at 1400 (one finer scale whose critic sees the same few crops over
+    # and over), over three seeds (benchmarks/RESULTS, session 26): hammered VGG ratio
+    # 1.39 / 1.31 / 1.35 -> 1.14 / 1.20 / 1.33, SWD 1.60 / 1.41 / 1.47 -> 1.43 / 1.38 /
+    # 1.43; knots SWD 1.69 / 1.88 / 1.89 -> 1.64 / 1.58 / 1.77, VGG 1.17 / 1.24 / 1.22 ->
+    # 1.24 / 1.26 / 1.36; 35 s fits instead of 65-70 s. The bench's next smallest is
+    # 52,735 px (bricks, which gains from the doubled budget)
+    fine_budget_min_px: int = 32768
     batch_size: int = 4
     # discriminator crop at the finer scales, in that scale's pixels. 48 instead of 64: a
     # finer-scale step costs ~0.7 as much and the bench's fits took 81-148 s instead of
@@ -343,6 +352,7 @@ class TrainConfig:
             "coarse_rec_weight",
             "layout_element_px",
             "fine_budget_scales",
+            "fine_budget_min_px",
         )
         for name in rates:
             if not getattr(self, name) > 0:
@@ -354,14 +364,15 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
 
-    def scale_steps(self, num_scales: int) -> tuple[int, ...]:
-        """Training steps per scale, coarse to fine: `steps` when given, else
-        `coarse_steps` and, at each finer scale, `fine_steps` or its share of
+    def scale_steps(self, num_scales: int, pixels: int) -> tuple[int, ...]:
+        """Training steps per scale, coarse to fine, for an exemplar of `pixels` pixels (as
+        fitted): `steps` when given, else `coarse_steps` and, at each finer scale,
+        `fine_steps` or (from `fine_budget_min_px` pixels) its share of
         `fine_budget_scales` x `fine_steps`, whichever is more."""
         if self.steps:
             return self.steps
         fine = self.fine_steps
-        if num_scales > 1 and self.fine_budget_scales > 1:
+        if num_scales > 1 and self.fine_budget_scales > 1 and pixels >= self.fine_budget_min_px:
             fine = max(fine, -(-self.fine_steps * self.fine_budget_scales // (num_scales - 1)))
         return (self.coarse_steps,) + (fine,) * (num_scales - 1)
 
@@ -390,6 +401,7 @@ class TrainConfig:
             "coarse_layout": "generator",
             "layout_element_px": 0.0,  # the quilted level by layout_side alone
             "fine_budget_scales": 1,  # fine_steps at every finer scale
+            "fine_budget_min_px": 0,  # the budget at any size
             "quilt_offset": False,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)

@@ -498,7 +498,7 @@ def fit_pyramid(
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
-    steps = train.scale_steps(cfg.num_scales)
+    steps = train.scale_steps(cfg.num_scales, exemplar.shape[-2] * exemplar.shape[-1])
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
     if cfg.layout_size:  # a quilted coarsest scale has nothing to train

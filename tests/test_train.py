@@ -468,15 +468,27 @@ def test_the_coarsest_scale_learns_to_redraw_the_exemplar_from_its_fixed_noise()
 def test_the_finer_scales_share_a_step_budget():
     # one finer scale trains for the whole budget, two or more each for fine_steps at least
     train = TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=2)
-    assert train.scale_steps(2) == (100, 140)
-    assert train.scale_steps(3) == (100, 70, 70)
-    assert train.scale_steps(4) == (100, 70, 70, 70)
-    assert TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=1).scale_steps(2) == (100, 70)
-    assert TrainConfig(steps=(5, 6)).scale_steps(2) == (5, 6)  # explicit steps win
-    assert TrainConfig(fine_steps=70, fine_budget_scales=3).scale_steps(3) == (1000, 105, 105)
-    assert TrainConfig(fine_steps=5, fine_budget_scales=3).scale_steps(3) == (1000, 8, 8)  # rounded up
+    big = 256 * 256
+    assert train.scale_steps(2, big) == (100, 140)
+    assert train.scale_steps(3, big) == (100, 70, 70)
+    assert train.scale_steps(4, big) == (100, 70, 70, 70)
+    assert TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=1).scale_steps(2, big) == (100, 70)
+    assert TrainConfig(steps=(5, 6)).scale_steps(2, big) == (5, 6)  # explicit steps win
+    assert TrainConfig(fine_steps=70, fine_budget_scales=3).scale_steps(3, big) == (1000, 105, 105)
+    assert TrainConfig(fine_steps=5, fine_budget_scales=3).scale_steps(3, big) == (1000, 8, 8)  # rounded up
     with pytest.raises(ValueError, match="fine_budget_scales"):
         TrainConfig(fine_budget_scales=-1)
+
+
+def test_a_small_exemplar_keeps_fine_steps():
+    # below fine_budget_min_px (a 192x96 exemplar by default) the budget is not shared out
+    train = TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=2)
+    assert train.scale_steps(2, 192 * 96) == (100, 70)
+    assert train.scale_steps(2, train.fine_budget_min_px) == (100, 140)
+    assert train.scale_steps(2, train.fine_budget_min_px - 1) == (100, 70)
+    assert dataclasses.replace(train, fine_budget_min_px=0).scale_steps(2, 192 * 96) == (100, 140)
+    with pytest.raises(ValueError, match="fine_budget_min_px"):
+        TrainConfig(fine_budget_min_px=-1)
 
 
 def test_a_fit_trains_the_budget_at_its_one_finer_scale():
@@ -486,5 +498,9 @@ def test_a_fit_trains_the_budget_at_its_one_finer_scale():
     def callback(scale, step, steps, losses):
         seen[scale] = steps
 
-    fit_pyramid(stripes(64, seed=2), train, device=torch.device("cpu"), callback=callback, model_config=TINY)
+    exemplar = stripes(64, seed=2)
+    fit_pyramid(exemplar, train, device=torch.device("cpu"), callback=callback, model_config=TINY)
+    assert seen == {0: 3, 1: 2}  # 64x64 is below fine_budget_min_px: fine_steps
+    large = dataclasses.replace(train, fine_budget_min_px=64 * 64)
+    fit_pyramid(exemplar, large, device=torch.device("cpu"), callback=callback, model_config=TINY)
     assert seen == {0: 3, 1: 4}
