@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .layout import Quilt, coarse_lattice
+from .layout import Quilt, coarse_lattice, lattice_phases
 from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
 from .noise import keyed_noise, seed_phases, segments, wave_field
 
@@ -42,6 +42,8 @@ class KeyedSource:
         self._quilt: Quilt | None = None
         self.waves = pyramid.waves.detach().cpu()
         self.phases = seed_phases(seed, len(self.config.waves))
+        if self.config.phased_layout:  # the channels draw the lattice where the quilt sets it
+            self.phases = torch.from_numpy(lattice_phases(seed, len(self.config.waves)))[None]
         # per scale, the wave vectors; on a wrapping plane rounded to whole cycles of that
         # scale's period (in finest pixels), so its periodic channels wrap with its noise
         self.scale_waves = [self.waves] * self.config.num_scales
@@ -62,8 +64,16 @@ class KeyedSource:
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
             lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
+            config = self.config
             self._quilt = Quilt(
-                level, self.seed, period, self.config.layout_transforms, lattice, plane, self.config.layout_offset
+                level,
+                self.seed,
+                period,
+                config.layout_transforms,
+                lattice,
+                plane,
+                config.layout_offset,
+                every_wave=config.phased_layout,
             )
         return self._quilt(rect).to(self.device)
 

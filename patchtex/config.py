@@ -119,6 +119,14 @@ class ModelConfig:
             if any(not 0 <= s < self.num_scales for scales in self.wave_scales for s in scales):
                 raise ValueError(f"wave_scales must name scales 0-{self.num_scales - 1}")
 
+    @property
+    def phased_layout(self) -> bool:
+        """Whether this is a lattice quilt whose finer scales are fed periodic channels at
+        the phase each seed's quilt sets (`layout.lattice_phases`); its quilt then holds
+        every wave, however short at the quilted level. Model files before session 26 feed
+        none (their waves are at the quilt only) and keep their pixels."""
+        return bool(self.layout_size and self.waves and any(s > 0 for scales in self.wave_scales for s in scales))
+
     def waves_at(self, scale: int) -> tuple[int, ...]:
         """Indices of the waves whose periodic channels the generator of `scale` is fed."""
         if not self.wave_scales:
@@ -228,6 +236,14 @@ class TrainConfig:
     # 1.53 -> 1.65 / 1.50 / 1.60: its quilt's error is in proportions (more yellow bands),
     # and the offset shifts every colour
     quilt_offset: bool = True
+    # a lattice quilt's finer scales fed periodic channels at the phase each seed's quilt
+    # sets its lattice (`ModelConfig.phased_layout`), and every wave holding its blocks.
+    # Lego's studs (2 px a period where it is quilted) then stand in rows where its bricks
+    # are, but its flat bricks get vertical streaks; over seeds 0 / 1 (benchmarks/RESULTS,
+    # session 26), VGG ratio lego 1.65 / 1.50 -> 1.66 / 1.54 (spectral 2.35 / 2.30 -> 2.74
+    # / 2.49), parquet 1.31 / 1.21 -> 1.42 / 1.44, bricks, brick_gray, wicker and the
+    # diamond plate within seed noise: off
+    layout_channels: bool = False
     # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
     # a quilted coarsest scale)
     fine_layers: int = 0
@@ -403,6 +419,7 @@ class TrainConfig:
             "fine_budget_scales": 1,  # fine_steps at every finer scale
             "fine_budget_min_px": 0,  # the budget at any size
             "quilt_offset": False,
+            "layout_channels": False,
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)
@@ -464,6 +481,12 @@ def wave_scales_for(waves, num_scales: int, reach: str) -> tuple[tuple[int, ...]
         entry = 0 if reach == "coarsest" else wave_entry(wave, num_scales)
         out.append(tuple(range(entry, num_scales)) if reach == "finer" else (entry,))
     return tuple(out)
+
+
+def layout_wave_scales(waves, num_scales: int) -> tuple[tuple[int, ...], ...]:
+    """Per wave of a lattice quilt, the finer scales fed its periodic channels: from where
+    it spans `MIN_WAVE_PERIOD` pixels (`wave_entry`), never the quilt itself (scale 0)."""
+    return tuple(tuple(range(max(1, wave_entry(wave, num_scales)), num_scales)) for wave in waves)
 
 
 def default_model_config(

@@ -195,6 +195,12 @@ def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Te
     return levels
 
 
+def lattice_phases(seed: int, count: int) -> np.ndarray:
+    """The phases (cycles, [count] float64) at which the lattice quilt of `seed` sets its
+    `count` waves: the plane's lattice at q is at phase `plane_lattice` q plus these."""
+    return np.array([(_mix(seed, PHASE_KEY, m) % 4096) / 4096 for m in range(count)])
+
+
 class Quilt:
     """The quilt of one coarsest level for one seed. level: [1,C,H,W] (`fits(H, W)`).
 
@@ -208,7 +214,10 @@ class Quilt:
     the lattice is at the phase it has at the block's destination, plus this seed's
     phase. On a wrapping plane the lattice the plane holds (`plane_lattice`) must make
     whole cycles over the period (`canvas.quantize_waves`), or it breaks where the plane
-    wraps; `lattice` stays the exemplar's own, which the blocks hold."""
+    wraps; `lattice` stays the exemplar's own, which the blocks hold. At a plane pixel q
+    the quilt then shows the level where its lattice phase is `plane_lattice` q plus
+    `lattice_phases(seed)`: what the periodic channels of a `phased_layout` model are
+    given (`every_wave`: every wave holds blocks, however short its period here)."""
 
     def __init__(
         self,
@@ -219,6 +228,7 @@ class Quilt:
         lattice: torch.Tensor | None = None,
         plane_lattice: torch.Tensor | None = None,
         offset: tuple[float, ...] = (),
+        every_wave: bool = False,
     ):
         from .symmetry import TRANSFORMS
 
@@ -231,8 +241,12 @@ class Quilt:
             plane = np.asarray(lattice if plane_lattice is None else plane_lattice, dtype=np.float64)
             # a wave of under `MIN_WAVE_PERIOD` pixels a period at this level is a
             # near-Nyquist checkerboard here (lego's studs, wicker's strands: 2.02 px);
-            # its phase is the finer scales' to draw, so it does not hold blocks in place
+            # without periodic channels its phase is the finer scales' to draw, so it does
+            # not hold blocks in place. With them (`every_wave`) every wave does: the
+            # channels carry its phase to the scales that can draw it
             resolved = np.hypot(*waves.T) <= 1 / MIN_WAVE_PERIOD
+            if every_wave:
+                resolved[:] = True
             if resolved.any():
                 self.lattice, self.plane_lattice = waves[resolved], plane.reshape(waves.shape)[resolved]
         if self.lattice is not None:
@@ -241,7 +255,7 @@ class Quilt:
             self.steps = np.stack(np.meshgrid(*[grid] * len(self.lattice), indexing="ij"), -1).reshape(
                 -1, len(self.lattice)
             )
-            self.phase = np.array([(_mix(seed, PHASE_KEY, m) % 4096) / 4096 for m in range(len(self.lattice))])
+            self.phase = lattice_phases(seed, len(self.lattice))
             self.variants = subpixel_levels(level)
         else:
             self.variants = [level] + [TRANSFORMS[name](level).contiguous() for name in transforms]
@@ -549,7 +563,10 @@ OFFSET_CELLS = 32  # the side of that quilt, in cells
 
 
 def quilt_offset(
-    level: torch.Tensor, transforms: tuple[str, ...] = (), lattice: torch.Tensor | None = None
+    level: torch.Tensor,
+    transforms: tuple[str, ...] = (),
+    lattice: torch.Tensor | None = None,
+    every_wave: bool = False,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -558,7 +575,7 @@ def quilt_offset(
     more often a bland one; both shift the colour of a quilt, and through the finer
     scales' consistency with it, of the output. Measured on one quilt of
     `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed: the same for every seed and window."""
-    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice)
+    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice, every_wave=every_wave)
     side = OFFSET_CELLS * CELL
     gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
     return tuple(round(float(v), 6) for v in gap)
@@ -576,16 +593,22 @@ def quilt_bank(
     transforms: tuple[str, ...] = (),
     lattice: torch.Tensor | None = None,
     offset: tuple[float, ...] = (),
+    every_wave: bool = False,
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
-    from `seed`: [count,C,side,side]. The finer scales train on windows of these: one
-    quilt of a whole bank costs what a few crop-sized ones do (most of a small quilt's
-    work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
+    from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
+    these: one quilt of a whole bank costs what a few crop-sized ones do (most of a small
+    quilt's work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
     quilts = [
-        Quilt(level, _mix(seed, LAYOUT_KEY, k), transforms=transforms, lattice=lattice, offset=offset)
-        for k in range(count)
+        Quilt(level, k, transforms=transforms, lattice=lattice, offset=offset, every_wave=every_wave)
+        for k in bank_seeds(seed, count)
     ]
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
+
+
+def bank_seeds(seed: int, count: int = BANK_COUNT) -> list[int]:
+    """The seeds of the quilts of a fit's `quilt_bank` (their `lattice_phases` too)."""
+    return [_mix(seed, LAYOUT_KEY, k) for k in range(count)]
 
 
 def min_error_paths(errors: torch.Tensor) -> torch.Tensor:

@@ -27,8 +27,25 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .config import LATTICE_PROMINENCE, ModelConfig, TrainConfig, default_model_config, fine_depth
-from .layout import CELL, Quilt, coarse_lattice, quilt_bank, quilt_offset, quilt_scales, structure_period
+from .config import (
+    LATTICE_PROMINENCE,
+    ModelConfig,
+    TrainConfig,
+    default_model_config,
+    fine_depth,
+    layout_wave_scales,
+)
+from .layout import (
+    CELL,
+    Quilt,
+    bank_seeds,
+    coarse_lattice,
+    lattice_phases,
+    quilt_bank,
+    quilt_offset,
+    quilt_scales,
+    structure_period,
+)
 from .model import (
     LayoutScale,
     MultiCritic,
@@ -330,12 +347,26 @@ class TrainingSource:
         generator: torch.Generator,
         device,
         bank: torch.Tensor | None = None,
+        bank_seed: int = 0,
     ):
         self.config, self.waves, self.batch = config, waves, batch
         self.bank = bank  # quilts of the coarsest level to take layouts from (`layout.quilt_bank`)
         self.lattice = coarse_lattice(config, waves)
         self.generator, self.device = generator, device
         self.phases = torch.rand(batch, len(config.waves), generator=generator, dtype=torch.float64)
+        # a phased layout's channels follow the quilt each element's layout came from
+        self.bank_phases = None
+        if bank is not None and config.phased_layout:
+            self.bank_phases = np.stack(
+                [lattice_phases(k, len(config.waves)) for k in bank_seeds(bank_seed, len(bank))]
+            )
+
+    def phase_at(self, b: int, phases: np.ndarray, dx: float, dy: float) -> None:
+        """Element b's channels: a layout whose pixel q shows the plane of a quilt with
+        these `lattice_phases` at q + (dx, dy) (coarsest pixels)."""
+        if self.config.phased_layout:
+            shift = self.lattice.numpy() @ np.array([dx, dy], dtype=np.float64)
+            self.phases[b] = torch.from_numpy(np.remainder(phases + shift, 1.0))
 
     def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
         """`rect` of the coarsest scale as a quilt of `level` (`LayoutScale`): per batch
@@ -344,7 +375,7 @@ class TrainingSource:
         there is no bank or the rect is larger than its quilts: [B,C,h,w]."""
         x0, y0, w, h = rect
         out = []
-        for _ in range(self.batch):
+        for b in range(self.batch):
             if self.bank is not None and max(w, h) <= self.bank.shape[-1]:
                 side = self.bank.shape[-1]
                 k = int(torch.randint(0, len(self.bank), (1,), generator=self.generator))
@@ -353,13 +384,21 @@ class TrainingSource:
                     torch.randint(0, side - w + 1, (1,), generator=self.generator).item(),
                 )
                 out.append(self.bank[k : k + 1, :, y : y + h, x : x + w])
+                if self.bank_phases is not None:
+                    self.phase_at(b, self.bank_phases[k], x - x0, y - y0)
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
             config = self.config
             quilt = Quilt(
-                level, seed, transforms=config.layout_transforms, lattice=self.lattice, offset=config.layout_offset
+                level,
+                seed,
+                transforms=config.layout_transforms,
+                lattice=self.lattice,
+                offset=config.layout_offset,
+                every_wave=config.phased_layout,
             )
+            self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
 
@@ -398,6 +437,7 @@ def config_for(
     fine_layers: int = 0,
     layout_flips: bool = False,
     element_px: float = 0.0,
+    layout_channels: bool = False,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -405,9 +445,10 @@ def config_for(
     their fill as texture. `coarse_layout="quilt"` makes the coarsest scale a quilt
     (`layout.Quilt`) where the exemplar has no damage, more than one scale and a
     coarsest level that holds a block. With `waves` it is a lattice quilt (blocks placed
-    whole lattice steps from their sources), and no scale gets periodic channels: the
-    quilt sets the lattice at a phase of each seed's own, which the finer scales carry
-    on from the layout they are given."""
+    whole lattice steps from their sources) at a phase of each seed's own; with
+    `layout_channels` the finer scales are fed periodic channels at that phase
+    (`ModelConfig.phased_layout`), else none: they carry the lattice on from the layout
+    they are given."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
@@ -419,6 +460,8 @@ def config_for(
             config = default_model_config(
                 exemplar.shape[1], short, coarse_side, waves, reach, size, n, fine_depth(fine_layers, True)
             )
+            if waves and layout_channels:
+                config = replace(config, wave_scales=layout_wave_scales(waves, n))
             if layout_flips and not waves:
                 config = replace(config, layout_transforms=symmetries(exemplar.cpu(), periodic=False))
             return config
@@ -480,12 +523,13 @@ def fit_pyramid(
             fine_layers=train.fine_layers,
             layout_flips=train.layout_flips,
             element_px=train.layout_element_px,
+            layout_channels=train.layout_channels,
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
         lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
-        offset = quilt_offset(levels[0].cpu(), model_config.layout_transforms, lattice)
+        offset = quilt_offset(levels[0].cpu(), model_config.layout_transforms, lattice, model_config.phased_layout)
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
@@ -514,7 +558,12 @@ def fit_pyramid(
     if cfg.layout_size:
         level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
         bank = quilt_bank(
-            level, train.seed, transforms=cfg.layout_transforms, lattice=lattice, offset=cfg.layout_offset
+            level,
+            train.seed,
+            transforms=cfg.layout_transforms,
+            lattice=lattice,
+            offset=cfg.layout_offset,
+            every_wave=cfg.phased_layout,
         )
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
@@ -709,13 +758,13 @@ class _ScaleFit:
         is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
         waves = self.pyramid.waves.cpu()
-        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank)
+        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank, train.seed)
         prev = coarse = paired = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs
             with torch.no_grad(), self.autocast:
                 if use_real:
-                    coarse, paired = self.real_pair(batch)
+                    coarse, paired = self.real_pair(batch, source)
                 else:
                     coarse = self.pyramid.render(self.scale - 1, self.crect, source)
             coarse = coarse.float()
@@ -730,12 +779,17 @@ class _ScaleFit:
                 fake = self.gen(prev, source(self.scale, self.rin))
         return coarse, real, fake, paired
 
-    def real_pair(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def real_pair(self, batch: int, source: TrainingSource | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Real coarse crops on `crect` and the real crops of this scale on (0, 0, crop,
-        crop) in the same frame: the coarse crop's pixel j covers fine pixels 2j, 2j+1."""
+        crop) in the same frame: the coarse crop's pixel j covers fine pixels 2j, 2j+1.
+        A phased layout's channels (`source`) are set where the exemplar has its lattice
+        (phase 0 at its origin, as a quilt's blocks carry it)."""
         coarse_level, fine_level = self.levels[self.scale - 1], self.levels[self.scale]
         cx0, cy0, cw, ch = self.crect
         ys, xs = random_corners(coarse_level, cw, ch, batch, self.generator, self.coarse_at)
+        per = 2 ** (self.scale - 1)  # pixels of the coarser scale a coarsest pixel spans
+        for b, (y, x) in enumerate(zip(ys, xs) if source is not None else ()):
+            source.phase_at(b, np.zeros(len(self.pyramid.config.waves)), (x - cx0) / per, (y - cy0) / per)
         coarse = torch.cat([coarse_level[..., y : y + ch, x : x + cw] for y, x in zip(ys, xs)])
         fine = []
         for y, x in zip(ys, xs):

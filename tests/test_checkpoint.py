@@ -120,6 +120,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "layout_element_px",
         "fine_budget_scales",
         "fine_budget_min_px",
+        "layout_channels",
     )
     old["disc_layers"] = 4
     for name in names:
@@ -133,6 +134,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert config.layout_element_px == 0.0  # the quilted level by layout_side alone
     assert config.scale_steps(2, 512 * 512) == (1000, 700)  # fine_steps at every finer scale
     assert config.fine_budget_min_px == 0
+    assert config.layout_channels is False  # lattice quilts fed their finer scales no channels
     # one critic depth for every scale, 5-layer finer generators
     assert (config.disc_layers, config.coarse_disc_layers, config.fine_layers) == (4, 4, 5)
     del old["disc_layers"]

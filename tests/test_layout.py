@@ -212,6 +212,10 @@ def test_the_quilt_is_only_used_where_it_can_be():
     lattice = config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt")
     assert lattice.layout_size == (32, 32) and lattice.waves == ((0.0, 0.125),)
     assert all(not lattice.waves_at(s) for s in range(1, lattice.num_scales))
+    # with layout_channels (an option, off by default) its finer scales are fed them, not the quilt
+    phased = config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt", layout_channels=True)
+    assert phased.phased_layout and phased.layout_size == (32, 32) and not phased.waves_at(0)
+    assert all(phased.waves_at(s) == (0,) for s in range(1, phased.num_scales))
     assert config_for(exemplar, 32, (), torch.ones(1, 1, 128, 128), coarse_layout="quilt").layout_size == ()
     # a coarsest level too small for a block (CELL + 2 * OVERLAP)
     small = stripes(2 * (CELL + 2 * OVERLAP) - 2)
@@ -500,3 +504,122 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_offset is False
     with pytest.raises(ValueError, match="layout_offset needs a quilted coarsest scale"):
         ModelConfig(layout_offset=(0.1, 0.1, 0.1))
+
+
+def _phased_model(k_fine, side: int = 48) -> tuple[ModelConfig, torch.Tensor]:
+    """A 2-scale lattice-quilt config whose finer scale is fed the waves `k_fine` (cycles
+    per finest pixel), and its coarsest level: the box average of a finest image of
+    cosines along them (so the level carries the exemplar's phase convention)."""
+    from patchtex.config import layout_wave_scales
+
+    ys, xs = torch.meshgrid(torch.arange(2.0 * side), torch.arange(2.0 * side), indexing="ij")
+    fine = sum(torch.cos(2 * torch.pi * (kx * xs + ky * ys)) for kx, ky in k_fine) / len(k_fine)
+    level = torch.nn.functional.avg_pool2d(fine.expand(3, -1, -1)[None], 2)
+    config = ModelConfig(
+        num_scales=2,
+        channels=(8, 8),
+        layers=(2, 2),
+        waves=tuple(k_fine),
+        wave_scales=layout_wave_scales(k_fine, 2),
+        layout_size=(side, side),
+    )
+    return config, level
+
+
+def _agreement(image: torch.Tensor, channels: torch.Tensor, wave: int, count: int) -> complex:
+    """How the wave's content in `image` ([1,C,h,w]) lines up with its periodic channels
+    (sin, cos at `wave` and `wave + count`): the mean of image x exp(-i angle), whose angle
+    is 0 where the content peaks where the channel's angle is 0."""
+    angle = torch.atan2(channels[0, wave].double(), channels[0, wave + count].double())
+    return complex((image[0, 0].double() * torch.exp(-1j * angle)).mean())
+
+
+def test_a_phased_layout_feeds_the_finer_scales_the_lattice_where_its_quilt_put_it():
+    k = [(0.0625, 0.0), (0.0, 1 / 9.5)]  # lego-like: the x wave is 2 px a period when quilted
+    config, level = _phased_model(k)
+    assert config.phased_layout and config.waves_at(1) == (0, 1) and not config.waves_at(0)
+    pyramid = Pyramid(config)
+    pyramid.generators[0].level.copy_(level)
+    rect = (37, -11, 4 * CELL, 4 * CELL)
+    for seed in (1, 2):
+        source = KeyedSource(pyramid, seed, torch.device("cpu"))
+        quilt = source.layout(level, rect)
+        fine_rect = (2 * rect[0], 2 * rect[1], 2 * rect[2], 2 * rect[3])
+        channels = source(1, fine_rect)[:, config.noise_channels :]
+        up = torch.nn.functional.interpolate(quilt, scale_factor=2, mode="nearest")
+        for wave in range(2):
+            z = _agreement(up, channels, wave, 2)
+            assert abs(z) > 0.15 and abs(math.atan2(z.imag, z.real)) < 0.25 * 2 * math.pi, (seed, wave, z)
+    assert not dataclasses.replace(config, wave_scales=((0,), (0,))).phased_layout  # a file before session 26
+
+
+def test_a_wave_near_nyquist_holds_blocks_only_with_every_wave():
+    k = (1 / 2.1, 0.0)  # 2.1 px a period at the quilted level (under MIN_WAVE_PERIOD)
+    level = _lattice_image([k], 48)
+    lattice = torch.tensor([k], dtype=torch.float64)
+    loose = Quilt(level, 1, lattice=lattice)((0, 0, 6 * CELL, 6 * CELL))
+    held = Quilt(level, 1, lattice=lattice, every_wave=True)((0, 0, 6 * CELL, 6 * CELL))
+    # (near Nyquist the subpixel copies of the level blur the wave, so held is not exact)
+    assert _spread(_cell_phases(held, k, 6)) < 0.2 and _spread(_cell_phases(loose, k, 6)) > 0.5
+
+
+def test_training_layouts_come_with_the_phases_of_their_quilts():
+    k = [(0.0625, 0.0), (0.0, 1 / 9.5)]
+    config, level = _phased_model(k)
+    lattice = torch.tensor(k, dtype=torch.float64) * 2
+    bank = quilt_bank(level, 7, count=4, side=64, lattice=lattice, every_wave=True)
+    generator = torch.Generator().manual_seed(0)
+    waves = torch.tensor(k, dtype=torch.float64)
+    for use_bank in (True, False):
+        source = TrainingSource(config, waves, 6, generator, "cpu", bank if use_bank else None, bank_seed=7)
+        rect = (-3, 5, 24, 24)
+        layouts = source.layout(level, rect)
+        fine_rect = (-6, 10, 48, 48)
+        channels = source(1, fine_rect)[:, config.noise_channels :]
+        up = torch.nn.functional.interpolate(layouts, scale_factor=2, mode="nearest")
+        for b in range(6):
+            for wave in range(2):
+                z = _agreement(up[b : b + 1], channels[b : b + 1], wave, 2)
+                assert abs(z) > 0.15 and abs(math.atan2(z.imag, z.real)) < 0.25 * 2 * math.pi, (use_bank, b, wave, z)
+
+
+def test_real_pairs_come_with_the_phases_of_the_exemplar_they_are_cut_from():
+    """A finer scale also learns from the real coarser exemplar: its channels must then
+    sit where the exemplar has its lattice (phase 0 at its origin, as quilt blocks carry)."""
+    from patchtex.noise import wave_field
+    from patchtex.train import _ScaleFit, scale_critic
+
+    k = [(0.0625, 0.0), (0.0, 1 / 9.5)]
+    config, level = _phased_model(k, side=48)
+    ys, xs = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
+    fine = (sum(torch.cos(2 * torch.pi * (kx * xs + ky * ys)) for kx, ky in k) / 2).expand(3, -1, -1)[None]
+    levels = exemplar_pyramid(fine, 2)
+    assert torch.allclose(levels[0], level, atol=1e-5)
+    train = TrainConfig(crop_size=24)
+    generator = torch.Generator().manual_seed(3)
+    fit = _ScaleFit(Pyramid(config), scale_critic(config, train, 1), 1, levels, None, train, generator, False)
+    waves = torch.tensor(k, dtype=torch.float64)
+    source = TrainingSource(config, waves, 5, generator, "cpu")
+    coarse, _ = fit.real_pair(5, source)
+    channels = wave_field(waves, source.phases, config.factor(0), fit.crect)
+    for b in range(5):
+        for wave in range(2):
+            z = _agreement(coarse[b : b + 1], channels[b : b + 1], wave, 2)
+            assert abs(z) > 0.15 and abs(math.atan2(z.imag, z.real)) < 0.1 * 2 * math.pi, (b, wave, z)
+
+
+def test_a_fit_with_layout_channels_makes_a_phased_model_with_exact_windows(tmp_path):
+    k = (0.0, 1 / 12.5)
+    exemplar = _lattice_image([k], 128)
+    train = TrainConfig(
+        steps=(1, 3, 3), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0, layout_channels=True
+    )
+    model = patchtex.fit(exemplar, train)
+    assert model.config.waves and model.config.phased_layout
+    model.save(tmp_path / "m.safetensors")
+    again = patchtex.load(tmp_path / "m.safetensors")
+    assert again.config.phased_layout
+    whole = again.synth((96, 80), seed=2)
+    assert torch.equal(again.synth_window(13, 21, 50, 40, seed=2), whole[..., 21:61, 13:63])
+    assert torch.equal(whole, model.synth((96, 80), seed=2))
+    assert model.synth((64, 48), seed=1, tileable=True).shape[-2:] == (48, 64)
