@@ -242,7 +242,9 @@ class TrainConfig:
     # are, but its flat bricks get vertical streaks; over seeds 0 / 1 (benchmarks/RESULTS,
     # session 26), VGG ratio lego 1.65 / 1.50 -> 1.66 / 1.54 (spectral 2.35 / 2.30 -> 2.74
     # / 2.49), parquet 1.31 / 1.21 -> 1.42 / 1.44, bricks, brick_gray, wicker and the
-    # diamond plate within seed noise: off
+    # diamond plate within seed noise. The finer critics then also see the channels (real
+    # crops with the exemplar's own phase): lego less streaky, spectral 2.49 / 2.45, but
+    # VGG lego 1.74 / 1.68, parquet 1.35 / 1.46: off
     layout_channels: bool = False
     # 3x3 convs of every finer scale's generator; 0 = `fine_depth`'s choice (deeper under
     # a quilted coarsest scale)

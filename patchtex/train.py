@@ -607,10 +607,19 @@ def fit_pyramid(
 
 
 def scale_critic(config: ModelConfig, train: TrainConfig, scale: int) -> MultiCritic:
-    """The critics of one scale's fit, freshly built (the coarsest scale has its own count)."""
+    """The critics of one scale's fit, freshly built (the coarsest scale has its own count).
+    A phased layout's critics also see the periodic channels its generator is fed: real
+    crops with the exemplar's own, so a stud off the lattice or a stripe drawn from a
+    channel into a flat brick is told from the real thing."""
     count = train.coarse_critics if scale == 0 else train.fine_critics
     layers = train.coarse_disc_layers if scale == 0 else fine_depth(train.disc_layers, bool(config.layout_size))
-    return MultiCritic(config.image_channels, train.disc_channels, layers, count)
+    channels = config.image_channels + (config.periodic_channels(scale) if config.phased_layout else 0)
+    return MultiCritic(channels, train.disc_channels, layers, count)
+
+
+def _with(image: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    """A critic's input: the image, and after it its conditioning channels when it has any."""
+    return image if cond is None else torch.cat([image, cond.to(image.dtype)], dim=1)
 
 
 class _Run:
@@ -769,7 +778,19 @@ class _ScaleFit:
                     coarse = self.pyramid.render(self.scale - 1, self.crect, source)
             coarse = coarse.float()
             prev = upsample_into(coarse, self.crect, self.rin)
-        real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
+        self.real_cond = self.fake_cond = None
+        fed = list(self.pyramid.config.waves_at(self.scale))
+        if not (self.pyramid.config.phased_layout and fed):
+            real = random_crops(self.levels[self.scale], self.crop, self.crop, batch, generator, self.real_at)
+        else:  # the critic sees the lattice's phase too: real crops with the exemplar's own
+            level = self.levels[self.scale]
+            ys, xs = random_corners(level, self.crop, self.crop, batch, generator, self.real_at)
+            real = torch.cat([level[..., y : y + self.crop, x : x + self.crop] for y, x in zip(ys, xs)])
+            # (crops flipped or turned by `augment` do not hold the phase of the crops as cut)
+            factor, frame = self.pyramid.config.factor(self.scale), (0, 0, self.crop, self.crop)
+            corners = torch.tensor([[x * factor, y * factor] for y, x in zip(ys, xs)], dtype=torch.float64)
+            self.real_cond = wave_field(waves[fed], corners @ waves[fed].T.double(), factor, frame).to(self.device)
+            self.fake_cond = wave_field(waves[fed], source.phases[:, fed], factor, frame).to(self.device)
         real = augment(real, self.transforms, generator)
         with self.autocast:
             if prev is None:  # the coarsest scale: keep its image before tanh for saturation_loss
@@ -802,8 +823,8 @@ class _ScaleFit:
         train = self.train
         real.requires_grad_(r1)
         with self.autocast:
-            d_real = self.disc(real)
-            d_fake = self.disc(fake.detach())
+            d_real = self.disc(_with(real, self.real_cond))
+            d_fake = self.disc(_with(fake.detach(), self.fake_cond))
         loss = sum(F.softplus(-r).mean() + F.softplus(f).mean() for r, f in zip(d_real, d_fake))
         if r1:
             # penalise the gradient of each crop's mean score, so the strength does not
@@ -824,7 +845,7 @@ class _ScaleFit:
         losses: their values."""
         train, generator = self.train, self.generator
         with self.autocast:
-            d_gen = self.disc(fake)
+            d_gen = self.disc(_with(fake, self.fake_cond))
         loss_adv = sum(F.softplus(-d).mean() for d in d_gen)
         directions = random_directions(32, self.pyramid.config.image_channels, generator, self.device)
         patches = train.batch_size * (self.crop - 6) ** 2

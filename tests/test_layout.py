@@ -623,3 +623,26 @@ def test_a_fit_with_layout_channels_makes_a_phased_model_with_exact_windows(tmp_
     assert torch.equal(again.synth_window(13, 21, 50, 40, seed=2), whole[..., 21:61, 13:63])
     assert torch.equal(whole, model.synth((96, 80), seed=2))
     assert model.synth((64, 48), seed=1, tileable=True).shape[-2:] == (48, 64)
+
+
+def test_a_phased_layouts_critic_sees_real_crops_with_their_own_phases():
+    from patchtex.train import _ScaleFit, scale_critic
+
+    k = [(0.0625, 0.0), (0.0, 1 / 9.5)]
+    config, level = _phased_model(k, side=48)
+    ys, xs = torch.meshgrid(torch.arange(96.0), torch.arange(96.0), indexing="ij")
+    fine = (sum(torch.cos(2 * torch.pi * (kx * xs + ky * ys)) for kx, ky in k) / 2).expand(3, -1, -1)[None]
+    levels = exemplar_pyramid(fine, 2)
+    train = TrainConfig(crop_size=24, real_coarse_prob=0.0)
+    pyramid = Pyramid(config)
+    pyramid.generators[0].level.copy_(levels[0])
+    critic = scale_critic(config, train, 1)
+    assert critic.critics[0].body[0].in_channels == 3 + 4  # the image and its 4 channels
+    bank = quilt_bank(levels[0], 0, count=4, side=64, lattice=torch.tensor(k, dtype=torch.float64) * 2, every_wave=True)
+    fit = _ScaleFit(pyramid, critic, 1, levels, None, train, torch.Generator().manual_seed(1), False, bank=bank)
+    _, real, _, _ = fit.batch()
+    assert fit.real_cond.shape == (4, 4, 24, 24) and fit.fake_cond.shape == (4, 4, 24, 24)
+    for b in range(4):
+        for wave in range(2):
+            z = _agreement(real[b : b + 1], fit.real_cond[b : b + 1], wave, 2)
+            assert abs(z) > 0.15 and abs(math.atan2(z.imag, z.real)) < 0.05 * 2 * math.pi, (b, wave, z)
