@@ -112,6 +112,7 @@ def test_auto_mask_finds_flat_hole_and_scribble():
     mask = auto_mask(image)[0, 0]
     assert mask[28, 28] == 1 and mask[50, 20] == 1
     assert mask[5, 5] == 0 and mask[:15].mean() < 0.05
+    assert bool(mask[20:36, 20:36].all())  # every pixel of the hole, its corners too
 
 
 def _png(path, tensor):

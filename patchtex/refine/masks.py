@@ -177,7 +177,10 @@ def auto_mask(image: torch.Tensor) -> torch.Tensor:
     channels = colour(pixels[None])[0]
     variance = sum(uniform_filter(c**2, 8) - uniform_filter(c, 8) ** 2 for c in channels)
     flat = variance < 1e-3
-    flat = binary_dilation(flat, iterations=4)  # the 8x8 window test marks the core only
+    # the 8x8 window test marks the core only: grown back by 4 px in every direction,
+    # diagonals too (a cross-shaped growth left a rectangle's corner pixels unmarked, and
+    # the README's example kept 5 white pixels at its white hole's corners)
+    flat = binary_dilation(flat, structure=np.ones((3, 3), dtype=bool), iterations=4)
     spread = channels.max(0) - channels.min(0)
     saturated = (spread >= 200) & (channels.max(0) >= 200) if channels.shape[0] == 3 else np.zeros_like(flat)
     damaged = binary_dilation(flat | saturated, iterations=2)
