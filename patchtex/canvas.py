@@ -74,6 +74,7 @@ class KeyedSource:
                 plane,
                 config.layout_offset,
                 every_wave=config.phased_layout,
+                cell=config.layout_cell,
             )
         return self._quilt(rect).to(self.device)
 

@@ -18,7 +18,6 @@ from safetensors.torch import load, load_file, save, save_file
 
 from .config import ModelConfig
 from .images import atomic_path
-from .layout import CELL
 from .model import LayoutScale, Pyramid
 from .train import FitState
 
@@ -247,7 +246,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
     for s, gen in enumerate(pyramid.generators):
         factor = config.factor(s)
         quilt = isinstance(gen, LayoutScale)
-        field = CELL if quilt else 2 * gen.halo + 1  # a quilt's unit of layout is its cell
+        field = config.layout_cell if quilt else 2 * gen.halo + 1  # a quilt's unit of layout is its cell
         scales.append(
             {
                 "scale": s + 1,

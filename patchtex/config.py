@@ -93,6 +93,9 @@ class ModelConfig:
     # level's (`layout.quilt_offset`); empty = nothing (every model file written before
     # this field existed, whose pixels stay as they were)
     layout_offset: tuple[float, ...] = ()
+    # the quilt's cell side in coarsest pixels (`layout.CELL` for every model file written
+    # before this field existed)
+    layout_cell: int = 16
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -105,6 +108,8 @@ class ModelConfig:
             raise ValueError("layout_transforms would break a lattice quilt's lattice (waves)")
         if self.layout_offset and (not self.layout_size or len(self.layout_offset) != self.image_channels):
             raise ValueError("layout_offset needs a quilted coarsest scale and one value per image channel")
+        if self.layout_cell < 4:
+            raise ValueError(f"layout_cell must be at least 4, got {self.layout_cell}")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
             raise ValueError(f"layout_size must be (height, width), got {self.layout_size}")
         if self.image_channels not in (1, 2, 3, 4):
@@ -158,6 +163,7 @@ class ModelConfig:
             layout_size=tuple(int(n) for n in raw.get("layout_size", ())),
             layout_transforms=tuple(str(name) for name in raw.get("layout_transforms", ())),
             layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
+            layout_cell=int(raw.get("layout_cell", 16)),
         )
 
 
@@ -194,6 +200,13 @@ class TrainConfig:
     # 1.24 / 1.26 / 1.36; 35 s fits instead of 65-70 s. The bench's next smallest is
     # 52,735 px (bricks, which gains from the doubled budget)
     fine_budget_min_px: int = 32768
+    # ... and their quilt's cells are this many coarsest pixels instead of `layout.CELL`
+    # (16; `ModelConfig.layout_cell`): a 96x48 level holds few 22 px blocks, and large
+    # ones merge knots' holes into dark patches. Over three seeds (benchmarks/RESULTS,
+    # session 26), SWD ratio hammered 1.43 / 1.38 / 1.43 -> 0.73 / 0.71 / 0.72, knots
+    # 1.64 / 1.58 / 1.77 -> 1.09 / 0.97 / 1.01; VGG ratio hammered 1.14 / 1.20 / 1.33 ->
+    # 1.31 / 1.27 / 1.22, knots 1.24 / 1.26 / 1.36 -> 1.25 / 1.30 / 1.37 (level)
+    small_layout_cell: int = 12
     batch_size: int = 4
     # discriminator crop at the finer scales, in that scale's pixels. 48 instead of 64: a
     # finer-scale step costs ~0.7 as much and the bench's fits took 81-148 s instead of
@@ -372,6 +385,8 @@ class TrainConfig:
             "fine_budget_scales",
             "fine_budget_min_px",
         )
+        if self.small_layout_cell < 4:
+            raise ValueError(f"small_layout_cell must be at least 4, got {self.small_layout_cell}")
         for name in rates:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -420,6 +435,7 @@ class TrainConfig:
             "layout_element_px": 0.0,  # the quilted level by layout_side alone
             "fine_budget_scales": 1,  # fine_steps at every finer scale
             "fine_budget_min_px": 0,  # the budget at any size
+            "small_layout_cell": 16,  # layout.CELL at any size
             "quilt_offset": False,
             "layout_channels": False,
         }

@@ -59,34 +59,34 @@ PERIOD_DB = 3.0
 CACHE_CELLS = 32768
 
 
-def fits(height: int, width: int) -> bool:
-    """Whether a coarsest level of this size holds a block (`CELL` plus its margins)."""
-    return min(height, width) >= CELL + 2 * OVERLAP
+def fits(height: int, width: int, cell: int = CELL) -> bool:
+    """Whether a coarsest level of this size holds a block (`cell` plus its margins)."""
+    return min(height, width) >= cell + 2 * OVERLAP
 
 
 class Axis:
     """The cells along one axis: cell i spans [edge(i), edge(i + 1)). On an endless plane
     every cell is `CELL` wide; with a period P the plane holds ceil(P / CELL) cells a
     period (rounded up to an even count, so that the checkerboard wraps too), as even as
-    whole pixels allow, and cell indices wrap."""
+    whole pixels allow, and cell indices wrap. `cell`: a model's `layout_cell`."""
 
-    def __init__(self, period: int | None):
-        self.period = period
+    def __init__(self, period: int | None, cell: int = CELL):
+        self.period, self.side = period, cell
         self.count = None
         if period is not None:
-            cells = -(-period // CELL)
+            cells = -(-period // cell)
             self.count = max(2, cells + cells % 2)
 
     def edge(self, i: int) -> int:
         if self.period is None:
-            return i * CELL
+            return i * self.side
         turns, k = divmod(i, self.count)
         return turns * self.period + (k * self.period) // self.count
 
     def edges(self, i: np.ndarray) -> np.ndarray:
         """`edge` of every cell index in the int64 array `i`."""
         if self.period is None:
-            return i * CELL
+            return i * self.side
         turns, k = np.divmod(i, self.count)
         return turns * self.period + (k * self.period) // self.count
 
@@ -96,7 +96,7 @@ class Axis:
 
     def cell(self, x: int) -> int:
         """The cell holding coordinate x."""
-        i = x // CELL if self.period is None else (x * self.count) // self.period
+        i = x // self.side if self.period is None else (x * self.count) // self.period
         while self.edge(i + 1) <= x:
             i += 1
         while self.edge(i) > x:
@@ -229,6 +229,7 @@ class Quilt:
         plane_lattice: torch.Tensor | None = None,
         offset: tuple[float, ...] = (),
         every_wave: bool = False,
+        cell: int = CELL,
     ):
         from .symmetry import TRANSFORMS
 
@@ -262,10 +263,11 @@ class Quilt:
         self.level, self.seed = level, seed
         # added to every pixel (`quilt_offset`); the blocks are chosen and cut as without it
         self.offset = torch.tensor(offset, dtype=torch.float32).view(1, -1, 1, 1) if offset else None
-        self.size = CELL + 2 * OVERLAP
+        self.cell = cell  # the model's `layout_cell`
+        self.size = cell + 2 * OVERLAP
         self._span = torch.arange(self.size)  # a block's rows (columns) from its first
-        self.xs = Axis(None if period is None else period[0])
-        self.ys = Axis(None if period is None else period[1])
+        self.xs = Axis(None if period is None else period[0], cell)
+        self.ys = Axis(None if period is None else period[1], cell)
         self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
         self._stack: torch.Tensor | None = None  # the variants in one tensor (`_stacked`)
@@ -567,6 +569,7 @@ def quilt_offset(
     transforms: tuple[str, ...] = (),
     lattice: torch.Tensor | None = None,
     every_wave: bool = False,
+    cell: int = CELL,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -575,8 +578,8 @@ def quilt_offset(
     more often a bland one; both shift the colour of a quilt, and through the finer
     scales' consistency with it, of the output. Measured on one quilt of
     `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed: the same for every seed and window."""
-    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice, every_wave=every_wave)
-    side = OFFSET_CELLS * CELL
+    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice, every_wave=every_wave, cell=cell)
+    side = OFFSET_CELLS * cell
     gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
     return tuple(round(float(v), 6) for v in gap)
 
@@ -594,13 +597,14 @@ def quilt_bank(
     lattice: torch.Tensor | None = None,
     offset: tuple[float, ...] = (),
     every_wave: bool = False,
+    cell: int = CELL,
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
     these: one quilt of a whole bank costs what a few crop-sized ones do (most of a small
     quilt's work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
     quilts = [
-        Quilt(level, k, transforms=transforms, lattice=lattice, offset=offset, every_wave=every_wave)
+        Quilt(level, k, transforms=transforms, lattice=lattice, offset=offset, every_wave=every_wave, cell=cell)
         for k in bank_seeds(seed, count)
     ]
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])

@@ -388,8 +388,8 @@ class TrainingSource:
                     self.phase_at(b, self.bank_phases[k], x - x0, y - y0)
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
-            dx, dy = torch.randint(0, CELL, (2,), generator=self.generator).tolist()
             config = self.config
+            dx, dy = torch.randint(0, config.layout_cell, (2,), generator=self.generator).tolist()
             quilt = Quilt(
                 level,
                 seed,
@@ -397,6 +397,7 @@ class TrainingSource:
                 lattice=self.lattice,
                 offset=config.layout_offset,
                 every_wave=config.phased_layout,
+                cell=config.layout_cell,
             )
             self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
@@ -438,6 +439,7 @@ def config_for(
     layout_flips: bool = False,
     element_px: float = 0.0,
     layout_channels: bool = False,
+    cell: int = CELL,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -448,7 +450,7 @@ def config_for(
     whole lattice steps from their sources) at a phase of each seed's own; with
     `layout_channels` the finer scales are fed periodic channels at that phase
     (`ModelConfig.phased_layout`), else none: they carry the lattice on from the layout
-    they are given."""
+    they are given. The quilt's cells are `cell` coarsest pixels (`ModelConfig.layout_cell`)."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
@@ -462,6 +464,8 @@ def config_for(
             )
             if waves and layout_channels:
                 config = replace(config, wave_scales=layout_wave_scales(waves, n))
+            if cell != CELL:
+                config = replace(config, layout_cell=cell)
             if layout_flips and not waves:
                 config = replace(config, layout_transforms=symmetries(exemplar.cpu(), periodic=False))
             return config
@@ -524,12 +528,21 @@ def fit_pyramid(
             layout_flips=train.layout_flips,
             element_px=train.layout_element_px,
             layout_channels=train.layout_channels,
+            cell=train.small_layout_cell
+            if exemplar.shape[-2] * exemplar.shape[-1] < train.fine_budget_min_px
+            else CELL,
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
         lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
-        offset = quilt_offset(levels[0].cpu(), model_config.layout_transforms, lattice, model_config.phased_layout)
+        offset = quilt_offset(
+            levels[0].cpu(),
+            model_config.layout_transforms,
+            lattice,
+            model_config.phased_layout,
+            model_config.layout_cell,
+        )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
@@ -564,6 +577,7 @@ def fit_pyramid(
             lattice=lattice,
             offset=cfg.layout_offset,
             every_wave=cfg.phased_layout,
+            cell=cfg.layout_cell,
         )
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]

@@ -493,7 +493,8 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     model = patchtex.fit(exemplar, train)
     config = model.config
     level = model.pyramid.generators[0].level
-    assert config.layout_offset == layout.quilt_offset(level) and any(config.layout_offset)
+    cell = config.layout_cell  # 12: the blobs (128x128) are a small exemplar
+    assert config.layout_offset == layout.quilt_offset(level, cell=cell) and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
     off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
     assert off.config.layout_offset == ()
@@ -646,3 +647,30 @@ def test_a_phased_layouts_critic_sees_real_crops_with_their_own_phases():
         for wave in range(2):
             z = _agreement(real[b : b + 1], fit.real_cond[b : b + 1], wave, 2)
             assert abs(z) > 0.15 and abs(math.atan2(z.imag, z.real)) < 0.05 * 2 * math.pi, (b, wave, z)
+
+
+def test_a_small_exemplars_quilt_has_smaller_cells():
+    """Under `fine_budget_min_px` the quilt's cell is `small_layout_cell` (a 96x48 level
+    holds few 22 px blocks); the model records it, draws with it, and older files read 16."""
+    exemplar = _blobs()  # 128x128: small
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    small = patchtex.fit(exemplar, train)
+    assert small.config.layout_cell == 12
+    large = patchtex.fit(exemplar, dataclasses.replace(train, fine_budget_min_px=128 * 128))
+    assert large.config.layout_cell == CELL == 16
+    source = KeyedSource(small.pyramid, 3, torch.device("cpu"))
+    source.layout(small.pyramid.generators[0].level, (0, 0, 8, 8))
+    assert source._quilt.cell == 12 and source._quilt.size == 12 + 2 * OVERLAP
+    assert source._quilt.xs.edge(3) == 36
+    whole = small.synth((96, 80), seed=2)
+    assert torch.equal(small.synth_window(13, 21, 50, 40, seed=2), whole[..., 21:61, 13:63])
+    assert small.synth((64, 48), seed=1, tileable=True).shape[-2:] == (48, 64)
+    raw = json.loads(small.config.to_json())
+    assert raw["layout_cell"] == 12 and ModelConfig.from_json(small.config.to_json()) == small.config
+    del raw["layout_cell"]
+    assert ModelConfig.from_json(json.dumps(raw)).layout_cell == 16
+    assert TrainConfig.from_json(json.dumps({"seed": 0})).small_layout_cell == 16
+    with pytest.raises(ValueError, match="layout_cell"):
+        ModelConfig(layout_cell=3)
+    with pytest.raises(ValueError, match="small_layout_cell"):
+        TrainConfig(small_layout_cell=2)
