@@ -41,9 +41,10 @@ class KeyedSource:
         self.periods = periods
         self._quilt: Quilt | None = None
         self.waves = pyramid.waves.detach().cpu()
-        self.phases = seed_phases(seed, len(self.config.waves))
-        if self.config.phased_layout:  # the channels draw the lattice where the quilt sets it
-            self.phases = torch.from_numpy(lattice_phases(seed, len(self.config.waves)))[None]
+        count = len(self.config.waves)
+        # a phased layout's channels draw the lattice where its quilt sets it
+        phased = self.config.phased_layout
+        self.phases = torch.from_numpy(lattice_phases(seed, count))[None] if phased else seed_phases(seed, count)
         # per scale, the wave vectors; on a wrapping plane rounded to whole cycles of that
         # scale's period (in finest pixels), so its periodic channels wrap with its noise
         self.scale_waves = [self.waves] * self.config.num_scales

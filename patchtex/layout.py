@@ -59,16 +59,16 @@ PERIOD_DB = 3.0
 CACHE_CELLS = 32768
 
 
-def fits(height: int, width: int, cell: int = CELL) -> bool:
-    """Whether a coarsest level of this size holds a block (`cell` plus its margins)."""
-    return min(height, width) >= cell + 2 * OVERLAP
+def fits(height: int, width: int) -> bool:
+    """Whether a coarsest level of this size holds a block (`CELL` plus its margins)."""
+    return min(height, width) >= CELL + 2 * OVERLAP
 
 
 class Axis:
     """The cells along one axis: cell i spans [edge(i), edge(i + 1)). On an endless plane
-    every cell is `CELL` wide; with a period P the plane holds ceil(P / CELL) cells a
-    period (rounded up to an even count, so that the checkerboard wraps too), as even as
-    whole pixels allow, and cell indices wrap. `cell`: a model's `layout_cell`."""
+    every cell is `cell` wide (a model's `layout_cell`); with a period P the plane holds
+    ceil(P / cell) cells a period (rounded up to an even count, so that the checkerboard
+    wraps too), as even as whole pixels allow, and cell indices wrap."""
 
     def __init__(self, period: int | None, cell: int = CELL):
         self.period, self.side = period, cell

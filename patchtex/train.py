@@ -280,6 +280,11 @@ def random_crops(
 ) -> torch.Tensor:
     """`batch` random crops of [1,C,H,W] -> [batch,C,height,width] (`random_corners`)."""
     ys, xs = random_corners(image, width, height, batch, generator, positions)
+    return crops_at(image, ys, xs, width, height)
+
+
+def crops_at(image: torch.Tensor, ys: list[int], xs: list[int], width: int, height: int) -> torch.Tensor:
+    """The width x height crops of [1,C,H,W] at these top-left corners: [N,C,height,width]."""
     return torch.cat([image[..., y : y + height, x : x + width] for y, x in zip(ys, xs)])
 
 
@@ -464,8 +469,7 @@ def config_for(
             )
             if waves and layout_channels:
                 config = replace(config, wave_scales=layout_wave_scales(waves, n))
-            if cell != CELL:
-                config = replace(config, layout_cell=cell)
+            config = replace(config, layout_cell=cell)
             if layout_flips and not waves:
                 config = replace(config, layout_transforms=symmetries(exemplar.cpu(), periodic=False))
             return config
@@ -510,6 +514,7 @@ def fit_pyramid(
         # damaged pixels never reach training: not through crops, downsampling, the wave
         # finder or the spectrum; they are replaced by a smooth fill of the valid ones
         exemplar = push_pull_fill(exemplar, (valid > 0.5).float().to(exemplar.device))
+    pixels = exemplar.shape[-2] * exemplar.shape[-1]  # as fitted: a small exemplar's budget and cells
     state = None
     if resume is not None:
         pyramid, state = resume
@@ -528,9 +533,7 @@ def fit_pyramid(
             layout_flips=train.layout_flips,
             element_px=train.layout_element_px,
             layout_channels=train.layout_channels,
-            cell=train.small_layout_cell
-            if exemplar.shape[-2] * exemplar.shape[-1] < train.fine_budget_min_px
-            else CELL,
+            cell=train.small_layout_cell if pixels < train.fine_budget_min_px else CELL,
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
@@ -555,7 +558,7 @@ def fit_pyramid(
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
-    steps = train.scale_steps(cfg.num_scales, exemplar.shape[-2] * exemplar.shape[-1])
+    steps = train.scale_steps(cfg.num_scales, pixels)
     if len(steps) != cfg.num_scales:
         raise ValueError(f"steps needs {cfg.num_scales} entries (one per scale), got {len(steps)}")
     if cfg.layout_size:  # a quilted coarsest scale has nothing to train
@@ -799,7 +802,7 @@ class _ScaleFit:
         else:  # the critic sees the lattice's phase too: real crops with the exemplar's own
             level = self.levels[self.scale]
             ys, xs = random_corners(level, self.crop, self.crop, batch, generator, self.real_at)
-            real = torch.cat([level[..., y : y + self.crop, x : x + self.crop] for y, x in zip(ys, xs)])
+            real = crops_at(level, ys, xs, self.crop, self.crop)
             # (crops flipped or turned by `augment` do not hold the phase of the crops as cut)
             factor, frame = self.pyramid.config.factor(self.scale), (0, 0, self.crop, self.crop)
             corners = torch.tensor([[x * factor, y * factor] for y, x in zip(ys, xs)], dtype=torch.float64)
@@ -822,10 +825,12 @@ class _ScaleFit:
         coarse_level, fine_level = self.levels[self.scale - 1], self.levels[self.scale]
         cx0, cy0, cw, ch = self.crect
         ys, xs = random_corners(coarse_level, cw, ch, batch, self.generator, self.coarse_at)
-        per = 2 ** (self.scale - 1)  # pixels of the coarser scale a coarsest pixel spans
-        for b, (y, x) in enumerate(zip(ys, xs) if source is not None else ()):
-            source.phase_at(b, np.zeros(len(self.pyramid.config.waves)), (x - cx0) / per, (y - cy0) / per)
-        coarse = torch.cat([coarse_level[..., y : y + ch, x : x + cw] for y, x in zip(ys, xs)])
+        if source is not None:
+            per = 2 ** (self.scale - 1)  # pixels of the coarser scale a coarsest pixel spans
+            origin = np.zeros(len(self.pyramid.config.waves))
+            for b, (y, x) in enumerate(zip(ys, xs)):
+                source.phase_at(b, origin, (x - cx0) / per, (y - cy0) / per)
+        coarse = crops_at(coarse_level, ys, xs, cw, ch)
         fine = []
         for y, x in zip(ys, xs):
             fy, fx = 2 * (y - cy0), 2 * (x - cx0)
