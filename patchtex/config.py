@@ -191,21 +191,21 @@ class TrainConfig:
     # 1.32 / 1.31 / 1.35 -> 1.26 / 1.29 / 1.26; hammered worse, 1.17 / 1.27 / 1.22 -> 1.35 /
     # 1.26 / 1.40 (SWD 1.34-1.40 -> 1.48-1.56), and knots' SWD 2.02-2.09 -> 2.14-2.29
     fine_budget_scales: int = 2
-    # ... but only for exemplars of at least this many pixels (as fitted): on smaller ones
-    # the finer scales keep `fine_steps`. The bench's two 192x96 exemplars were better at
-    # 700 steps than at 1400 (one finer scale whose critic sees the same few crops over
-    # and over), over three seeds (benchmarks/RESULTS, session 26): hammered VGG ratio
+    # An exemplar under this many pixels (as fitted) is small (`is_small`): its finer
+    # scales keep `fine_steps` instead of sharing out `fine_budget_scales`, and its quilt's
+    # cells are `small_layout_cell` coarsest pixels instead of `layout.CELL` (16). Both
+    # for one reason: a 96x48 level holds few blocks, and its finer critics see the same
+    # few crops over and over. The bench's two 192x96 exemplars, over three seeds
+    # (benchmarks/RESULTS, session 26): at 700 steps instead of 1400, hammered VGG ratio
     # 1.39 / 1.31 / 1.35 -> 1.14 / 1.20 / 1.33, SWD 1.60 / 1.41 / 1.47 -> 1.43 / 1.38 /
     # 1.43; knots SWD 1.69 / 1.88 / 1.89 -> 1.64 / 1.58 / 1.77, VGG 1.17 / 1.24 / 1.22 ->
-    # 1.24 / 1.26 / 1.36; 35 s fits instead of 65-70 s. The bench's next smallest is
-    # 52,735 px (bricks, which gains from the doubled budget)
-    fine_budget_min_px: int = 32768
-    # ... and their quilt's cells are this many coarsest pixels instead of `layout.CELL`
-    # (16; `ModelConfig.layout_cell`): a 96x48 level holds few 22 px blocks, and large
-    # ones merge knots' holes into dark patches. Over three seeds (benchmarks/RESULTS,
-    # session 26), SWD ratio hammered 1.43 / 1.38 / 1.43 -> 0.73 / 0.71 / 0.72, knots
-    # 1.64 / 1.58 / 1.77 -> 1.09 / 0.97 / 1.01; VGG ratio hammered 1.14 / 1.20 / 1.33 ->
-    # 1.31 / 1.27 / 1.22, knots 1.24 / 1.26 / 1.36 -> 1.25 / 1.30 / 1.37 (level)
+    # 1.24 / 1.26 / 1.36; 35 s fits instead of 65-70 s. Then 12 px cells (large 22 px
+    # blocks merge knots' holes into dark patches): SWD ratio hammered 1.43 / 1.38 / 1.43
+    # -> 0.73 / 0.71 / 0.72, knots 1.64 / 1.58 / 1.77 -> 1.09 / 0.97 / 1.01; VGG ratio
+    # hammered 1.14 / 1.20 / 1.33 -> 1.31 / 1.27 / 1.22, knots 1.24 / 1.26 / 1.36 -> 1.25 /
+    # 1.30 / 1.37 (level). The bench's next smallest is 52,735 px (bricks, which gains
+    # from the doubled budget). Session 26 records call this `fine_budget_min_px`.
+    small_exemplar_px: int = 32768
     small_layout_cell: int = 12
     batch_size: int = 4
     # discriminator crop at the finer scales, in that scale's pixels. 48 instead of 64: a
@@ -383,7 +383,7 @@ class TrainConfig:
             "coarse_rec_weight",
             "layout_element_px",
             "fine_budget_scales",
-            "fine_budget_min_px",
+            "small_exemplar_px",
         )
         if self.small_layout_cell < 4:
             raise ValueError(f"small_layout_cell must be at least 4, got {self.small_layout_cell}")
@@ -397,21 +397,27 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
 
+    def is_small(self, pixels: int) -> bool:
+        """Whether an exemplar of `pixels` pixels (as fitted) is small (`small_exemplar_px`)."""
+        return pixels < self.small_exemplar_px
+
     def scale_steps(self, num_scales: int, pixels: int) -> tuple[int, ...]:
         """Training steps per scale, coarse to fine, for an exemplar of `pixels` pixels (as
         fitted): `steps` when given, else `coarse_steps` and, at each finer scale,
-        `fine_steps` or (from `fine_budget_min_px` pixels) its share of
+        `fine_steps` or (unless the exemplar `is_small`) its share of
         `fine_budget_scales` x `fine_steps`, whichever is more."""
         if self.steps:
             return self.steps
         fine = self.fine_steps
-        if num_scales > 1 and self.fine_budget_scales > 1 and pixels >= self.fine_budget_min_px:
+        if num_scales > 1 and self.fine_budget_scales > 1 and not self.is_small(pixels):
             fine = max(fine, -(-self.fine_steps * self.fine_budget_scales // (num_scales - 1)))
         return (self.coarse_steps,) + (fine,) * (num_scales - 1)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
         raw = json.loads(text)
+        if "fine_budget_min_px" in raw:  # session 26's name for small_exemplar_px
+            raw.setdefault("small_exemplar_px", raw.pop("fine_budget_min_px"))
         names = {f.name for f in dataclasses.fields(cls)}
         # a record written before a field existed ran as if it had the old behaviour
         before = {
@@ -434,7 +440,7 @@ class TrainConfig:
             "coarse_layout": "generator",
             "layout_element_px": 0.0,  # the quilted level by layout_side alone
             "fine_budget_scales": 1,  # fine_steps at every finer scale
-            "fine_budget_min_px": 0,  # the budget at any size
+            "small_exemplar_px": 0,  # none small: the budget at any size
             "small_layout_cell": 16,  # layout.CELL at any size
             "quilt_offset": False,
             "layout_channels": False,

@@ -352,7 +352,7 @@ class TrainingSource:
         generator: torch.Generator,
         device,
         bank: torch.Tensor | None = None,
-        bank_seed: int = 0,
+        bank_phases: np.ndarray | None = None,
     ):
         self.config, self.waves, self.batch = config, waves, batch
         self.bank = bank  # quilts of the coarsest level to take layouts from (`layout.quilt_bank`)
@@ -360,11 +360,8 @@ class TrainingSource:
         self.generator, self.device = generator, device
         self.phases = torch.rand(batch, len(config.waves), generator=generator, dtype=torch.float64)
         # a phased layout's channels follow the quilt each element's layout came from
-        self.bank_phases = None
-        if bank is not None and config.phased_layout:
-            self.bank_phases = np.stack(
-                [lattice_phases(k, len(config.waves)) for k in bank_seeds(bank_seed, len(bank))]
-            )
+        # (`bank_phases`: the bank's quilts' `lattice_phases`, one row per quilt)
+        self.bank_phases = bank_phases if bank is not None and config.phased_layout else None
 
     def phase_at(self, b: int, phases: np.ndarray, dx: float, dy: float) -> None:
         """Element b's channels: a layout whose pixel q shows the plane of a quilt with
@@ -419,6 +416,14 @@ class TrainingSource:
 
 
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
+
+
+def bank_phases(config: ModelConfig, seed: int, count: int) -> np.ndarray | None:
+    """The `lattice_phases` of the `count` quilts of a fit's bank (seeded by `seed`), one row
+    per quilt, for a `phased_layout` model's `TrainingSource`; None for any other model."""
+    if not config.phased_layout:
+        return None
+    return np.stack([lattice_phases(k, len(config.waves)) for k in bank_seeds(seed, count)])
 
 
 def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | None = None) -> list:
@@ -533,7 +538,7 @@ def fit_pyramid(
             layout_flips=train.layout_flips,
             element_px=train.layout_element_px,
             layout_channels=train.layout_channels,
-            cell=train.small_layout_cell if pixels < train.fine_budget_min_px else CELL,
+            cell=train.small_layout_cell if train.is_small(pixels) else CELL,
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
@@ -703,6 +708,7 @@ class _ScaleFit:
         self.pyramid, self.disc, self.scale, self.levels = pyramid, disc, scale, levels
         self.transforms = transforms  # symmetries of the exemplar its real crops are drawn under
         self.bank = bank  # quilts of the coarsest level its generated crops start from
+        self.bank_phases = None if bank is None else bank_phases(pyramid.config, train.seed, len(bank))
         self.train, self.generator = train, generator
         self.gen = pyramid.generators[scale]
         self.device = levels[scale].device
@@ -784,7 +790,7 @@ class _ScaleFit:
         is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
         waves = self.pyramid.waves.cpu()
-        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank, train.seed)
+        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank, self.bank_phases)
         prev = coarse = paired = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs

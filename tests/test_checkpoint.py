@@ -119,7 +119,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "coarse_disc_layers",
         "layout_element_px",
         "fine_budget_scales",
-        "fine_budget_min_px",
+        "small_exemplar_px",
         "layout_channels",
     )
     old["disc_layers"] = 4
@@ -133,7 +133,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert config.coarse_rec_weight == 0.0
     assert config.layout_element_px == 0.0  # the quilted level by layout_side alone
     assert config.scale_steps(2, 512 * 512) == (1000, 700)  # fine_steps at every finer scale
-    assert config.fine_budget_min_px == 0
+    assert config.small_exemplar_px == 0
     assert config.layout_channels is False  # lattice quilts fed their finer scales no channels
     # one critic depth for every scale, 5-layer finer generators
     assert (config.disc_layers, config.coarse_disc_layers, config.fine_layers) == (4, 4, 5)
@@ -143,5 +143,9 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     assert TrainConfig.from_json(TrainConfig().to_json()) == TrainConfig()
     # a record from sessions 24-25 shared the budget out at any size
     session25 = json.loads(TrainConfig().to_json())
-    del session25["fine_budget_min_px"]
+    del session25["small_exemplar_px"]
     assert TrainConfig.from_json(json.dumps(session25)).scale_steps(2, 192 * 96) == (1000, 1400)
+    # session 26 wrote the threshold as fine_budget_min_px
+    session26 = json.loads(TrainConfig().to_json())
+    session26["fine_budget_min_px"] = session26.pop("small_exemplar_px") + 1
+    assert TrainConfig.from_json(json.dumps(session26)).small_exemplar_px == TrainConfig().small_exemplar_px + 1

@@ -107,7 +107,7 @@ def test_fit_quilts_the_coarsest_scale_unless_asked_for_the_generator(runner, tm
     assert f"scale 1/{n}: quilted from the exemplar's own coarsest level" in result.output
     assert patchtex.load(quilted).config.layout_size
     info = runner.invoke(main, ["info", str(quilted)])
-    # a 96x96 exemplar is small (under fine_budget_min_px): its quilt has 12 px cells
+    # a 96x96 exemplar is small (under small_exemplar_px): its quilt has 12 px cells
     assert info.exit_code == 0 and "quilt of this level's own blocks, 12 px cells" in info.output, info.output
     result = runner.invoke(main, ["fit", str(path), "-o", str(plain), "--steps", "2", "--coarse-layout", "generator"])
     assert result.exit_code == 0, result.output

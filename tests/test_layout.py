@@ -25,7 +25,7 @@ from patchtex.layout import (
     subpixel_levels,
 )
 from patchtex.model import LayoutScale, Pyramid
-from patchtex.train import TrainingSource, config_for, exemplar_pyramid, waves_for
+from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, waves_for
 
 from .conftest import stripes
 
@@ -572,7 +572,9 @@ def test_training_layouts_come_with_the_phases_of_their_quilts():
     generator = torch.Generator().manual_seed(0)
     waves = torch.tensor(k, dtype=torch.float64)
     for use_bank in (True, False):
-        source = TrainingSource(config, waves, 6, generator, "cpu", bank if use_bank else None, bank_seed=7)
+        source = TrainingSource(
+            config, waves, 6, generator, "cpu", bank if use_bank else None, bank_phases(config, 7, 4)
+        )
         rect = (-3, 5, 24, 24)
         layouts = source.layout(level, rect)
         fine_rect = (-6, 10, 48, 48)
@@ -650,13 +652,13 @@ def test_a_phased_layouts_critic_sees_real_crops_with_their_own_phases():
 
 
 def test_a_small_exemplars_quilt_has_smaller_cells():
-    """Under `fine_budget_min_px` the quilt's cell is `small_layout_cell` (a 96x48 level
+    """Under `small_exemplar_px` the quilt's cell is `small_layout_cell` (a 96x48 level
     holds few 22 px blocks); the model records it, draws with it, and older files read 16."""
     exemplar = _blobs()  # 128x128: small
     train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
     small = patchtex.fit(exemplar, train)
     assert small.config.layout_cell == 12
-    large = patchtex.fit(exemplar, dataclasses.replace(train, fine_budget_min_px=128 * 128))
+    large = patchtex.fit(exemplar, dataclasses.replace(train, small_exemplar_px=128 * 128))
     assert large.config.layout_cell == CELL == 16
     source = KeyedSource(small.pyramid, 3, torch.device("cpu"))
     source.layout(small.pyramid.generators[0].level, (0, 0, 8, 8))

@@ -481,14 +481,14 @@ def test_the_finer_scales_share_a_step_budget():
 
 
 def test_a_small_exemplar_keeps_fine_steps():
-    # below fine_budget_min_px (a 192x96 exemplar by default) the budget is not shared out
+    # below small_exemplar_px (a 192x96 exemplar by default) the budget is not shared out
     train = TrainConfig(coarse_steps=100, fine_steps=70, fine_budget_scales=2)
     assert train.scale_steps(2, 192 * 96) == (100, 70)
-    assert train.scale_steps(2, train.fine_budget_min_px) == (100, 140)
-    assert train.scale_steps(2, train.fine_budget_min_px - 1) == (100, 70)
-    assert dataclasses.replace(train, fine_budget_min_px=0).scale_steps(2, 192 * 96) == (100, 140)
-    with pytest.raises(ValueError, match="fine_budget_min_px"):
-        TrainConfig(fine_budget_min_px=-1)
+    assert train.scale_steps(2, train.small_exemplar_px) == (100, 140)
+    assert train.scale_steps(2, train.small_exemplar_px - 1) == (100, 70)
+    assert dataclasses.replace(train, small_exemplar_px=0).scale_steps(2, 192 * 96) == (100, 140)
+    with pytest.raises(ValueError, match="small_exemplar_px"):
+        TrainConfig(small_exemplar_px=-1)
 
 
 def test_a_fit_trains_the_budget_at_its_one_finer_scale():
@@ -500,7 +500,7 @@ def test_a_fit_trains_the_budget_at_its_one_finer_scale():
 
     exemplar = stripes(64, seed=2)
     fit_pyramid(exemplar, train, device=torch.device("cpu"), callback=callback, model_config=TINY)
-    assert seen == {0: 3, 1: 2}  # 64x64 is below fine_budget_min_px: fine_steps
-    large = dataclasses.replace(train, fine_budget_min_px=64 * 64)
+    assert seen == {0: 3, 1: 2}  # 64x64 is below small_exemplar_px: fine_steps
+    large = dataclasses.replace(train, small_exemplar_px=64 * 64)
     fit_pyramid(exemplar, large, device=torch.device("cpu"), callback=callback, model_config=TINY)
     assert seen == {0: 3, 1: 4}
