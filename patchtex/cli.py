@@ -911,7 +911,7 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     `period` is the `layout.structure_period` of the exemplar as fit prepares it
     (`api.prepare_exemplar`), where it would be quilted (no damage)."""
     from .config import num_scales_for
-    from .layout import quilt_scales
+    from .layout import quilt_plan
 
     train = _train_config(0, steps, "auto")
     scale = min(1.0, train.max_side / max(width, height))  # as fit downscales it
@@ -919,7 +919,10 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     n = num_scales_for(min(width, height), train.coarse_side)
     quilted = None
     if train.coarse_layout == "quilt":
-        quilted = quilt_scales(height, width, train.coarse_side, train.layout_side, period, train.layout_element_px)
+        plan = quilt_plan(
+            height, width, train.coarse_side, train.layout_side, period, train.layout_element_px, train.layout_finer
+        )
+        quilted = None if plan is None else plan[0]
     coarse, *fine = train.scale_steps(n if quilted is None else quilted, width * height)
     if quilted is not None:
         n, coarse = quilted, 0  # a quilted coarsest scale (`train.config_for`) has nothing to train

@@ -236,6 +236,16 @@ class TrainConfig:
     # 1.23-1.37, wicker 1.19-1.30; bench VGG median 1.42-1.45 -> 1.30-1.36, SWD median
     # 1.12-1.21 -> 1.00-1.04; those fits ~30 s instead of 60-85 s
     layout_element_px: float = 12.0
+    # the quilt drawn this many scales finer than `layout_side` (and the structure rule
+    # above) would put it, with cells as many times 2x wider (`layout.quilt_plan`): each
+    # block covers the same part of the exemplar, with more of its own pixels, and one
+    # scale fewer is a GAN's to draw. Off: at 1, fitted on the H200 over three seeds
+    # (benchmarks/RESULTS, session 27), VGG ratio tomatoes 1.25 / 1.38 / 1.26 -> 1.21 /
+    # 1.25 / 1.22 (rounder, whole), leaves 1.98 / 1.88 / 1.99 -> 1.86 / 1.92 / 1.96 (SWD
+    # 1.32-1.36 -> 0.86-0.96), cobbles 1.68 / 1.62 / 1.70 -> 1.60 / 1.67 / 1.60 but with
+    # more open joints by eye; the two lattices worse, lego 1.64 / 1.59 / 1.55 -> 1.60 /
+    # 1.79 / 1.85, parquet 1.17 / 1.34 / 1.26 -> 1.49 / 1.45 / 1.45 (planks broken)
+    layout_finer: int = 0
     # quilt blocks also flipped or turned where the exemplar has that symmetry
     # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
     layout_flips: bool = False
@@ -385,6 +395,8 @@ class TrainConfig:
             "fine_budget_scales",
             "small_exemplar_px",
         )
+        if self.layout_finer < 0:
+            raise ValueError(f"layout_finer must be 0 or more, got {self.layout_finer}")
         if self.small_layout_cell < 4:
             raise ValueError(f"small_layout_cell must be at least 4, got {self.small_layout_cell}")
         for name in rates:
@@ -442,6 +454,7 @@ class TrainConfig:
             "fine_budget_scales": 1,  # fine_steps at every finer scale
             "small_exemplar_px": 0,  # none small: the budget at any size
             "small_layout_cell": 16,  # layout.CELL at any size
+            "layout_finer": 0,  # the quilt where layout_side and the structure put it
             "quilt_offset": False,
             "layout_channels": False,
         }

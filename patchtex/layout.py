@@ -167,6 +167,31 @@ def quilt_scales(
     return n if fits(height >> (n - 1), width >> (n - 1)) else None
 
 
+def quilt_plan(
+    height: int,
+    width: int,
+    coarse_side: int,
+    layout_side: int | None,
+    period: float | None = None,
+    element_px: float = 0.0,
+    finer: int = 0,
+    cell: int = CELL,
+) -> tuple[int, int] | None:
+    """(scales, cell side) of a pyramid whose coarsest scale is a quilt (`quilt_scales`),
+    drawn up to `finer` scales finer than that with cells as many times 2x wider, so that
+    a block covers the same part of the exemplar with more of its own pixels (never finer
+    than `quilt_scales` allows with a `layout_side` that many times larger: one finer
+    scale always remains, and the exemplar's structure may hold it coarser already).
+    None where no level holds a block."""
+    n = quilt_scales(height, width, coarse_side, layout_side, period, element_px)
+    if n is None or finer <= 0:
+        return None if n is None else (n, cell)
+    m = quilt_scales(height, width, coarse_side, (layout_side or coarse_side) << finer, period, element_px)
+    if m is None or m >= n:
+        return n, cell
+    return m, cell << (n - m)
+
+
 def cubic_weights(fraction: float) -> torch.Tensor:
     """The 4 taps (pixels -1, 0, 1, 2) of Keys' cubic convolution (a = -1/2) that sample a
     row `fraction` of a pixel past pixel 0; exactly (0, 1, 0, 0) at 0."""

@@ -43,7 +43,7 @@ from .layout import (
     lattice_phases,
     quilt_bank,
     quilt_offset,
-    quilt_scales,
+    quilt_plan,
     structure_period,
 )
 from .model import (
@@ -450,6 +450,7 @@ def config_for(
     element_px: float = 0.0,
     layout_channels: bool = False,
     cell: int = CELL,
+    finer: int = 0,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -460,13 +461,15 @@ def config_for(
     whole lattice steps from their sources) at a phase of each seed's own; with
     `layout_channels` the finer scales are fed periodic channels at that phase
     (`ModelConfig.phased_layout`), else none: they carry the lattice on from the layout
-    they are given. The quilt's cells are `cell` coarsest pixels (`ModelConfig.layout_cell`)."""
+    they are given. The quilt's cells are `cell` coarsest pixels (`ModelConfig.layout_cell`),
+    or up to `finer` scales finer with cells as many times 2x wider (`layout.quilt_plan`)."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
         period = structure_period(exemplar) if element_px > 0 else None
-        n = quilt_scales(height, width, coarse_side, layout_side, period, element_px)
-        if n is not None:
+        plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell)
+        if plan is not None:
+            n, cell = plan
             size = (height >> (n - 1), width >> (n - 1))
             reach = "coarsest" if waves else wave_reach  # the coarsest scale is the quilt: no channels
             config = default_model_config(
@@ -539,6 +542,7 @@ def fit_pyramid(
             element_px=train.layout_element_px,
             layout_channels=train.layout_channels,
             cell=train.small_layout_cell if train.is_small(pixels) else CELL,
+            finer=train.layout_finer,
         )
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:

@@ -223,6 +223,22 @@ def test_the_quilt_is_only_used_where_it_can_be():
     assert ModelConfig.from_json(ModelConfig().to_json().replace(', "layout_size": []', "")).layout_size == ()
 
 
+def test_a_finer_quilt_keeps_its_blocks_footprint_and_a_finer_scale():
+    exemplar = _blobs()  # 128x128
+    plain = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32)
+    assert (plain.layout_size, plain.layout_cell, plain.num_scales) == ((32, 32), CELL, 3)
+    finer = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, finer=1)
+    # one scale finer, cells twice as wide: a block covers the same 64 px of the exemplar
+    assert (finer.layout_size, finer.layout_cell, finer.num_scales) == ((64, 64), 2 * CELL, 2)
+    # never the exemplar itself: a finer scale remains
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, finer=3) == finer
+    # nothing finer to draw where the level is already one scale under the exemplar
+    half = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=64)
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=64, finer=1) == half
+    with pytest.raises(ValueError, match="layout_finer"):
+        TrainConfig(layout_finer=-1)
+
+
 def test_layout_side_sizes_the_quilted_level_and_a_finer_scale_always_remains():
     exemplar = _blobs()
     assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=64).layout_size == (64, 64)
