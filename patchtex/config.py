@@ -310,8 +310,14 @@ class TrainConfig:
     # per cent of blended or overshot pixels between an exemplar's distinct colours. On
     # lego (one fit each) the false-colour share went 0.0029-0.0041 -> 0.0014 at 100,
     # 0.0005 at 300, 0.0003 at 1000; at 1000 every bench output is <= 0.00028 in two
-    # seeds, with no measurable step time (benchmarks/RESULTS, session 14)
-    palette_weight: float = 1000.0
+    # seeds, with no measurable step time (benchmarks/RESULTS, session 14). Since the
+    # quilt (session 19) the layout is the exemplar's own colours, and 1000 cost more than
+    # it saved: at 100, VGG ratio at seeds 0 / 2 (benchmarks/RESULTS, session 27) lego
+    # 1.65 / 1.55 -> 1.46 / 1.40 (studs on more bricks, less fur), parquet 1.31 -> 1.08,
+    # daisies 1.34 / 1.27 -> 1.14 / 1.15, hammered 1.31 / 1.18 -> 1.12 / 1.13, rust 1.18
+    # -> 1.01, leaves 1.93 / 1.99 -> 1.80 / 1.86, knots 1.41 -> 1.25 at seed 2; gravel_gray
+    # worse, 1.53 / 1.52 -> 1.62 / 1.60; false colour <= 0.00034 (lego)
+    palette_weight: float = 100.0
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0
