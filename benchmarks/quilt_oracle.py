@@ -10,8 +10,8 @@ the held-out half (floor: the exemplar against the held-out half, as `quality.py
         [--bench ../shared/bench] [--seeds 1 2]
 
 Session 27, bricks (seed-0 model): 1.12 from its real level, 1.66 / 1.88 from its
-quilt (seeds 1 / 2): the finer scale draws straight courses from real pixels, and the
-wobble from the lattice quilt's resampled blocks.
+quilt (seeds 1 / 2): the finer scale draws straight courses from real pixels, and
+wobbling mortar from the lattice quilt.
 """
 
 from __future__ import annotations
