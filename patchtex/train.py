@@ -224,9 +224,9 @@ def clip_gradient(parameters: list[torch.Tensor], mean: float | None, factor: fl
     leave the exemplar's colours, the palette loss (weight 1000 then; 100 since session
     27) wakes from ~0. Adam's second moment still remembers small gradients, so that step
     moves the weights ~16x as far as a normal one, and a couple of them in a row wrecked
-    a scale that had converged
-    (diamond_plate, seed 1, scale 2 of 3: norms ~5 for 550 steps, then 314, 474, 858;
-    benchmarks/README, session 16). The spike's direction is kept, only its length held."""
+    a scale that had converged (diamond_plate, seed 1, scale 2 of 3: norms ~5 for 550
+    steps, then 314, 474, 858; benchmarks/README, session 16). The spike's direction is
+    kept, only its length held."""
     grads = [p.grad for p in parameters if p.grad is not None]
     norm = torch.nn.utils.get_total_norm(grads).item()
     if mean is not None and norm > factor * mean:
