@@ -9,8 +9,8 @@ the held-out half (floor: the exemplar against the held-out half, as `quality.py
     python benchmarks/quilt_oracle.py bench-out/quality/bricks.patchtex.safetensors [...]
         [--bench ../shared/bench] [--seeds 1 2]
 
-Session 27, bricks (seed-0 model): 1.12 from its real level, 1.66 / 1.88 from its
-quilt (seeds 1 / 2): the finer scale draws straight courses from real pixels, and
+Session 27, bricks (seed-0 model): 1.12 / 1.13 from its real level, 1.61 / 2.02 from
+its quilt (seeds 1 / 2): the finer scale draws straight courses from real pixels, and
 wobbling mortar from the lattice quilt.
 """
 

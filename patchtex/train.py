@@ -842,11 +842,8 @@ class _ScaleFit:
             for b, (y, x) in enumerate(zip(ys, xs)):
                 source.phase_at(b, origin, (x - cx0) / per, (y - cy0) / per)
         coarse = crops_at(coarse_level, ys, xs, cw, ch)
-        fine = []
-        for y, x in zip(ys, xs):
-            fy, fx = 2 * (y - cy0), 2 * (x - cx0)
-            fine.append(fine_level[..., fy : fy + self.crop, fx : fx + self.crop])
-        return coarse, torch.cat(fine)
+        fys, fxs = [2 * (y - cy0) for y in ys], [2 * (x - cx0) for x in xs]
+        return coarse, crops_at(fine_level, fys, fxs, self.crop, self.crop)
 
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor, r1: bool) -> float:
         """Non-saturating logistic loss, with the lazy R1 penalty on real crops when `r1`."""
