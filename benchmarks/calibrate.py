@@ -14,7 +14,14 @@ shuffle of the exemplar (objects cut up, the pixels' statistics kept) and a Gaus
 (sigma 2 px) must score above it, the blur above the shuffle. Both faults are scored
 against the held-out half like any output.
 
-    python benchmarks/calibrate.py [--bench DIR] [--no-structure] [--deep]
+patch SWD (`--offsets`): the exemplar itself cropped at every offset of 0-28 px (by 2, in
+y, then in x; the crop 28 px smaller) against the held-out half. A real crop of the photo
+is the best any output can be, so the worst of these is a floor the SWD bar cannot ask to
+beat. On a near-periodic photo the exemplar and its held-out half hold the lattice at the
+same place in their frames, and the SWD floor is tiny: moving the lattice in the frame by
+half a period costs what a fault does (bricks: 1.82 at a 14 px offset, session 28).
+
+    python benchmarks/calibrate.py [--bench DIR] [--no-structure] [--deep] [--offsets]
 """
 
 from __future__ import annotations
@@ -69,12 +76,35 @@ def structure_table(bench: Path, ratio=quality.structure_ratio, label: str = "st
     print(f"ranked right on {ranked} of {len(names)}")
 
 
+def offset_table(bench: Path, span: int = 28, step: int = 2) -> None:
+    """The patch SWD ratio of the exemplar cropped at each offset (see the docstring)."""
+    print(f"\n{'texture':<14} {'SWD: offset 0':>14} {'worst y':>8} {'at':>4} {'worst x':>8} {'at':>4}")
+    for path in sorted(bench.glob("*.ref.png")):
+        name = path.name[: -len(".ref.png")]
+        exemplar = load_image(bench / f"{name}.png").pixels
+        held = load_image(path).pixels
+        floor = quality.patch_swd(exemplar, held)
+        h, w = exemplar.shape[-2:]
+        along_y = [quality.patch_swd(exemplar[..., d : h - span + d, :], held) / floor for d in range(0, span, step)]
+        along_x = [quality.patch_swd(exemplar[..., d : w - span + d], held) / floor for d in range(0, span, step)]
+        iy = max(range(len(along_y)), key=along_y.__getitem__)
+        ix = max(range(len(along_x)), key=along_x.__getitem__)
+        print(
+            f"{name:<14} {along_y[0]:14.2f} {along_y[iy]:8.2f} {iy * step:4} {along_x[ix]:8.2f} {ix * step:4}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench")
     parser.add_argument("--no-structure", action="store_true", help="only the false-colour table")
     parser.add_argument("--deep", action="store_true", help="the VGG-16 measure too (deep_structure.py)")
+    parser.add_argument("--offsets", action="store_true", help="only the SWD of the exemplar at offsets in its frame")
     args = parser.parse_args()
+    if args.offsets:
+        offset_table(args.bench)
+        return
     print(f"{'texture':<14} {'false colour: held-out':>22} {'rotated':>8}")
     worst = 0.0
     for path in sorted(args.bench.glob("*.ref.png")):
