@@ -96,6 +96,10 @@ class ModelConfig:
     # the quilt's cell side in coarsest pixels (`layout.CELL` for every model file written
     # before this field existed)
     layout_cell: int = 16
+    # the spread of the i.i.d. noise channels at every finer scale (the coarsest keeps 1):
+    # a finer scale adds detail to a coarser image, and noise of the image's own spread
+    # there starts it drawing grain where the exemplar is flat (lego's fur)
+    fine_noise: float = 1.0
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -108,6 +112,8 @@ class ModelConfig:
             raise ValueError("layout_transforms would break a lattice quilt's lattice (waves)")
         if self.layout_offset and (not self.layout_size or len(self.layout_offset) != self.image_channels):
             raise ValueError("layout_offset needs a quilted coarsest scale and one value per image channel")
+        if not 0.0 <= self.fine_noise <= 10.0:
+            raise ValueError(f"fine_noise must be between 0 and 10, got {self.fine_noise}")
         if self.layout_cell < 4:
             raise ValueError(f"layout_cell must be at least 4, got {self.layout_cell}")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
@@ -164,6 +170,7 @@ class ModelConfig:
             layout_transforms=tuple(str(name) for name in raw.get("layout_transforms", ())),
             layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
             layout_cell=int(raw.get("layout_cell", 16)),
+            fine_noise=float(raw.get("fine_noise", 1.0)),
         )
 
 
@@ -318,6 +325,7 @@ class TrainConfig:
     # -> 1.01, leaves 1.93 / 1.99 -> 1.80 / 1.86, knots 1.41 -> 1.25 at seed 2; gravel_gray
     # worse, 1.53 / 1.52 -> 1.62 / 1.60; false colour <= 0.00034 (lego)
     palette_weight: float = 100.0
+    fine_noise: float = 1.0  # `ModelConfig.fine_noise` of a new fit
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0

@@ -409,6 +409,8 @@ class TrainingSource:
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         _, _, w, h = rect
         noise = torch.randn(self.batch, self.config.noise_channels, h, w, generator=self.generator)
+        if scale > 0 and self.config.fine_noise != 1.0:
+            noise = noise * self.config.fine_noise
         fed = list(self.config.waves_at(scale))
         if fed:
             waves = wave_field(self.waves[fed], self.phases[:, fed], self.config.factor(scale), rect)
@@ -545,6 +547,8 @@ def fit_pyramid(
             cell=train.small_layout_cell if train.is_small(pixels) else CELL,
             finer=train.layout_finer,
         )
+    if resume is None and train.fine_noise != model_config.fine_noise:
+        model_config = replace(model_config, fine_noise=train.fine_noise)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from

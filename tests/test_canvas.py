@@ -186,3 +186,30 @@ def test_moved_waves_are_the_planes_further_on_and_the_noise_stays(tiny_model):
     assert pyramid.config.waves_at(1)  # the finest scale is fed the wave
     assert torch.allclose(moved(1, rect)[:, noise:], plain(1, (9, 9, 10, 10))[:, noise:], atol=1e-5)
     assert torch.equal(moved(1, rect)[:, :noise], plain(1, rect)[:, :noise])
+
+
+def test_fine_noise_sets_the_spread_of_every_finer_scales_noise_in_fits_and_renders():
+    """`ModelConfig.fine_noise` scales the noise channels of scales > 0 where a render
+    draws them (`KeyedSource`) and where a fit does (`TrainingSource`); the coarsest
+    scale's noise keeps a spread of 1, and old records read as 1 everywhere."""
+    import dataclasses
+    import json
+
+    from patchtex.canvas import KeyedSource
+    from patchtex.config import ModelConfig
+    from patchtex.model import Pyramid
+    from patchtex.train import TrainingSource
+
+    plain = ModelConfig(num_scales=3, channels=(8, 8, 8), layers=(3, 3, 3))
+    quiet = dataclasses.replace(plain, fine_noise=0.25)
+    rect = (0, 0, 128, 128)
+    for scale, spread in ((0, 1.0), (1, 0.25), (2, 0.25)):
+        a = KeyedSource(Pyramid(plain), 5, CPU)(scale, rect)
+        b = KeyedSource(Pyramid(quiet), 5, CPU)(scale, rect)
+        assert torch.allclose(b, a * spread)
+        fitted = TrainingSource(quiet, torch.zeros(0, 2), 2, torch.Generator().manual_seed(0), CPU)(scale, rect)
+        assert abs(fitted.std().item() - spread) < 0.02 * spread
+    assert ModelConfig.from_json(quiet.to_json()) == quiet
+    raw = json.loads(quiet.to_json())
+    del raw["fine_noise"]
+    assert ModelConfig.from_json(json.dumps(raw)).fine_noise == 1.0
