@@ -10,8 +10,10 @@ the held-out half (floor: the exemplar against the held-out half, as `quality.py
         [--bench ../shared/bench] [--seeds 1 2]
 
 Session 27, bricks (seed-0 model): 1.12 / 1.13 from its real level, 1.61 / 2.02 from
-its quilt (seeds 1 / 2): the finer scale draws straight courses from real pixels, and
-wobbling mortar from the lattice quilt.
+its quilt (seeds 1 / 2). Session 28 found most of that gap is where the quilt puts the
+lattice in the frame, not how it draws it: the real level holds the exemplar's own phase,
+and the same model's quilt at that phase scores 1.11 (RESULTS, session 28;
+`calibrate.py --offsets`: the exemplar itself half a course lower scores 1.82).
 """
 
 from __future__ import annotations
