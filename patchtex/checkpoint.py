@@ -281,6 +281,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "scales": scales,
         "parameters": sum(p.numel() for p in pyramid.parameters()),
         "noise_channels": config.noise_channels,
+        "fine_noise": config.fine_noise,  # the finer scales' noise spread (the coarsest's is 1)
         "waves": waves,
         "fit_seconds": meta.get("fit_seconds"),
         "losses": meta.get("losses"),

@@ -293,6 +293,7 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     assert finest["exemplar_size"] == f"{ex['fitted_width']}x{ex['fitted_height']}"
     assert info["exemplar"]["sha256"] == ex["sha256"] and info["format_version"] >= 1
     assert info["train_config"]["coarse_steps"] == 2 and info["fit_seconds"] > 0 and "swd" in info["losses"]
+    assert info["fine_noise"] == cfg.fine_noise == info["train_config"]["fine_noise"] == 0.1
     text = runner.invoke(main, ["info", str(model_file)])
     assert text.exit_code == 0 and f"{cfg.num_scales} scales" in text.output and "sees px" in text.output
     # the stripes' 8 px period is 4 px at the coarser of 2 scales: it feeds both
