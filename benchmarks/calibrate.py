@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -37,6 +38,13 @@ from patchtex import quality
 from patchtex.images import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_pairs(bench: Path) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name, exemplar, held-out half) of every texture in `bench`, by name."""
+    for path in sorted(bench.glob("*.ref.png")):
+        name = path.name[: -len(".ref.png")]
+        yield name, load_image(bench / f"{name}.png").pixels, load_image(path).pixels
 
 
 def block_shuffle(image: torch.Tensor, block: int = 16, seed: int = 0) -> torch.Tensor:
@@ -63,26 +71,21 @@ def gaussian_blur(image: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
 
 def structure_table(bench: Path, ratio=quality.structure_ratio, label: str = "structure") -> None:
     print(f"\n{'texture':<14} {label + ': shuffle':>18} {'blur':>6}  exemplar < shuffle < blur")
-    ranked = 0
-    names = sorted(p.name[: -len(".ref.png")] for p in bench.glob("*.ref.png"))
-    for name in names:
-        exemplar = load_image(bench / f"{name}.png").pixels
-        held = load_image(bench / f"{name}.ref.png").pixels
+    ranked = count = 0
+    for name, exemplar, held in bench_pairs(bench):
+        count += 1
         shuffled = ratio(block_shuffle(exemplar), held, exemplar)
         blurred = ratio(gaussian_blur(exemplar), held, exemplar)
         ok = 1.0 < shuffled < blurred
         ranked += ok
         print(f"{name:<14} {shuffled:18.2f} {blurred:6.2f}  {'yes' if ok else 'NO'}", flush=True)
-    print(f"ranked right on {ranked} of {len(names)}")
+    print(f"ranked right on {ranked} of {count}")
 
 
 def offset_table(bench: Path, span: int = 28, step: int = 2) -> None:
     """The patch SWD ratio of the exemplar cropped at each offset (see the docstring)."""
     print(f"\n{'texture':<14} {'SWD: offset 0':>14} {'worst y':>8} {'at':>4} {'worst x':>8} {'at':>4}")
-    for path in sorted(bench.glob("*.ref.png")):
-        name = path.name[: -len(".ref.png")]
-        exemplar = load_image(bench / f"{name}.png").pixels
-        held = load_image(path).pixels
+    for name, exemplar, held in bench_pairs(bench):
         floor = quality.patch_swd(exemplar, held)
         h, w = exemplar.shape[-2:]
         along_y = [quality.patch_swd(exemplar[..., d : h - span + d, :], held) / floor for d in range(0, span, step)]
@@ -107,10 +110,7 @@ def main() -> None:
         return
     print(f"{'texture':<14} {'false colour: held-out':>22} {'rotated':>8}")
     worst = 0.0
-    for path in sorted(args.bench.glob("*.ref.png")):
-        name = path.name[: -len(".ref.png")]
-        exemplar = load_image(args.bench / f"{name}.png").pixels
-        held = load_image(path).pixels
+    for name, exemplar, held in bench_pairs(args.bench):
         rotated = held[:, [1, 2, 0]] if held.shape[1] >= 3 else -held
         truth = quality.false_colour_share(held, exemplar)
         worst = max(worst, truth)

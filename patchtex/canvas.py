@@ -83,8 +83,9 @@ class KeyedSource:
         factor = self.config.factor(scale)
         period = None if self.periods is None else self.periods[scale]
         cond = keyed_noise(self.seed, scale, rect, self.config.noise_channels, period)
-        if scale > 0 and self.config.fine_noise != 1.0:
-            cond = cond * self.config.fine_noise
+        spread = self.config.noise_spread(scale)
+        if spread != 1.0:
+            cond = cond * spread
         fed = list(self.config.waves_at(scale))
         if fed:
             waves = self.scale_waves[scale][fed]

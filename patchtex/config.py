@@ -144,6 +144,11 @@ class ModelConfig:
             return tuple(range(len(self.waves))) if scale == 0 else ()
         return tuple(i for i, scales in enumerate(self.wave_scales) if scale in scales)
 
+    def noise_spread(self, scale: int) -> float:
+        """The spread of the i.i.d. noise channels the generator of `scale` is fed: 1 at the
+        coarsest, `fine_noise` at every finer scale (renders and fits alike)."""
+        return 1.0 if scale == 0 else self.fine_noise
+
     def periodic_channels(self, scale: int) -> int:
         """Periodic input channels (sin and cos of each wave) of the generator of `scale`."""
         return 2 * len(self.waves_at(scale))

@@ -409,8 +409,9 @@ class TrainingSource:
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         _, _, w, h = rect
         noise = torch.randn(self.batch, self.config.noise_channels, h, w, generator=self.generator)
-        if scale > 0 and self.config.fine_noise != 1.0:
-            noise = noise * self.config.fine_noise
+        spread = self.config.noise_spread(scale)
+        if spread != 1.0:
+            noise = noise * spread
         fed = list(self.config.waves_at(scale))
         if fed:
             waves = wave_field(self.waves[fed], self.phases[:, fed], self.config.factor(scale), rect)
