@@ -876,6 +876,9 @@ class _ScaleFit:
         """Adversarial + patch SWD + spectral + consistency (+ paired super-resolution)
         losses: their values."""
         train, generator = self.train, self.generator
+        # the critic's weights need no gradient here: its backward then computes only the
+        # gradient to its input (the generator's image), not to every one of its convs
+        self.disc.requires_grad_(False)
         with self.autocast:
             d_gen = self.disc(_with(fake, self.fake_cond))
         loss_adv = sum(F.softplus(-d).mean() for d in d_gen)
@@ -911,6 +914,7 @@ class _ScaleFit:
             losses["sr"] = loss_sr.item()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
+        self.disc.requires_grad_(True)
         if train.grad_clip > 0:
             self.grad_norm = clip_gradient(list(self.gen.parameters()), self.grad_norm, train.grad_clip)
         self.opt_g.step()
