@@ -196,7 +196,7 @@ def test_fine_noise_sets_the_spread_of_every_finer_scales_noise_in_fits_and_rend
     import json
 
     from patchtex.canvas import KeyedSource
-    from patchtex.config import ModelConfig
+    from patchtex.config import ModelConfig, TrainConfig
     from patchtex.model import Pyramid
     from patchtex.train import TrainingSource
 
@@ -213,7 +213,5 @@ def test_fine_noise_sets_the_spread_of_every_finer_scales_noise_in_fits_and_rend
     raw = json.loads(quiet.to_json())
     del raw["fine_noise"]
     assert ModelConfig.from_json(json.dumps(raw)).fine_noise == 1.0
-    from patchtex.config import TrainConfig
-
     assert TrainConfig().fine_noise == 0.1  # new fits (session 28)
     assert TrainConfig.from_json(json.dumps({"seed": 0})).fine_noise == 1.0  # a record from before
