@@ -76,6 +76,7 @@ class KeyedSource:
                 config.layout_offset,
                 every_wave=config.phased_layout,
                 cell=config.layout_cell,
+                coherent=config.layout_coherent,
             )
         return self._quilt(rect).to(self.device)
 

@@ -9,8 +9,16 @@ into square cells of `CELL` coarse pixels, and each cell shows a block of the ex
 coarsest level. The cells form a checkerboard: a "black" cell takes a block at a random
 place; a "white" cell, whose four neighbours are all black, takes the best of
 `CANDIDATES` random blocks, the one whose `OVERLAP`-pixel margins best agree with its
-neighbours' blocks. Neighbouring blocks meet along a minimum-error cut through their
-overlap. Every choice depends on the seed and on cells at most one apart, so
+neighbours' blocks. Of a white cell's candidates, the last `coherent` (a model's `layout_coherent`) are no
+random places but its neighbours' continuations: the block that carries on the left
+neighbour's block exactly across their shared edge, and so on for the right, upper and
+lower ones (as Ashikhmin's coherent candidates do for pixels). Where one wins, a band, a
+vein or a course runs on across that edge as the exemplar has it, where 16 random blocks
+rarely hold one that enters at the right place. A continuation's strip along the edge it
+continues costs nothing, so it is judged on its other three strips (scaled to four): it
+wins where it also fits the cell's other neighbours, not by that free edge alone (which
+made it win so often that small exemplars' quilts repeated their level in larger pieces).
+Neighbouring blocks meet along a minimum-error cut through their overlap. Every choice depends on the seed and on cells at most one apart, so
 the quilt is a fixed function of position like the noise: any window is exact, and with
 a period the cells wrap (tileable outputs).
 
@@ -53,6 +61,7 @@ SNAP_STEPS = 2  # lattice steps either way a block's source may move to its latt
 # 2.94 / 3.11; benchmarks/RESULTS, session 22)
 SNAP_TOLERANCES = (0.15, 0.25)
 PERIOD_DB = 3.0
+NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # a white cell's: left, right, upper, lower
 # cells whose block a quilt remembers (and twice as many seams) before it forgets them
 # all: a canvas keeps one quilt for its whole render, and a 16384 px output of a model
 # quilted at 1/2 has 262144 cells (about 150 MB of remembered seams)
@@ -255,8 +264,13 @@ class Quilt:
         offset: tuple[float, ...] = (),
         every_wave: bool = False,
         cell: int = CELL,
+        coherent: int = 0,
     ):
         from .symmetry import TRANSFORMS
+
+        if not 0 <= coherent <= len(NEIGHBOURS):
+            raise ValueError(f"coherent must be 0-{len(NEIGHBOURS)}, got {coherent}")
+        self.coherent = coherent  # a white cell's candidates that continue a neighbour's block
 
         level = level.float().cpu()
         self.lattice = self.plane_lattice = self.solve = self.phase = None
@@ -406,13 +420,18 @@ class Quilt:
                 self.chosen[cell] = tuple(candidates[index * CANDIDATES + int(best[index])].tolist())
 
     def _candidate_costs(self, cells: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """For white cells of one size: their candidate blocks ([N * K, 3], `_candidates`)
-        and each one's squared difference to the cell's four neighbours' blocks over the
-        strips `OVERLAP` either side of their shared edges ([N, K] float32). All blocks in
+        """For white cells of one size: their candidate blocks ([N * K, 3], `_candidates`,
+        the last ones continuations where `coherent`: `_continue`) and each one's squared
+        difference to the cell's four neighbours' blocks over the strips `OVERLAP` either
+        side of their shared edges ([N, K] float32; a continuation's three other strips,
+        times 4/3). All blocks in
         one gather, then one sum a strip, in the order and layout the sums always had."""
         i0, j0 = cells[0]
         width, height = self.xs.edge(i0 + 1) - self.xs.edge(i0), self.ys.edge(j0 + 1) - self.ys.edge(j0)
         offsets = self._candidates(cells)
+        continued = None
+        if self.coherent:
+            offsets, continued = self._continue(cells, offsets)
         rows = offsets[:, 1, None] + self._span  # [N * K, size]
         cols = offsets[:, 2, None] + self._span
         blocks = self._stacked()[offsets[:, 0, None, None], :, rows[:, :, None], cols[:, None, :]]
@@ -432,6 +451,9 @@ class Quilt:
             theirs = self._gather([(i + di, j + dj) for i, j in cells], ys, xs).transpose(0, 1)  # [C, N, h, w]
             mine = blocks[:, :, r0:r1, c0:c1].contiguous().view(-1, count, CANDIDATES, r1 - r0, c1 - c0)
             total += (mine - theirs[:, :, None]).pow(2).sum(dim=(0, 3, 4))
+        if continued is not None:
+            # a continuation's own strip costs nothing: it is judged on the other three
+            total = torch.where(continued, total * (len(strips) / (len(strips) - 1)), total)
         return offsets, total
 
     def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int | None = None) -> torch.Tensor:
@@ -455,8 +477,34 @@ class Quilt:
         row, col = (h % rows).astype(np.int64), ((h // rows) % cols).astype(np.int64)
         if self.lattice is not None:
             where = np.repeat(np.array(cells, dtype=np.int64), count, axis=0)
-            return torch.from_numpy(self._snap_many(where, row.reshape(-1), col.reshape(-1)))
-        return torch.from_numpy(np.stack([variant, row, col], axis=-1).reshape(-1, 3))
+            out = self._snap_many(where, row.reshape(-1), col.reshape(-1)).reshape(len(cells), count, 3)
+        else:
+            out = np.stack([variant, row, col], axis=-1)
+        return torch.from_numpy(out.reshape(-1, 3))
+
+    def _continue(self, cells: list[tuple[int, int]], offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`offsets` ([N * K, 3], `_candidates`) with each white cell's last candidates
+        replaced by the continuations of its first `coherent` neighbours' blocks
+        (`NEIGHBOURS` order): the place in the same variant that is the neighbour's source
+        moved as far as the cell's edge is from the neighbour's, so the two blocks are one
+        piece of the level across their shared edge. On a lattice quilt it holds the
+        lattice phase the cell needs (its source and its destination move alike). A
+        continuation that would leave the level is skipped (that random candidate stays).
+        Also [N, K] bool: which candidates are continuations."""
+        out = offsets.view(len(cells), CANDIDATES, 3).clone()
+        continued = torch.zeros(len(cells), CANDIDATES, dtype=torch.bool)
+        for n, (i, j) in enumerate(cells):
+            k = CANDIDATES - 1
+            for di, dj in NEIGHBOURS[: self.coherent]:
+                variant, row, col = self.source(i + di, j + dj)
+                row += self.ys.edge(j) - self.ys.edge(j + dj)
+                col += self.xs.edge(i) - self.xs.edge(i + di)
+                height, width = self.variants[variant].shape[-2:]
+                if 0 <= row <= height - self.size and 0 <= col <= width - self.size:
+                    out[n, k] = torch.tensor((variant, row, col))
+                    continued[n, k] = True
+                    k -= 1
+        return out.view(-1, 3), continued
 
     def _seam(self, i: int, j: int, vertical: bool) -> torch.Tensor:
         """The cut between cell (i, j) and its right (`vertical`) or lower neighbour: per
@@ -595,6 +643,7 @@ def quilt_offset(
     lattice: torch.Tensor | None = None,
     every_wave: bool = False,
     cell: int = CELL,
+    coherent: int = 0,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -603,7 +652,15 @@ def quilt_offset(
     more often a bland one; both shift the colour of a quilt, and through the finer
     scales' consistency with it, of the output. Measured on one quilt of
     `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed: the same for every seed and window."""
-    probe = Quilt(level, _mix(OFFSET_KEY), transforms=transforms, lattice=lattice, every_wave=every_wave, cell=cell)
+    probe = Quilt(
+        level,
+        _mix(OFFSET_KEY),
+        transforms=transforms,
+        lattice=lattice,
+        every_wave=every_wave,
+        cell=cell,
+        coherent=coherent,
+    )
     side = OFFSET_CELLS * cell
     gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
     return tuple(round(float(v), 6) for v in gap)
@@ -623,13 +680,23 @@ def quilt_bank(
     offset: tuple[float, ...] = (),
     every_wave: bool = False,
     cell: int = CELL,
+    coherent: int = 0,
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
     these: one quilt of a whole bank costs what a few crop-sized ones do (most of a small
     quilt's work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
     quilts = [
-        Quilt(level, k, transforms=transforms, lattice=lattice, offset=offset, every_wave=every_wave, cell=cell)
+        Quilt(
+            level,
+            k,
+            transforms=transforms,
+            lattice=lattice,
+            offset=offset,
+            every_wave=every_wave,
+            cell=cell,
+            coherent=coherent,
+        )
         for k in bank_seeds(seed, count)
     ]
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])

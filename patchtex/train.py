@@ -401,6 +401,7 @@ class TrainingSource:
                 offset=config.layout_offset,
                 every_wave=config.phased_layout,
                 cell=config.layout_cell,
+                coherent=config.layout_coherent,
             )
             self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
@@ -550,6 +551,10 @@ def fit_pyramid(
         )
     if resume is None and train.fine_noise != model_config.fine_noise:
         model_config = replace(model_config, fine_noise=train.fine_noise)
+    # a lattice quilt's blocks are already placed in step with their neighbours (and
+    # parquet's planks lost under continuations: benchmarks/RESULTS, session 30)
+    if resume is None and model_config.layout_size and not model_config.waves:
+        model_config = replace(model_config, layout_coherent=train.quilt_coherent)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
@@ -560,6 +565,7 @@ def fit_pyramid(
             lattice,
             model_config.phased_layout,
             model_config.layout_cell,
+            model_config.layout_coherent,
         )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
@@ -596,6 +602,7 @@ def fit_pyramid(
             offset=cfg.layout_offset,
             every_wave=cfg.phased_layout,
             cell=cfg.layout_cell,
+            coherent=cfg.layout_coherent,
         )
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]

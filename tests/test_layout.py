@@ -43,22 +43,24 @@ def _blobs(size: int = 128, seed: int = 0) -> torch.Tensor:
     return torch.tanh(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic"))
 
 
+@pytest.mark.parametrize("coherent", [0, 4])
 @pytest.mark.parametrize("rect", [(0, 0, 20, 20), (-7, 3, 33, 17), (50, 40, 30, 30), (-40, -30, 1, 1)])
-def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect):
+def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
-    big = Quilt(level, 5)((-40, -30, 140, 120))
+    big = Quilt(level, 5, coherent=coherent)((-40, -30, 140, 120))
     x0, y0, w, h = rect
-    assert torch.equal(Quilt(level, 5)(rect), big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
+    window = Quilt(level, 5, coherent=coherent)(rect)
+    assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
 def test_a_quilt_forgets_what_it_remembers_beyond_its_bound_and_draws_the_same(monkeypatch):
     # a canvas keeps one quilt for a whole render: its memory of blocks and seams is bounded
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
     lattice = torch.tensor([[0.0, 1 / 7.3], [1 / 9.1, 0.0]], dtype=torch.float64)
-    for waves in (None, lattice):
-        whole = Quilt(level, 5, lattice=waves)((0, 0, 160, 120))
+    for waves, coherent in ((None, 0), (lattice, 0), (None, 4), (lattice, 4)):
+        whole = Quilt(level, 5, lattice=waves, coherent=coherent)((0, 0, 160, 120))
         monkeypatch.setattr(layout, "CACHE_CELLS", 6)
-        quilt = Quilt(level, 5, lattice=waves)
+        quilt = Quilt(level, 5, lattice=waves, coherent=coherent)
         tiles = [torch.cat([quilt((x, y, 40, 40)) for x in range(0, 160, 40)], dim=3) for y in range(0, 120, 40)]
         assert torch.equal(torch.cat(tiles, dim=2), whole)
         # one 40 px window (3x3 cells) needs 24 seams and at most 7x7 blocks (its cells, a
@@ -102,10 +104,11 @@ def test_a_seam_follows_where_the_two_blocks_agree():
     assert bool((cut[1:] - cut[:-1]).abs().le(1).all())
 
 
+@pytest.mark.parametrize("coherent", [0, 4])
 @pytest.mark.parametrize("period", [(37, 21), (64, 32), (5, 9)])
-def test_with_a_period_the_quilt_wraps(period):
+def test_with_a_period_the_quilt_wraps(period, coherent):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(2))
-    quilt = Quilt(level, 7, period)
+    quilt = Quilt(level, 7, period, coherent=coherent)
     px, py = period
     base = quilt((0, 0, px, py))
     assert torch.equal(base, quilt((px, py, px, py)))
@@ -439,6 +442,10 @@ def test_a_window_of_a_lattice_quilt_is_exactly_that_part_of_a_larger_one(waves,
         for x0, y0, w, h in [(0, 0, 20, 20), (-7, 3, 33, 17), (-40, -30, 1, 1), (13, -21, 70, 9)]:
             window = Quilt(level, seed, period, lattice=lattice, plane_lattice=plane)((x0, y0, w, h))
             assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
+    # with continuations too (a continuation keeps the lattice phase: `_continue`)
+    big = Quilt(level, 1, period, lattice=lattice, plane_lattice=plane, coherent=4)((-40, -30, 140, 120))
+    window = Quilt(level, 1, period, lattice=lattice, plane_lattice=plane, coherent=4)((-7, 3, 33, 17))
+    assert torch.equal(window, big[..., 33 : 33 + 17, 33 : 33 + 33])
 
 
 def test_a_wrapping_lattice_quilt_keeps_its_lattice_across_the_wrap():
@@ -510,7 +517,8 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     config = model.config
     level = model.pyramid.generators[0].level
     cell = config.layout_cell  # 12: the blobs (128x128) are a small exemplar
-    assert config.layout_offset == layout.quilt_offset(level, cell=cell) and any(config.layout_offset)
+    offset = layout.quilt_offset(level, cell=cell, coherent=config.layout_coherent)
+    assert config.layout_offset == offset and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
     off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
     assert off.config.layout_offset == ()
@@ -635,6 +643,7 @@ def test_a_fit_with_layout_channels_makes_a_phased_model_with_exact_windows(tmp_
     )
     model = patchtex.fit(exemplar, train)
     assert model.config.waves and model.config.phased_layout
+    assert model.config.layout_coherent == 0  # a lattice quilt's blocks are in step already
     model.save(tmp_path / "m.safetensors")
     again = patchtex.load(tmp_path / "m.safetensors")
     assert again.config.phased_layout
@@ -692,3 +701,102 @@ def test_a_small_exemplars_quilt_has_smaller_cells():
         ModelConfig(layout_cell=3)
     with pytest.raises(ValueError, match="small_layout_cell"):
         TrainConfig(small_layout_cell=2)
+
+
+def _block(quilt: Quilt, i: int, j: int, offset, x0: int, x1: int, y0: int, y1: int) -> torch.Tensor:
+    """Cell (i, j)'s block from `offset` (variant, row, column) over global [x0, x1) x [y0, y1)."""
+    variant, row, col = offset
+    sy, sx = row + OVERLAP + y0 - quilt.ys.edge(j), col + OVERLAP + x0 - quilt.xs.edge(i)
+    return quilt.variants[variant][0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
+
+
+def test_a_white_cells_last_candidates_continue_its_neighbours_blocks():
+    level = torch.rand(1, 3, 70, 74, generator=torch.Generator().manual_seed(3))
+    plain, coherent = Quilt(level, 11), Quilt(level, 11, coherent=4)
+    continued = 0
+    for cell in [(1, 0), (3, 2), (0, 1), (2, 3), (-1, 2)]:  # white cells
+        i, j = cell
+        random, _ = plain._candidate_costs([cell])
+        offsets, costs = coherent._candidate_costs([cell])
+        assert torch.equal(offsets[: CANDIDATES - 4], random[: CANDIDATES - 4])  # the random ones stay
+        xa, xb, ya, yb = coherent.xs.edge(i), coherent.xs.edge(i + 1), coherent.ys.edge(j), coherent.ys.edge(j + 1)
+        strips = {  # neighbour -> its strip: global x0, x1, y0, y1
+            (-1, 0): (xa - OVERLAP, xa + OVERLAP, ya, yb),
+            (1, 0): (xb - OVERLAP, xb + OVERLAP, ya, yb),
+            (0, -1): (xa, xb, ya - OVERLAP, ya + OVERLAP),
+            (0, 1): (xa, xb, yb - OVERLAP, yb + OVERLAP),
+        }
+        for k in range(CANDIDATES - 4, CANDIDATES):
+            offset = tuple(offsets[k].tolist())
+            errors = {}
+            for (di, dj), box in strips.items():
+                theirs = _block(coherent, i + di, j + dj, coherent.source(i + di, j + dj), *box)
+                errors[(di, dj)] = float((_block(coherent, i, j, offset, *box) - theirs).pow(2).sum())
+            if torch.equal(offsets[k], random[k]):  # a continuation that would leave the level
+                assert float(costs[0, k]) == pytest.approx(sum(errors.values()), rel=1e-5)
+                continue
+            # a continuation: one piece of the level with one neighbour's block across that edge
+            assert sorted(errors.values())[0] == 0.0 and sorted(errors.values())[1] > 0.0
+            # judged on the other three strips, scaled to four
+            assert float(costs[0, k]) == pytest.approx(sum(errors.values()) * 4 / 3, rel=1e-5)
+            continued += 1
+    assert continued >= 8
+    with pytest.raises(ValueError, match="coherent must be 0-4"):
+        Quilt(level, 1, coherent=5)
+
+
+def test_where_a_continuation_wins_the_quilt_is_one_piece_of_the_level_across_that_edge():
+    level = torch.rand(1, 3, 60, 64, generator=torch.Generator().manual_seed(5))
+    quilt = Quilt(level, 4, coherent=4)
+    image = quilt((0, 0, 10 * CELL, 10 * CELL))
+    pieces = 0
+    for j in range(1, 9):
+        for i in range(1, 9):
+            if (i + j) % 2 == 0:
+                continue
+            variant, row, col = quilt.source(i, j)
+            for di, dj in layout.NEIGHBOURS:
+                v, r, c = quilt.source(i + di, j + dj)
+                if (v, r + quilt.ys.edge(j) - quilt.ys.edge(j + dj), c + quilt.xs.edge(i) - quilt.xs.edge(i + di)) != (
+                    variant,
+                    row,
+                    col,
+                ):
+                    continue
+                pieces += 1
+                # both cells, wherever their seam runs, show the level as it is
+                y0, x0 = min(quilt.ys.edge(j), quilt.ys.edge(j + dj)), min(quilt.xs.edge(i), quilt.xs.edge(i + di))
+                y1 = max(quilt.ys.edge(j + 1), quilt.ys.edge(j + dj + 1))
+                x1 = max(quilt.xs.edge(i + 1), quilt.xs.edge(i + di + 1))
+                # inside the two cells, away from their other neighbours' seams
+                ya, yb = y0 + OVERLAP, y1 - OVERLAP
+                xa, xb = x0 + OVERLAP, x1 - OVERLAP
+                sy, sx = row + OVERLAP + ya - quilt.ys.edge(j), col + OVERLAP + xa - quilt.xs.edge(i)
+                want = level[..., sy : sy + yb - ya, sx : sx + xb - xa]
+                assert torch.equal(image[..., ya:yb, xa:xb], want)
+    assert pieces >= 5
+
+
+def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_path):
+    exemplar = _blobs()
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    assert train.quilt_coherent == 4
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.layout_coherent == 4
+    level = model.pyramid.generators[0].level
+    assert config.layout_offset == layout.quilt_offset(level, cell=config.layout_cell, coherent=4)
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config.layout_coherent == 4
+    assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
+    off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_coherent=0))
+    assert off.config.layout_coherent == 0
+    assert not torch.equal(off.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
+    raw = json.loads(config.to_json())
+    del raw["layout_coherent"]
+    assert ModelConfig.from_json(json.dumps(raw)).layout_coherent == 0
+    assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_coherent == 0
+    with pytest.raises(ValueError, match="layout_coherent needs a quilted coarsest scale"):
+        ModelConfig(layout_coherent=4)
+    with pytest.raises(ValueError, match="quilt_coherent must be 0-4"):
+        TrainConfig(quilt_coherent=5)
