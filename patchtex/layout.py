@@ -9,18 +9,19 @@ into square cells of `CELL` coarse pixels, and each cell shows a block of the ex
 coarsest level. The cells form a checkerboard: a "black" cell takes a block at a random
 place; a "white" cell, whose four neighbours are all black, takes the best of
 `CANDIDATES` random blocks, the one whose `OVERLAP`-pixel margins best agree with its
-neighbours' blocks. Of a white cell's candidates, the last `coherent` (a model's `layout_coherent`) are no
-random places but its neighbours' continuations: the block that carries on the left
-neighbour's block exactly across their shared edge, and so on for the right, upper and
-lower ones (as Ashikhmin's coherent candidates do for pixels). Where one wins, a band, a
-vein or a course runs on across that edge as the exemplar has it, where 16 random blocks
-rarely hold one that enters at the right place. A continuation's strip along the edge it
-continues costs nothing, so it is judged on its other three strips (scaled to four): it
-wins where it also fits the cell's other neighbours, not by that free edge alone (which
-made it win so often that small exemplars' quilts repeated their level in larger pieces).
-Neighbouring blocks meet along a minimum-error cut through their overlap. Every choice depends on the seed and on cells at most one apart, so
-the quilt is a fixed function of position like the noise: any window is exact, and with
-a period the cells wrap (tileable outputs).
+neighbours' blocks. Of a white cell's candidates, the last `coherent` (a model's
+`layout_coherent`, 0 by default) are no random places but its neighbours' continuations:
+the block that carries on the left neighbour's block exactly across their shared edge,
+and so on for the right, upper and lower ones (as Ashikhmin's coherent candidates do for
+pixels). Where one wins, a band, a vein or a course runs on across that edge as the
+exemplar has it, where 16 random blocks rarely hold one that enters at the right place.
+A continuation's strip along the edge it continues costs nothing, so it is judged on its
+other three strips (scaled to four): it wins where it also fits the cell's other
+neighbours, not by that free edge alone (which made it win so often that small
+exemplars' quilts repeated their level in larger pieces). Neighbouring blocks meet along
+a minimum-error cut through their overlap. Every choice depends on the seed and on cells
+at most one apart, so the quilt is a fixed function of position like the noise: any
+window is exact, and with a period the cells wrap (tileable outputs).
 
 Lattices (bricks, tiles, weaves) are quilted too, with each block's source moved to the
 nearest place a whole number of lattice steps (the exemplar's waves) from where it
@@ -424,8 +425,8 @@ class Quilt:
         the last ones continuations where `coherent`: `_continue`) and each one's squared
         difference to the cell's four neighbours' blocks over the strips `OVERLAP` either
         side of their shared edges ([N, K] float32; a continuation's three other strips,
-        times 4/3). All blocks in
-        one gather, then one sum a strip, in the order and layout the sums always had."""
+        times 4/3). All blocks in one gather, then one sum a strip, in the order and layout
+        the sums always had."""
         i0, j0 = cells[0]
         width, height = self.xs.edge(i0 + 1) - self.xs.edge(i0), self.ys.edge(j0 + 1) - self.ys.edge(j0)
         offsets = self._candidates(cells)
@@ -477,10 +478,8 @@ class Quilt:
         row, col = (h % rows).astype(np.int64), ((h // rows) % cols).astype(np.int64)
         if self.lattice is not None:
             where = np.repeat(np.array(cells, dtype=np.int64), count, axis=0)
-            out = self._snap_many(where, row.reshape(-1), col.reshape(-1)).reshape(len(cells), count, 3)
-        else:
-            out = np.stack([variant, row, col], axis=-1)
-        return torch.from_numpy(out.reshape(-1, 3))
+            return torch.from_numpy(self._snap_many(where, row.reshape(-1), col.reshape(-1)))
+        return torch.from_numpy(np.stack([variant, row, col], axis=-1).reshape(-1, 3))
 
     def _continue(self, cells: list[tuple[int, int]], offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`offsets` ([N * K, 3], `_candidates`) with each white cell's last candidates
