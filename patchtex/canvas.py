@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
-from .layout import Quilt, coarse_lattice, lattice_phases
+from .layout import Quilt, coarse_lattice, lattice_phases, quilt_options
 from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
 from .noise import keyed_noise, seed_phases, segments, wave_field
 
@@ -65,18 +65,8 @@ class KeyedSource:
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
             lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
-            config = self.config
             self._quilt = Quilt(
-                level,
-                self.seed,
-                period,
-                config.layout_transforms,
-                lattice,
-                plane,
-                config.layout_offset,
-                every_wave=config.phased_layout,
-                cell=config.layout_cell,
-                coherent=config.layout_coherent,
+                level, self.seed, period, lattice=lattice, plane_lattice=plane, **quilt_options(self.config)
             )
         return self._quilt(rect).to(self.device)
 

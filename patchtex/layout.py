@@ -230,6 +230,18 @@ def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Te
     return levels
 
 
+def quilt_options(config: ModelConfig) -> dict:
+    """The `Quilt` keyword arguments a model's quilts take from its config (all but the
+    level, seed, period and lattice, which depend on where the quilt is drawn)."""
+    return {
+        "transforms": config.layout_transforms,
+        "offset": config.layout_offset,
+        "every_wave": config.phased_layout,
+        "cell": config.layout_cell,
+        "coherent": config.layout_coherent,
+    }
+
+
 def lattice_phases(seed: int, count: int) -> np.ndarray:
     """The phases (cycles, [count] float64) at which the lattice quilt of `seed` sets its
     `count` waves: the plane's lattice at q is at phase `plane_lattice` q plus these."""

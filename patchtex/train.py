@@ -43,6 +43,7 @@ from .layout import (
     lattice_phases,
     quilt_bank,
     quilt_offset,
+    quilt_options,
     quilt_plan,
     structure_period,
 )
@@ -393,16 +394,7 @@ class TrainingSource:
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             config = self.config
             dx, dy = torch.randint(0, config.layout_cell, (2,), generator=self.generator).tolist()
-            quilt = Quilt(
-                level,
-                seed,
-                transforms=config.layout_transforms,
-                lattice=self.lattice,
-                offset=config.layout_offset,
-                every_wave=config.phased_layout,
-                cell=config.layout_cell,
-                coherent=config.layout_coherent,
-            )
+            quilt = Quilt(level, seed, lattice=self.lattice, **quilt_options(config))
             self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
@@ -594,16 +586,7 @@ def fit_pyramid(
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
         level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
-        bank = quilt_bank(
-            level,
-            train.seed,
-            transforms=cfg.layout_transforms,
-            lattice=lattice,
-            offset=cfg.layout_offset,
-            every_wave=cfg.phased_layout,
-            cell=cfg.layout_cell,
-            coherent=cfg.layout_coherent,
-        )
+        bank = quilt_bank(level, train.seed, lattice=lattice, **quilt_options(cfg))
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
