@@ -166,14 +166,20 @@ def quilt_scales(
     layout_side: int | None,
     period: float | None = None,
     element_px: float = 0.0,
+    lattice_period: float | None = None,
 ) -> int | None:
     """Scales of a pyramid for a height x width exemplar whose coarsest scale is a quilt
     (at least 2: a finer scale always remains), or None where that level holds no block.
     With the exemplar's `structure_period`, no coarser than the level where that period
-    spans `element_px` pixels."""
+    spans `element_px` pixels. With a lattice (`lattice_period`, its shortest wave's
+    period in exemplar pixels), no coarser than the level where that wave spans
+    `MIN_WAVE_PERIOD` pixels: every wave then holds the quilt's blocks in place (lego's
+    16 px studs are 2 px at 1/8, where blocks fell at any phase of them)."""
     n = max(2, num_scales_for(min(height, width), layout_side or coarse_side))
     if period is not None and element_px > 0:
         n = max(2, min(n, 1 + round(math.log2(max(period / element_px, 1.0)))))
+    if lattice_period is not None:
+        n = max(2, min(n, 1 + math.floor(math.log2(max(lattice_period / MIN_WAVE_PERIOD, 1.0)))))
     return n if fits(height >> (n - 1), width >> (n - 1)) else None
 
 
@@ -186,6 +192,7 @@ def quilt_plan(
     element_px: float = 0.0,
     finer: int = 0,
     cell: int = CELL,
+    lattice_period: float | None = None,
 ) -> tuple[int, int] | None:
     """(scales, cell side) of a pyramid whose coarsest scale is a quilt (`quilt_scales`),
     drawn up to `finer` scales finer than that with cells as many times 2x wider, so that
@@ -193,10 +200,12 @@ def quilt_plan(
     than `quilt_scales` allows with a `layout_side` that many times larger: one finer
     scale always remains, and the exemplar's structure may hold it coarser already).
     None where no level holds a block."""
-    n = quilt_scales(height, width, coarse_side, layout_side, period, element_px)
+    n = quilt_scales(height, width, coarse_side, layout_side, period, element_px, lattice_period)
     if n is None or finer <= 0:
         return None if n is None else (n, cell)
-    m = quilt_scales(height, width, coarse_side, (layout_side or coarse_side) << finer, period, element_px)
+    m = quilt_scales(
+        height, width, coarse_side, (layout_side or coarse_side) << finer, period, element_px, lattice_period
+    )
     if m is None or m >= n:
         return n, cell
     return m, cell << (n - m)

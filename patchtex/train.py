@@ -464,7 +464,8 @@ def config_for(
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
         period = structure_period(exemplar) if element_px > 0 else None
-        plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell)
+        shortest = min(1.0 / float(np.hypot(*wave)) for wave in waves) if waves else None
+        plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell, shortest)
         if plan is not None:
             n, cell = plan
             size = (height >> (n - 1), width >> (n - 1))

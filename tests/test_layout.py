@@ -212,11 +212,13 @@ def test_the_quilt_is_only_used_where_it_can_be():
     assert config_for(exemplar, 32, (), coarse_layout="generator").layout_size == ()
     # a lattice gets a lattice quilt and no periodic channels (the quilt sets its phase);
     # damage: blocks would copy the holes' fill
-    lattice = config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt")
-    assert lattice.layout_size == (32, 32) and lattice.waves == ((0.0, 0.125),)
+    lattice = config_for(exemplar, 32, ((0.0, 0.0625),), coarse_layout="quilt")
+    assert lattice.layout_size == (32, 32) and lattice.waves == ((0.0, 0.0625),)
+    # an 8 px wave would be 2 px at 1/4: quilted at 1/2, where it holds blocks in place
+    assert config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt").layout_size == (64, 64)
     assert all(not lattice.waves_at(s) for s in range(1, lattice.num_scales))
     # with layout_channels (an option, off by default) its finer scales are fed them, not the quilt
-    phased = config_for(exemplar, 32, ((0.0, 0.125),), coarse_layout="quilt", layout_channels=True)
+    phased = config_for(exemplar, 32, ((0.0, 0.0625),), coarse_layout="quilt", layout_channels=True)
     assert phased.phased_layout and phased.layout_size == (32, 32) and not phased.waves_at(0)
     assert all(phased.waves_at(s) == (0,) for s in range(1, phased.num_scales))
     assert config_for(exemplar, 32, (), torch.ones(1, 1, 128, 128), coarse_layout="quilt").layout_size == ()
@@ -293,6 +295,26 @@ def test_fine_elements_in_a_large_exemplar_are_quilted_at_a_finer_level():
     chosen = config_for(fine, 40, (), coarse_layout="quilt", layout_side=40, element_px=8.0)
     expected = layout.quilt_scales(256, 256, 40, 40, layout.structure_period(fine), 8.0)
     assert chosen.num_scales == expected < 4 and chosen.layout_size == (256 >> (expected - 1),) * 2
+
+
+def test_a_lattice_quilt_is_drawn_where_its_shortest_wave_holds_blocks():
+    # 256x512 lego: by layout_side alone quilted at 1/8, where its 16 px studs are 2 px
+    # (under MIN_WAVE_PERIOD: blocks would fall at any phase of them); at 1/4 they are 4 px
+    assert layout.quilt_scales(256, 512, 40, 40) == 4
+    assert layout.quilt_scales(256, 512, 40, 40, lattice_period=16.0) == 3
+    assert layout.quilt_scales(256, 512, 40, 40, lattice_period=18.0) == 4  # 2.25 px at 1/8
+    assert layout.quilt_scales(256, 512, 40, 40, lattice_period=3.0) == 2  # a finer scale remains
+    studs = _stripes_quilt_exemplar(256, 512, period=16)
+    config = config_for(studs, 40, ((1 / 16, 0.0),), coarse_layout="quilt", layout_side=40)
+    assert config.num_scales == 3 and config.layout_size == (64, 128)
+
+
+def _stripes_quilt_exemplar(height: int, width: int, period: int) -> torch.Tensor:
+    x = torch.arange(width, dtype=torch.float32)
+    stripes = torch.sin(2 * math.pi * x / period)[None, None, None, :].expand(1, 3, height, width)
+    return (0.5 * stripes + 0.1 * torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(2))).clamp(
+        -1, 1
+    )
 
 
 def test_training_batches_get_their_own_quilts():

@@ -70,3 +70,25 @@ def test_find_waves_finds_the_period(period_x, period_y):
 def test_find_waves_ignores_random_texture():
     noise = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(5)).clamp(-1, 1)
     assert find_waves(noise) == []
+
+
+def _courses(size: int = 192, pitch: int = 16, every: int = 3) -> torch.Tensor:
+    """Rows of bricks between dark joints every `pitch` px; every `every`-th row yellow,
+    the others blue of the same brightness: the joints make `pitch` the strongest
+    period in brightness, and the pattern only repeats every `every` rows (lego's
+    courses)."""
+    row = torch.arange(size) // pitch
+    yellow = torch.tensor([0.6, 0.6, -0.6])[:, None] * (row % every == 0)
+    blue = torch.tensor([-0.2, 0.2, 0.6])[:, None] * (row % every != 0)
+    img = (yellow + blue)[:, :, None].expand(3, size, size).clone()
+    img[:, torch.arange(size) % pitch < 3, :] = -0.8
+    noise = torch.randn(3, size, size, generator=torch.Generator().manual_seed(1))
+    return (img + 0.1 * noise).clamp(-1, 1)[None]
+
+
+@pytest.mark.parametrize("every", [1, 2, 3])
+def test_find_waves_returns_the_period_the_pattern_repeats_at(every):
+    waves = find_waves(_courses(every=every))
+    assert len(waves) >= 1
+    kx, ky = waves[0]
+    assert abs(kx) < 0.002 and abs(abs(ky) - 1 / (16 * every)) < 0.002
