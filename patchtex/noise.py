@@ -145,8 +145,9 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     weave's over and under) is returned at that longer period. Returns at most
     `max_waves` non-parallel vectors; an empty list for stochastic textures.
     """
-    colour = image.double()[0].numpy()
-    img = colour_mean(image.double())[0].numpy()
+    image = image.double()
+    colour = image[0].numpy()
+    img = colour_mean(image)[0].numpy()
     height, width = img.shape
     img = img - img.mean()
     win = np.outer(np.hanning(height), np.hanning(width))

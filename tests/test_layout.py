@@ -304,17 +304,9 @@ def test_a_lattice_quilt_is_drawn_where_its_shortest_wave_holds_blocks():
     assert layout.quilt_scales(256, 512, 40, 40, lattice_period=16.0) == 3
     assert layout.quilt_scales(256, 512, 40, 40, lattice_period=18.0) == 4  # 2.25 px at 1/8
     assert layout.quilt_scales(256, 512, 40, 40, lattice_period=3.0) == 2  # a finer scale remains
-    studs = _stripes_quilt_exemplar(256, 512, period=16)
-    config = config_for(studs, 40, ((1 / 16, 0.0),), coarse_layout="quilt", layout_side=40)
+    exemplar = stripes(512)[..., :256, :]  # 256x512: the plan reads its size and the waves given
+    config = config_for(exemplar, 40, ((1 / 16, 0.0),), coarse_layout="quilt", layout_side=40)
     assert config.num_scales == 3 and config.layout_size == (64, 128)
-
-
-def _stripes_quilt_exemplar(height: int, width: int, period: int) -> torch.Tensor:
-    x = torch.arange(width, dtype=torch.float32)
-    stripes = torch.sin(2 * math.pi * x / period)[None, None, None, :].expand(1, 3, height, width)
-    return (0.5 * stripes + 0.1 * torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(2))).clamp(
-        -1, 1
-    )
 
 
 def test_training_batches_get_their_own_quilts():
