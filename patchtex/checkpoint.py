@@ -283,6 +283,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "noise_channels": config.noise_channels,
         "fine_noise": config.fine_noise,  # the finer scales' noise spread (the coarsest's is 1)
         "layout_coherent": config.layout_coherent,  # quilt candidates continuing a neighbour's block
+        "layout_feather": config.layout_feather,  # the share mixed across a quilt cut
         "waves": waves,
         "fit_seconds": meta.get("fit_seconds"),
         "losses": meta.get("losses"),

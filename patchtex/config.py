@@ -103,9 +103,17 @@ class ModelConfig:
     # of a white quilt cell's candidates, how many continue a neighbour's block
     # (`layout.Quilt`); 0 for every model file written before this field existed
     layout_coherent: int = 0
+    # the share of the block across a quilt cut mixed into the pixel after it
+    # (`layout.Quilt`); 0 (hard cuts) for every model file written before this field existed
+    layout_feather: float = 0.0
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
+
+        if not 0.0 <= self.layout_feather <= 1.0:
+            raise ValueError(f"layout_feather must be 0-1, got {self.layout_feather}")
+        if self.layout_feather and not self.layout_size:
+            raise ValueError("layout_feather needs a quilted coarsest scale (layout_size)")
 
         if not 0 <= self.layout_coherent <= 4:
             raise ValueError(f"layout_coherent must be 0-4, got {self.layout_coherent}")
@@ -184,6 +192,7 @@ class ModelConfig:
             layout_cell=int(raw.get("layout_cell", 16)),
             fine_noise=float(raw.get("fine_noise", 1.0)),
             layout_coherent=int(raw.get("layout_coherent", 0)),
+            layout_feather=float(raw.get("layout_feather", 0.0)),
         )
 
 
@@ -361,6 +370,15 @@ class TrainConfig:
     # cobbles 1.48 -> 1.60. Lattice quilts never take them (their blocks are placed in step
     # already; parquet lost, 1.08 -> 1.21)
     quilt_coherent: int = 0
+    # `ModelConfig.layout_feather` of a new quilted fit: the pixel after each quilt cut
+    # takes this share of the block across it, as a box-averaged edge would
+    # (`layout.Quilt._feathered`). A quilt with hard cuts held more power at periods of
+    # 2-8 of its pixels than its level on all 14 bench textures (lego +0.48 log10, wicker
+    # +0.15); at 0.5, +0.30 and +0.06. Fitted (benchmarks/RESULTS, session 33), VGG ratio
+    # seed 0: rust 1.18 -> 1.01, gravel_gray 1.62 -> 1.50, leaves 1.70 -> 1.64, hammered
+    # 1.19 -> 1.32, median 1.22 -> 1.25, mean 1.334 -> 1.316; seed 1 (six textures) level
+    # (8.44 -> 8.54 in all); lego's spectral ratio 2.41 -> 2.33
+    quilt_feather: float = 0.5
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0
@@ -446,6 +464,8 @@ class TrainConfig:
         )
         if not 0 <= self.quilt_coherent <= 4:
             raise ValueError(f"quilt_coherent must be 0-4, got {self.quilt_coherent}")
+        if not 0.0 <= self.quilt_feather <= 1.0:
+            raise ValueError(f"quilt_feather must be 0-1, got {self.quilt_feather}")
         if self.layout_finer < 0:
             raise ValueError(f"layout_finer must be 0 or more, got {self.layout_finer}")
         if self.small_layout_cell < 4:
@@ -510,6 +530,7 @@ class TrainConfig:
             "layout_channels": False,
             "fine_noise": 1.0,  # the finer scales' noise at the coarsest's spread
             "quilt_coherent": 0,  # every quilt candidate a random place
+            "quilt_feather": 0.0,  # hard quilt cuts
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -30,6 +30,11 @@ rows and weave across every seam, and seeds differ in where the lattice sits. A 
 step is rarely a whole number of pixels, so blocks are taken at sub-pixel offsets too,
 from copies of the level resampled at `SUBPIXEL` steps a pixel.
 
+A real level is a box average of the exemplar, so where an outline crosses one of its
+pixels that pixel holds a mix of both sides; a cut between two blocks is a step no real
+level has. A model fitted since session 33 records a `feather`: the pixel after each cut
+mixes in that share of the block before it, read at the same pixel.
+
 A quilt's mean colour drifts from its level's (random blocks show a small level's middle
 more often than its edges; white cells favour bland blocks): a model fitted since
 session 25 records that drift (`quilt_offset`) and its quilts add it back to every pixel.
@@ -248,6 +253,7 @@ def quilt_options(config: ModelConfig) -> dict:
         "every_wave": config.phased_layout,
         "cell": config.layout_cell,
         "coherent": config.layout_coherent,
+        "feather": config.layout_feather,
     }
 
 
@@ -287,8 +293,13 @@ class Quilt:
         every_wave: bool = False,
         cell: int = CELL,
         coherent: int = 0,
+        feather: float = 0.0,
     ):
         from .symmetry import TRANSFORMS
+
+        if not 0.0 <= feather <= 1.0:
+            raise ValueError(f"feather must be 0-1, got {feather}")
+        self.feather = feather  # the share of the block across a cut in the pixel after it
 
         if not 0 <= coherent <= len(NEIGHBOURS):
             raise ValueError(f"coherent must be 0-{len(NEIGHBOURS)}, got {coherent}")
@@ -600,9 +611,61 @@ class Quilt:
     def __call__(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
         """`rect` (x0, y0, w, h) of the coarsest scale: [1,C,h,w] float32. Each cell shows
         its block, and across each edge the neighbour's block up to their seam (the upper
-        and lower seams first, then the side ones, which win at corners). The whole rect
-        in one gather: each pixel's cell, then which block it takes, then that block's
-        pixel."""
+        and lower seams first, then the side ones, which win at corners). With a
+        `feather`, the first pixel past a cut (to the right of a side seam, below an upper
+        or lower one) mixes in that share of the block across it, read at the same pixel
+        (`_feathered`)."""
+        if not self.feather:
+            out = self._read(self._origins(rect), rect)
+        else:
+            out = self._feathered(rect)
+        return out if self.offset is None else out + self.offset
+
+    def _feathered(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
+        """The quilt on `rect` with its cuts softened. A real level is a box average of the
+        exemplar: where an outline crosses a pixel, that pixel holds a mix of both sides.
+        A cut between two blocks is a step no real level has (a quilt of lego held twice
+        its level's power at periods of 2-8 px); the pixel after the cut, mixed with the
+        block before it, is such an edge. Each pixel's neighbour to the left and above
+        come from the rect one pixel larger, so any window is exact."""
+        x0, y0, w, h = rect
+        origins = self._origins((x0 - 1, y0 - 1, w + 1, h + 1))
+        here = origins[1:, 1:]
+        out = self._read(here, rect)
+        total = torch.zeros_like(out)
+        count = torch.zeros(h, w)
+        for before in (origins[1:, :-1], origins[:-1, 1:]):  # the pixel to the left, above
+            crossed = (before != here).any(-1)  # another block, or another place in the level
+            if not crossed.any():
+                continue
+            theirs, inside = self._read(before, rect, inside=True)
+            crossed &= inside
+            total += torch.where(crossed, theirs, 0.0)
+            count += crossed.float()
+        share = self.feather * (count > 0).float()
+        return out + share * (total / count.clamp(min=1) - out)
+
+    def _read(
+        self, origins: torch.Tensor, rect: tuple[int, int, int, int], inside: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The pixels of `rect` each read where `origins` ([h, w, 3], `_origins`) says:
+        [1,C,h,w]; with `inside`, also [h, w] bool: whether that place lies in the level
+        (places beyond it are read at its border)."""
+        x0, y0, w, h = rect
+        stack = self._stacked()
+        sy = origins[..., 1] + torch.arange(y0, y0 + h)[:, None]
+        sx = origins[..., 2] + torch.arange(x0, x0 + w)[None, :]
+        within = (sy >= 0) & (sy < stack.shape[-2]) & (sx >= 0) & (sx < stack.shape[-1])
+        if inside:
+            sy, sx = sy.clamp(0, stack.shape[-2] - 1), sx.clamp(0, stack.shape[-1] - 1)
+        out = stack[origins[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
+        return (out, within) if inside else out
+
+    def _origins(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
+        """For each pixel of `rect`, where it reads the level: [h, w, 3] int64 (variant,
+        row offset, column offset), pixel (y, x) showing variant's pixel (y + row offset,
+        x + column offset). All at once: each pixel's cell, then which block it takes
+        across the seams, then that block's offset."""
         x0, y0, w, h = rect
         i0, i1 = self.xs.cell(x0), self.xs.cell(x0 + w - 1)
         j0, j1 = self.ys.cell(y0), self.ys.cell(y0 + h - 1)
@@ -649,8 +712,7 @@ class Quilt:
         taken = offsets[rj, ri]  # [h, w, 3]
         sy = taken[..., 1] + OVERLAP + ys[:, None] - ey[rj]
         sx = taken[..., 2] + OVERLAP + xs[None, :] - ex[ri]
-        out = self._stacked()[taken[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
-        return out if self.offset is None else out + self.offset
+        return torch.stack([taken[..., 0], sy - ys[:, None], sx - xs[None, :]], dim=-1)
 
 
 OFFSET_KEY = 0x0FF5E7  # seeds the quilt `quilt_offset` measures
@@ -664,6 +726,7 @@ def quilt_offset(
     every_wave: bool = False,
     cell: int = CELL,
     coherent: int = 0,
+    feather: float = 0.0,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -680,6 +743,7 @@ def quilt_offset(
         every_wave=every_wave,
         cell=cell,
         coherent=coherent,
+        feather=feather,
     )
     side = OFFSET_CELLS * cell
     gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
@@ -701,6 +765,7 @@ def quilt_bank(
     every_wave: bool = False,
     cell: int = CELL,
     coherent: int = 0,
+    feather: float = 0.0,
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
@@ -716,6 +781,7 @@ def quilt_bank(
             every_wave=every_wave,
             cell=cell,
             coherent=coherent,
+            feather=feather,
         )
         for k in bank_seeds(seed, count)
     ]

@@ -548,6 +548,8 @@ def fit_pyramid(
     # parquet's planks lost under continuations: benchmarks/RESULTS, session 30)
     if resume is None and model_config.layout_size and not model_config.waves:
         model_config = replace(model_config, layout_coherent=train.quilt_coherent)
+    if resume is None and model_config.layout_size:
+        model_config = replace(model_config, layout_feather=train.quilt_feather)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
@@ -559,6 +561,7 @@ def fit_pyramid(
             model_config.phased_layout,
             model_config.layout_cell,
             model_config.layout_coherent,
+            model_config.layout_feather,
         )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config

@@ -43,13 +43,13 @@ def _blobs(size: int = 128, seed: int = 0) -> torch.Tensor:
     return torch.tanh(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic"))
 
 
-@pytest.mark.parametrize("coherent", [0, 4])
+@pytest.mark.parametrize(("coherent", "feather"), [(0, 0.0), (4, 0.0), (0, 0.5)])
 @pytest.mark.parametrize("rect", [(0, 0, 20, 20), (-7, 3, 33, 17), (50, 40, 30, 30), (-40, -30, 1, 1)])
-def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent):
+def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent, feather):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
-    big = Quilt(level, 5, coherent=coherent)((-40, -30, 140, 120))
+    big = Quilt(level, 5, coherent=coherent, feather=feather)((-40, -30, 140, 120))
     x0, y0, w, h = rect
-    window = Quilt(level, 5, coherent=coherent)(rect)
+    window = Quilt(level, 5, coherent=coherent, feather=feather)(rect)
     assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
@@ -89,6 +89,31 @@ def test_every_pixel_is_its_cells_block_or_a_neighbours_and_seeds_differ():
     assert not torch.equal(out, Quilt(level, 4)((0, 0, 4 * CELL, 3 * CELL)))
 
 
+def test_a_feathered_quilt_mixes_the_pixel_after_each_cut_with_the_block_before_it():
+    # a coded level: a pixel's value says where in the level it was read, so the block
+    # before a cut, read at the pixel after it, is its last pixel one step on
+    level = _coded_level(60, 60)
+    rect = (0, 0, 5 * CELL, 4 * CELL)
+    hard = Quilt(level, 3)(rect)[0]
+    soft = Quilt(level, 3, feather=0.5)(rect)[0]
+    mixed = 0
+    for y in range(1, 4 * CELL):
+        for x in range(1, 5 * CELL):
+            own = hard[:, y, x]
+            theirs = [
+                hard[:, y, x - 1] + torch.tensor([0.0, 1.0]),  # the left pixel's block, one column on
+                hard[:, y - 1, x] + torch.tensor([1.0, 0.0]),  # the upper pixel's block, one row on
+            ]
+            crossed = [t for t in theirs if not torch.equal(t, own)]
+            expected = own if not crossed else 0.5 * own + 0.5 * torch.stack(crossed).mean(0)
+            assert torch.allclose(soft[:, y, x], expected), (x, y)
+            mixed += bool(crossed)
+    # every seam is crossed once a row (column) of its length: about 2 / CELL of the pixels
+    assert 1.5 / CELL < mixed / (4 * CELL * 5 * CELL) < 3 / CELL
+    with pytest.raises(ValueError, match="feather must be 0-1"):
+        Quilt(level, 3, feather=1.5)
+
+
 def test_a_seam_follows_where_the_two_blocks_agree():
     error = torch.ones(5, 6)
     valley = [4, 3, 3, 2, 1]
@@ -104,11 +129,11 @@ def test_a_seam_follows_where_the_two_blocks_agree():
     assert bool((cut[1:] - cut[:-1]).abs().le(1).all())
 
 
-@pytest.mark.parametrize("coherent", [0, 4])
+@pytest.mark.parametrize(("coherent", "feather"), [(0, 0.0), (4, 0.0), (0, 0.5)])
 @pytest.mark.parametrize("period", [(37, 21), (64, 32), (5, 9)])
-def test_with_a_period_the_quilt_wraps(period, coherent):
+def test_with_a_period_the_quilt_wraps(period, coherent, feather):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(2))
-    quilt = Quilt(level, 7, period, coherent=coherent)
+    quilt = Quilt(level, 7, period, coherent=coherent, feather=feather)
     px, py = period
     base = quilt((0, 0, px, py))
     assert torch.equal(base, quilt((px, py, px, py)))
@@ -531,7 +556,7 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     config = model.config
     level = model.pyramid.generators[0].level
     cell = config.layout_cell  # 12: the blobs (128x128) are a small exemplar
-    offset = layout.quilt_offset(level, cell=cell, coherent=config.layout_coherent)
+    offset = layout.quilt_offset(level, cell=cell, coherent=config.layout_coherent, feather=config.layout_feather)
     assert config.layout_offset == offset and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
     off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
@@ -807,7 +832,8 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
     config = model.config
     assert config.layout_coherent == 4
     level = model.pyramid.generators[0].level
-    assert config.layout_offset == layout.quilt_offset(level, cell=config.layout_cell, coherent=4)
+    offset = layout.quilt_offset(level, cell=config.layout_cell, coherent=4, feather=config.layout_feather)
+    assert config.layout_offset == offset
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config.layout_coherent == 4
     assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
@@ -822,3 +848,28 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
         ModelConfig(layout_coherent=4)
     with pytest.raises(ValueError, match="quilt_coherent must be 0-4"):
         TrainConfig(quilt_coherent=5)
+
+
+def test_a_fit_records_its_quilts_feather_and_older_models_cut_hard(tmp_path):
+    exemplar = _blobs()
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.layout_feather == train.quilt_feather > 0
+    level = model.pyramid.generators[0].level
+    assert config.layout_offset == layout.quilt_offset(level, cell=config.layout_cell, feather=config.layout_feather)
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config.layout_feather == config.layout_feather
+    assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
+    hard = dataclasses.replace(config, layout_feather=0.0)
+    rect = (0, 0, 3 * config.layout_cell, 3 * config.layout_cell)
+    soft_quilt = Quilt(level, 3, **layout.quilt_options(config))(rect)
+    assert not torch.equal(soft_quilt, Quilt(level, 3, **layout.quilt_options(hard))(rect))
+    raw = json.loads(config.to_json())
+    del raw["layout_feather"]
+    assert ModelConfig.from_json(json.dumps(raw)).layout_feather == 0.0  # files before it: hard cuts
+    assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_feather == 0.0
+    with pytest.raises(ValueError, match="layout_feather needs a quilted coarsest scale"):
+        ModelConfig(layout_feather=0.5)
+    with pytest.raises(ValueError, match="quilt_feather must be 0-1"):
+        TrainConfig(quilt_feather=-0.1)
