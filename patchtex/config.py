@@ -376,7 +376,7 @@ class TrainConfig:
     # 2-8 of its pixels than its level on all 14 bench textures (lego +0.48 log10, wicker
     # +0.15); at 0.5, +0.30 and +0.06. Fitted (benchmarks/RESULTS, session 33), VGG ratio
     # seed 0: rust 1.18 -> 1.01, gravel_gray 1.62 -> 1.50, leaves 1.70 -> 1.64, hammered
-    # 1.19 -> 1.32, median 1.22 -> 1.25, mean 1.334 -> 1.316; seed 1 (six textures) level
+    # 1.19 -> 1.32, median 1.22 -> 1.25, mean 1.335 -> 1.314; seed 1 (six textures) level
     # (8.44 -> 8.54 in all); lego's spectral ratio 2.41 -> 2.33
     quilt_feather: float = 0.5
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
