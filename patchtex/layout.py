@@ -624,9 +624,9 @@ class Quilt:
     def _feathered(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
         """The quilt on `rect` with its cuts softened. A real level is a box average of the
         exemplar: where an outline crosses a pixel, that pixel holds a mix of both sides.
-        A cut between two blocks is a step no real level has (a quilt of lego held twice
-        its level's power at periods of 2-8 px); the pixel after the cut, mixed with the
-        block before it, is such an edge. Each pixel's neighbour to the left and above
+        A cut between two blocks is a step no real level has (with hard cuts a quilt of lego
+        held about 3x its level's power at periods under 8 px); the pixel after the cut,
+        mixed with the block before it, is such an edge. Each pixel's neighbour to the left and above
         come from the rect one pixel larger, so any window is exact."""
         x0, y0, w, h = rect
         origins = self._origins((x0 - 1, y0 - 1, w + 1, h + 1))
