@@ -616,7 +616,7 @@ class Quilt:
         or lower one) mixes in that share of the block across it, read at the same pixel
         (`_feathered`)."""
         if not self.feather:
-            out = self._read(self._origins(rect), rect)
+            out, _ = self._read(self._origins(rect), rect)
         else:
             out = self._feathered(rect)
         return out if self.offset is None else out + self.offset
@@ -624,42 +624,39 @@ class Quilt:
     def _feathered(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
         """The quilt on `rect` with its cuts softened. A real level is a box average of the
         exemplar: where an outline crosses a pixel, that pixel holds a mix of both sides.
-        A cut between two blocks is a step no real level has (with hard cuts a quilt of lego
-        held about 3x its level's power at periods under 8 px); the pixel after the cut,
-        mixed with the block before it, is such an edge. Each pixel's neighbour to the left and above
-        come from the rect one pixel larger, so any window is exact."""
+        A cut between two blocks is a step no real level has (with hard cuts a quilt of
+        lego held about 3x its level's power at periods under 8 px); the pixel after the
+        cut, mixed with the block before it, is such an edge. Each pixel's neighbours to
+        the left and above come from the rect one pixel larger, so any window is exact."""
         x0, y0, w, h = rect
         origins = self._origins((x0 - 1, y0 - 1, w + 1, h + 1))
         here = origins[1:, 1:]
-        out = self._read(here, rect)
+        out, _ = self._read(here, rect)
         total = torch.zeros_like(out)
         count = torch.zeros(h, w)
         for before in (origins[1:, :-1], origins[:-1, 1:]):  # the pixel to the left, above
             crossed = (before != here).any(-1)  # another block, or another place in the level
             if not crossed.any():
                 continue
-            theirs, inside = self._read(before, rect, inside=True)
+            theirs, inside = self._read(before, rect)
             crossed &= inside
             total += torch.where(crossed, theirs, 0.0)
             count += crossed.float()
         share = self.feather * (count > 0).float()
         return out + share * (total / count.clamp(min=1) - out)
 
-    def _read(
-        self, origins: torch.Tensor, rect: tuple[int, int, int, int], inside: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def _read(self, origins: torch.Tensor, rect: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The pixels of `rect` each read where `origins` ([h, w, 3], `_origins`) says:
-        [1,C,h,w]; with `inside`, also [h, w] bool: whether that place lies in the level
-        (places beyond it are read at its border)."""
+        [1,C,h,w], and [h, w] bool: whether that place lies in the level (places beyond it,
+        which only a neighbour's block read past a cut can reach, are read at its border)."""
         x0, y0, w, h = rect
         stack = self._stacked()
         sy = origins[..., 1] + torch.arange(y0, y0 + h)[:, None]
         sx = origins[..., 2] + torch.arange(x0, x0 + w)[None, :]
         within = (sy >= 0) & (sy < stack.shape[-2]) & (sx >= 0) & (sx < stack.shape[-1])
-        if inside:
-            sy, sx = sy.clamp(0, stack.shape[-2] - 1), sx.clamp(0, stack.shape[-1] - 1)
+        sy, sx = sy.clamp(0, stack.shape[-2] - 1), sx.clamp(0, stack.shape[-1] - 1)
         out = stack[origins[..., 0], :, sy, sx].permute(2, 0, 1)[None].contiguous()
-        return (out, within) if inside else out
+        return out, within
 
     def _origins(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
         """For each pixel of `rect`, where it reads the level: [h, w, 3] int64 (variant,
