@@ -143,7 +143,9 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     period is 8 px or longer and it repeats at least 3 times across the image. A wave
     whose pattern repeats only every 2-4 of its periods (`supercell`: lego's courses, a
     weave's over and under) is returned at that longer period. Returns at most
-    `max_waves` non-parallel vectors; an empty list for stochastic textures.
+    `max_waves` non-parallel vectors; an empty list for stochastic textures. Two waves
+    that span only part of the pattern's lattice (a honeycomb's walls) are replaced by a
+    basis of the whole lattice (`_finer_lattice`).
     """
     image = image.double()
     colour = image[0].numpy()
@@ -193,7 +195,46 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
         chosen.append((float(kx), float(ky)))
         if len(chosen) == max_waves:
             break
+    if len(chosen) == 2:
+        strong = in_band & (logp >= neigh) & (prominence > math.log(threshold))
+        chosen = _finer_lattice(chosen, strong)
     return [supercell(colour, wave) for wave in chosen]
+
+
+def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray) -> list[tuple[float, float]]:
+    """Two waves may span only part of the pattern's lattice of frequencies: a honeycomb's
+    thin walls put more power in its second ring of peaks (sqrt 3 times its cells'
+    frequency, 60 degrees apart) than in its first, so the two strongest waves repeat
+    three times in each cell, and blocks placed in step with them can land a third of
+    a cell off. Where (a k1 + b k2) / n (n = 2 or 3) is a peak as strong as a wave must
+    be (`peaks`), the lattice holds it too: return the two shortest non-parallel vectors
+    of the lattice that k1, k2 and it span (a basis of it, in two dimensions), cycles per
+    pixel, x then y. The bench's lattices have no such peak and keep their waves."""
+    height, width = peaks.shape
+    k = np.array(waves, dtype=np.float64)
+
+    def is_peak(g: np.ndarray) -> bool:
+        return np.hypot(*g) * min(height, width) >= 3 and _peak_near(peaks, g[1] * height, g[0] * width) is not None
+
+    # a and b both nonzero: a sub-multiple of one wave alone is `_fundamental`'s
+    combos = ((n, a, b) for n in (2, 3) for a in range(1, n) for b in range(1, n))
+    found = next((c for c in combos if is_peak((c[1] * k[0] + c[2] * k[1]) / c[0])), None)
+    if found is None:
+        return waves
+    n, a, b = found
+    # the lattice {(i k1 + j k2) / n : i, j integers, (i, j) = m (a, b) mod n}
+    points = [
+        (i * k[0] + j * k[1]) / n
+        for i in range(-2 * n, 2 * n + 1)
+        for j in range(-2 * n, 2 * n + 1)
+        if (i, j) != (0, 0) and any((i - m * a) % n == 0 and (j - m * b) % n == 0 for m in range(n))
+    ]
+    points.sort(key=lambda v: float(np.hypot(*v)))
+    first = points[0]
+    second = next(v for v in points if abs(np.dot(v, first)) < 0.95 * np.hypot(*v) * np.hypot(*first))
+    # both in the half plane find_waves reports (y > 0, or y == 0 and x > 0)
+    basis = [v if v[1] > 0 or (v[1] == 0 and v[0] > 0) else -v for v in (first, second)]
+    return [(float(v[0]), float(v[1])) for v in basis]
 
 
 # a wave's true period is m of its periods (m = 2-4) when its image's profile across the

@@ -92,3 +92,24 @@ def test_find_waves_returns_the_period_the_pattern_repeats_at(every):
     assert len(waves) >= 1
     kx, ky = waves[0]
     assert abs(kx) < 0.002 and abs(abs(ky) - 1 / (16 * every)) < 0.002
+
+
+def test_find_waves_returns_a_honeycombs_cells_not_its_walls_harmonics():
+    """A honeycomb's thin walls put more power in its second ring of spectral peaks (the
+    lattice's (1, 1) vectors, sqrt 3 times its cells' frequency) than in its first: its two
+    strongest waves repeat three times in each cell. `find_waves` returns the first ring
+    (the lattice the walls and the cells share), 60 degrees apart."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from make_honeycomb import honeycomb
+
+    pitch = 18.0  # centre to centre: rows of cells sqrt(3) / 2 x 18 = 15.6 px apart
+    image = torch.from_numpy(honeycomb(pitch=pitch, seed=3)).permute(2, 0, 1)[None].float() * 2 - 1
+    waves = find_waves(image)
+    assert len(waves) == 2
+    periods = sorted(1 / math.hypot(*k) for k in waves)
+    assert all(abs(p - pitch * math.sqrt(3) / 2) < 0.8 for p in periods), periods
+    cos = abs(waves[0][0] * waves[1][0] + waves[0][1] * waves[1][1]) / math.prod(math.hypot(*k) for k in waves)
+    assert abs(cos - 0.5) < 0.05  # 60 (or 120) degrees apart
