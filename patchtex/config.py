@@ -548,7 +548,8 @@ class TrainConfig:
 # finds peaks from 40. Bark's grain spacing (40-80) was the one such wave on the bench:
 # quilted without it, VGG ratio 1.14 / 1.13 / 1.31 -> 1.04 / 1.05 / 1.08 (seeds 0-2, its
 # shuffle 1.17), fits ~60 s instead of 80-100 s; every other bench lattice is above 150
-# and a ribbed test image's stripes far above 1000 (benchmarks/RESULTS, session 21)
+# and a ribbed test image's stripes far above 1000 (benchmarks/RESULTS, session 21).
+# Two non-parallel waves are a 2D lattice whatever their height (`train.waves_for`)
 LATTICE_PROMINENCE = 80.0
 
 FINE_LAYERS = 5  # a finer scale's generator and critic depth under a coarsest generator

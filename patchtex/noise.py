@@ -197,11 +197,12 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
             break
     if len(chosen) == 2:
         strong = in_band & (logp >= neigh) & (prominence > math.log(threshold))
-        chosen = _finer_lattice(chosen, strong)
+        weak = in_band & (logp >= neigh) & (prominence > 0.5 * math.log(threshold))
+        chosen = _finer_lattice(chosen, strong, weak)
     return [supercell(colour, wave) for wave in chosen]
 
 
-def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray) -> list[tuple[float, float]]:
+def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np.ndarray) -> list[tuple[float, float]]:
     """Two waves may span only part of the pattern's lattice of frequencies: a honeycomb's
     thin walls put more power in its second ring of peaks (sqrt 3 times its cells'
     frequency, 60 degrees apart) than in its first, so the two strongest waves repeat
@@ -209,7 +210,11 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray) -> list[
     a cell off. Where (a k1 + b k2) / n (n = 2 or 3) is a peak as strong as a wave must
     be (`peaks`), the lattice holds it too: return the two shortest non-parallel vectors
     of the lattice that k1, k2 and it span (a basis of it, in two dimensions), cycles per
-    pixel, x then y. The bench's lattices have no such peak and keep their waves."""
+    pixel, x then y. A honeycomb's first ring may stand weaker than that (its cells'
+    contents are random): where k1 and k2 are a hexagonal ring (`_hexagonal`), the ring
+    inside it is taken when its three peaks all stand half as high (`weak`). A weak peak
+    alone is not enough: brick_gray's and lego's exemplars have weak peaks at such
+    points that are no lattice's. The bench's lattices keep their waves."""
     height, width = peaks.shape
     k = np.array(waves, dtype=np.float64)
 
@@ -219,6 +224,12 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray) -> list[
     # a and b both nonzero: a sub-multiple of one wave alone is `_fundamental`'s
     combos = ((n, a, b) for n in (2, 3) for a in range(1, n) for b in range(1, n))
     found = next((c for c in combos if is_peak((c[1] * k[0] + c[2] * k[1]) / c[0])), None)
+    if found is None and _hexagonal(k[0], k[1]):
+        for a, b in ((1, 1), (1, 2)):  # 60 or 120 degrees apart
+            g = (a * k[0] + b * k[1]) / 3  # with g - k1 and g - k2: the inner ring, 120 degrees apart
+            if all(_peak_near(weak, v[1] * height, v[0] * width) is not None for v in (g, g - k[0], g - k[1])):
+                found = (3, a, b)
+                break
     if found is None:
         return waves
     n, a, b = found
@@ -277,6 +288,12 @@ def supercell(image: np.ndarray, wave: tuple[float, float]) -> tuple[float, floa
     bend = below - 2 * score + above
     long_period = lag + (float(np.clip(0.5 * (below - above) / bend, -0.5, 0.5)) if bend < 0 else 0.0)
     return wave[0] * period / long_period, wave[1] * period / long_period
+
+
+def _hexagonal(k1: np.ndarray, k2: np.ndarray) -> bool:
+    """Two wave vectors of equal length (within 8 %), 60 or 120 degrees apart (within 6)."""
+    n1, n2 = np.hypot(*k1), np.hypot(*k2)
+    return abs(n1 / n2 - 1) < 0.08 and abs(abs(np.dot(k1, k2)) / (n1 * n2) - 0.5) < 0.09
 
 
 def _profile(image: np.ndarray, wave: tuple[float, float]) -> np.ndarray:

@@ -425,11 +425,15 @@ def bank_phases(config: ModelConfig, seed: int, count: int) -> np.ndarray | None
 
 def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | None = None) -> list:
     """The exemplar's waves (`find_waves`) for its model; none where a quilted coarsest
-    scale can be had (`coarse_layout`, no damage) and every periodicity is weak (no peak
+    scale can be had (`coarse_layout`, no damage) and the one periodicity is weak (no peak
     `LATTICE_PROMINENCE` above its radius' median): the quilt then brings the exemplar's
-    own spacing, and periodic channels at a fixed phase would fight it."""
+    own spacing, and periodic channels at a fixed phase would fight it. Two non-parallel
+    waves are a 2D lattice however weak (a honeycomb whose walls stand 40-80x: quilted
+    at random, its cells were cut at every block border, VGG ratio 2.94 -> 1.51 as a
+    lattice); no bench exemplar has two waves under 80x."""
     waves = find_waves(exemplar)
-    if waves and coarse_layout == "quilt" and valid is None and not find_waves(exemplar, threshold=LATTICE_PROMINENCE):
+    weak = len(waves) < 2 and not find_waves(exemplar, threshold=LATTICE_PROMINENCE)
+    if waves and coarse_layout == "quilt" and valid is None and weak:
         return []
     return waves
 

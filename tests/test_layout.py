@@ -11,7 +11,7 @@ import torch
 import patchtex
 from patchtex import layout
 from patchtex.canvas import KeyedSource, quantize_waves
-from patchtex.config import FINE_LAYERS, QUILT_FINE_LAYERS, ModelConfig, TrainConfig
+from patchtex.config import FINE_LAYERS, LATTICE_PROMINENCE, QUILT_FINE_LAYERS, ModelConfig, TrainConfig
 from patchtex.layout import (
     CANDIDATES,
     CELL,
@@ -25,6 +25,7 @@ from patchtex.layout import (
     subpixel_levels,
 )
 from patchtex.model import LayoutScale, Pyramid
+from patchtex.noise import find_waves
 from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, waves_for
 
 from .conftest import stripes
@@ -378,6 +379,22 @@ def test_only_a_strong_periodicity_keeps_the_quilt_away():
     assert waves_for(faint, "generator") and not waves_for(faint, "quilt")
     assert waves_for(clear, "quilt")
     assert waves_for(faint, "quilt", torch.ones(1, 1, 128, 128))
+
+
+def test_two_faint_waves_are_a_lattice_the_quilt_keeps():
+    """A honeycomb whose walls' peaks stand under `LATTICE_PROMINENCE` (seed 7) is still a
+    2D lattice: quilted at random, its cells were cut at every block border."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from make_honeycomb import honeycomb
+
+    comb = torch.from_numpy(np.ascontiguousarray(honeycomb(seed=7))).permute(2, 0, 1)[None].float() * 2 - 1
+    assert not find_waves(comb, threshold=LATTICE_PROMINENCE)  # no wave stands 80x
+    assert len(waves_for(comb, "quilt")) == 2
 
 
 def test_subpixel_levels_shift_by_the_fraction_they_name():
