@@ -212,9 +212,10 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np
     of the lattice that k1, k2 and it span (a basis of it, in two dimensions), cycles per
     pixel, x then y. A honeycomb's first ring may stand weaker than that (its cells'
     contents are random): where k1 and k2 are a hexagonal ring (`_hexagonal`), the ring
-    inside it is taken when its three peaks all stand half as high (`weak`). A weak peak
-    alone is not enough: brick_gray's and lego's exemplars have weak peaks at such
-    points that are no lattice's. The bench's lattices keep their waves."""
+    inside it is taken when its three peaks (and their opposites) all stand half as high
+    (`weak`). A weak peak alone is not enough: brick_gray's and lego's exemplars have
+    weak peaks at such points that are no lattice's. The bench's lattices keep their
+    waves."""
     height, width = peaks.shape
     k = np.array(waves, dtype=np.float64)
 
@@ -222,18 +223,25 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np
         return np.hypot(*g) * min(height, width) >= 3 and _peak_near(peaks, g[1] * height, g[0] * width) is not None
 
     # a and b both nonzero: a sub-multiple of one wave alone is `_fundamental`'s
-    combos = ((n, a, b) for n in (2, 3) for a in range(1, n) for b in range(1, n))
+    combos = [(n, a, b) for n in (2, 3) for a in range(1, n) for b in range(1, n)]
     found = next((c for c in combos if is_peak((c[1] * k[0] + c[2] * k[1]) / c[0])), None)
     if found is None and _hexagonal(k[0], k[1]):
-        for a, b in ((1, 1), (1, 2)):  # 60 or 120 degrees apart
-            g = (a * k[0] + b * k[1]) / 3  # with g - k1 and g - k2: the inner ring, 120 degrees apart
-            if all(_peak_near(weak, v[1] * height, v[0] * width) is not None for v in (g, g - k[0], g - k[1])):
+        for a, b in ((1, 1), (1, 2)):  # the pair 60 or 120 degrees apart
+            first, second = _lattice_basis(k, 3, a, b)
+            third = min(first - second, first + second, key=lambda v: float(np.hypot(*v)))
+            if all(_peak_near(weak, v[1] * height, v[0] * width) is not None for v in (first, second, third)):
                 found = (3, a, b)
                 break
     if found is None:
         return waves
-    n, a, b = found
-    # the lattice {(i k1 + j k2) / n : i, j integers, (i, j) = m (a, b) mod n}
+    # both in the half plane find_waves reports (y > 0, or y == 0 and x > 0)
+    basis = [v if v[1] > 0 or (v[1] == 0 and v[0] > 0) else -v for v in _lattice_basis(k, *found)]
+    return [(float(v[0]), float(v[1])) for v in basis]
+
+
+def _lattice_basis(k: np.ndarray, n: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two shortest non-parallel vectors of the lattice that k[0], k[1] and
+    (a k[0] + b k[1]) / n span: {(i k0 + j k1) / n : (i, j) = m (a, b) mod n}."""
     points = [
         (i * k[0] + j * k[1]) / n
         for i in range(-2 * n, 2 * n + 1)
@@ -243,9 +251,7 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np
     points.sort(key=lambda v: float(np.hypot(*v)))
     first = points[0]
     second = next(v for v in points if abs(np.dot(v, first)) < 0.95 * np.hypot(*v) * np.hypot(*first))
-    # both in the half plane find_waves reports (y > 0, or y == 0 and x > 0)
-    basis = [v if v[1] > 0 or (v[1] == 0 and v[0] > 0) else -v for v in (first, second)]
-    return [(float(v[0]), float(v[1])) for v in basis]
+    return first, second
 
 
 # a wave's true period is m of its periods (m = 2-4) when its image's profile across the

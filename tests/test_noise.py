@@ -94,13 +94,14 @@ def test_find_waves_returns_the_period_the_pattern_repeats_at(every):
     assert abs(kx) < 0.002 and abs(abs(ky) - 1 / (16 * every)) < 0.002
 
 
-@pytest.mark.parametrize("seed", [3, 7])
-def test_find_waves_returns_a_honeycombs_cells_not_its_walls_harmonics(seed):
+@pytest.mark.parametrize("seed, turned", [(3, False), (7, False), (7, True)])
+def test_find_waves_returns_a_honeycombs_cells_not_its_walls_harmonics(seed, turned):
     """A honeycomb's thin walls put more power in its second ring of spectral peaks (the
     lattice's (1, 1) vectors, sqrt 3 times its cells' frequency) than in its first: its two
     strongest waves repeat three times in each cell. `find_waves` returns the first ring
     (the lattice the walls and the cells share), 60 degrees apart: at seed 3 the first
-    ring stands as high as a wave must, at seed 7 only half as high."""
+    ring stands as high as a wave must, at seed 7 only half as high. Turned (transposed),
+    seed 7's two strongest waves are 120 degrees apart instead of 60."""
     import sys
     from pathlib import Path
 
@@ -109,9 +110,34 @@ def test_find_waves_returns_a_honeycombs_cells_not_its_walls_harmonics(seed):
 
     pitch = 18.0  # centre to centre: rows of cells sqrt(3) / 2 x 18 = 15.6 px apart
     image = torch.from_numpy(honeycomb(pitch=pitch, seed=seed)).permute(2, 0, 1)[None].float() * 2 - 1
+    if turned:
+        image = image.transpose(2, 3).contiguous()
     waves = find_waves(image)
     assert len(waves) == 2
     periods = sorted(1 / math.hypot(*k) for k in waves)
     assert all(abs(p - pitch * math.sqrt(3) / 2) < 0.8 for p in periods), periods
     cos = abs(waves[0][0] * waves[1][0] + waves[0][1] * waves[1][1]) / math.prod(math.hypot(*k) for k in waves)
     assert abs(cos - 0.5) < 0.05  # 60 (or 120) degrees apart
+
+
+@pytest.mark.parametrize("apart", [60, 120])
+def test_a_hexagonal_pairs_inner_ring_completes_the_lattice(apart):
+    """Two waves of a hexagonal ring, 60 or 120 degrees apart (which pair of the six
+    `find_waves` reports depends on how the photo is turned), with the ring inside them
+    standing only as half-height peaks: the lattice is the inner ring's."""
+    import numpy as np
+
+    from patchtex.noise import _finer_lattice
+
+    size = 128
+    b1, b2 = np.array([8.0, 0.0]), np.array([4.0, 4.0 * math.sqrt(3)])  # the inner ring, in bins
+    weak = np.zeros((size, size), dtype=bool)
+    for v in (b1, b2, b2 - b1):
+        for sign in (1, -1):
+            weak[round(sign * v[1]) % size, round(sign * v[0]) % size] = True
+    k1 = b1 + b2  # the second ring: sqrt(3) x as far out
+    k2 = 2 * b2 - b1 if apart == 60 else b2 - 2 * b1
+    waves = [tuple(k1 / size), tuple(k2 / size)]
+    basis = _finer_lattice(waves, np.zeros_like(weak), weak)
+    assert [round(math.hypot(*v) * size, 3) for v in basis] == [8.0, 8.0]
+    assert _finer_lattice(waves, np.zeros_like(weak), np.zeros_like(weak)) == waves  # no ring: as found
