@@ -52,7 +52,7 @@ def honeycomb(height: int = 192, width: int = 256, pitch: float = 18.0, seed: in
     shade = rng.uniform(0.85, 1.1, len(centres))[idx[:, 0]].reshape(height, width)
     wall = np.clip(1.6 - to_wall, 0, 1)  # walls ~3 px thick
     # height: walls high; a cap a low dome; honey a flat pool; an empty cell a deep pit
-    depth = np.select([kind == 0, kind == 1], [0.75 - 0.25 * r**2, 0.35 + 0.0 * r], -0.2 + 0.5 * r**2)
+    depth = np.select([kind == 0, kind == 1], [0.75 - 0.25 * r**2, 0.35], -0.2 + 0.5 * r**2)
     height_map = gaussian_filter(np.maximum(wall, depth), 0.7)
     gy, gx = np.gradient(height_map * 3.0)
     light = np.clip(0.75 - 0.9 * (0.8 * gy + 0.6 * gx) + 0.25 * height_map, 0, 1.3)

@@ -169,13 +169,14 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     ok = in_band & ((fy > 0) | ((fy == 0) & (fx > 0)))  # one of each +-k pair
     # local maxima in the (periodic) 3x3 neighbourhood
     neigh = np.max([np.roll(np.roll(logp, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=0)
-    peaks = ok & (logp >= neigh)
-    cand = peaks & (prominence > math.log(threshold))
+    local_max = in_band & (logp >= neigh)
+    strong = local_max & (prominence > math.log(threshold))
+    weak = local_max & (prominence > 0.5 * math.log(threshold))
+    cand = strong & ok
     order = np.argsort(-prominence[cand])
     ys_, xs_ = np.nonzero(cand)
     chosen: list[tuple[float, float]] = []
     for idx in order:
-        weak = in_band & (logp >= neigh) & (prominence > 0.5 * math.log(threshold))
         iy, ix = _fundamental(ys_[idx], xs_[idx], weak)
         if chosen:  # staggered lattices (bricks): prefer (k -+ c) / 2 when it is a peak too
             iy, ix = _half_lattice(iy, ix, chosen[0], weak)
@@ -196,8 +197,6 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
         if len(chosen) == max_waves:
             break
     if len(chosen) == 2:
-        strong = in_band & (logp >= neigh) & (prominence > math.log(threshold))
-        weak = in_band & (logp >= neigh) & (prominence > 0.5 * math.log(threshold))
         chosen = _finer_lattice(chosen, strong, weak)
     return [supercell(colour, wave) for wave in chosen]
 
@@ -219,8 +218,11 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np
     height, width = peaks.shape
     k = np.array(waves, dtype=np.float64)
 
+    def near(mask: np.ndarray, g: np.ndarray) -> bool:
+        return _peak_near(mask, g[1] * height, g[0] * width) is not None
+
     def is_peak(g: np.ndarray) -> bool:
-        return np.hypot(*g) * min(height, width) >= 3 and _peak_near(peaks, g[1] * height, g[0] * width) is not None
+        return np.hypot(*g) * min(height, width) >= 3 and near(peaks, g)
 
     # a and b both nonzero: a sub-multiple of one wave alone is `_fundamental`'s
     combos = [(n, a, b) for n in (2, 3) for a in range(1, n) for b in range(1, n)]
@@ -229,7 +231,7 @@ def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np
         for a, b in ((1, 1), (1, 2)):  # the pair 60 or 120 degrees apart
             first, second = _lattice_basis(k, 3, a, b)
             third = min(first - second, first + second, key=lambda v: float(np.hypot(*v)))
-            if all(_peak_near(weak, v[1] * height, v[0] * width) is not None for v in (first, second, third)):
+            if all(near(weak, v) for v in (first, second, third)):
                 found = (3, a, b)
                 break
     if found is None:

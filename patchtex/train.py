@@ -432,8 +432,8 @@ def waves_for(exemplar: torch.Tensor, coarse_layout: str, valid: torch.Tensor | 
     at random, its cells were cut at every block border, VGG ratio 2.94 -> 1.51 as a
     lattice); no bench exemplar has two waves under 80x."""
     waves = find_waves(exemplar)
-    weak = len(waves) < 2 and not find_waves(exemplar, threshold=LATTICE_PROMINENCE)
-    if waves and coarse_layout == "quilt" and valid is None and weak:
+    quilt = coarse_layout == "quilt" and valid is None
+    if quilt and len(waves) == 1 and not find_waves(exemplar, threshold=LATTICE_PROMINENCE):
         return []
     return waves
 

@@ -44,6 +44,17 @@ def stripes(size: int = 48, channels: int = 3, seed: int = 0, noise: float = 0.2
     return torch.from_numpy(img).permute(2, 0, 1)[None]
 
 
+def honeycomb(seed: int, pitch: float = 18.0) -> torch.Tensor:
+    """`examples/make_honeycomb.py`'s comb of `pitch` px cells: [1,3,192,256] in [-1,1]."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    from make_honeycomb import honeycomb as draw
+
+    return torch.from_numpy(draw(pitch=pitch, seed=seed)).permute(2, 0, 1)[None].float() * 2 - 1
+
+
 @pytest.fixture(scope="session")
 def exemplar() -> torch.Tensor:
     return stripes()

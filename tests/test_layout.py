@@ -28,7 +28,7 @@ from patchtex.model import LayoutScale, Pyramid
 from patchtex.noise import find_waves
 from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, waves_for
 
-from .conftest import stripes
+from .conftest import honeycomb, stripes
 
 
 def _coded_level(height: int = 30, width: int = 44) -> torch.Tensor:
@@ -384,15 +384,7 @@ def test_only_a_strong_periodicity_keeps_the_quilt_away():
 def test_two_faint_waves_are_a_lattice_the_quilt_keeps():
     """A honeycomb whose walls' peaks stand under `LATTICE_PROMINENCE` (seed 7) is still a
     2D lattice: quilted at random, its cells were cut at every block border."""
-    import sys
-    from pathlib import Path
-
-    import numpy as np
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-    from make_honeycomb import honeycomb
-
-    comb = torch.from_numpy(np.ascontiguousarray(honeycomb(seed=7))).permute(2, 0, 1)[None].float() * 2 - 1
+    comb = honeycomb(7)
     assert not find_waves(comb, threshold=LATTICE_PROMINENCE)  # no wave stands 80x
     assert len(waves_for(comb, "quilt")) == 2
 

@@ -7,6 +7,8 @@ import torch
 
 from patchtex.noise import BLOCK, find_waves, keyed_noise, wave_field
 
+from .conftest import honeycomb
+
 
 def test_noise_window_equals_region_of_larger_render():
     big = keyed_noise(7, 2, (-100, -70, 300, 200), 3)
@@ -102,14 +104,8 @@ def test_find_waves_returns_a_honeycombs_cells_not_its_walls_harmonics(seed, tur
     (the lattice the walls and the cells share), 60 degrees apart: at seed 3 the first
     ring stands as high as a wave must, at seed 7 only half as high. Turned (transposed),
     seed 7's two strongest waves are 120 degrees apart instead of 60."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-    from make_honeycomb import honeycomb
-
     pitch = 18.0  # centre to centre: rows of cells sqrt(3) / 2 x 18 = 15.6 px apart
-    image = torch.from_numpy(honeycomb(pitch=pitch, seed=seed)).permute(2, 0, 1)[None].float() * 2 - 1
+    image = honeycomb(seed, pitch)
     if turned:
         image = image.transpose(2, 3).contiguous()
     waves = find_waves(image)
