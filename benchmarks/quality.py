@@ -10,7 +10,11 @@ scored against a held-out image that `examples/make_cobbles.py` draws with anoth
 `--only diamond_plate honeycomb caustics` scores procedural stand-ins for three kinds issue
 14 names (`examples/make_*.py`): a diamond plate (a 2D lattice of ridges in two
 orientations, seen slightly rotated), a honeycomb (a hexagonal lattice of closed cells)
-and pool caustics (a connected net of light lines).
+and pool caustics (a connected net of light lines). `--only galaxies grass tissue` scores
+real photos of kinds beyond the bench, from scikit-image's bundled data (no download),
+each cut into an exemplar half and a held-out half as the bench's are: the Hubble deep
+field at half size (small objects of many colours on black), a lawn (thin blades
+crossing: lines) and an immunohistochemistry slide (cells and nuclei; not stationary).
 
 Per texture: fit seconds and peak RSS (each fit runs in its own process), the median over
 seeds of SWD(sample, held-out) / SWD(exemplar, held-out) and the same ratio for the
@@ -67,6 +71,34 @@ COBBLES_HELD_OUT_SEED = 4  # examples/cobbles.png is seed 3
 # orientations), honeycomb (a hexagonal lattice of closed cells: three wall orientations)
 # and caustics (a connected net of light lines), each a kind issue 14 names
 PROCEDURAL = ("cobbles", "diamond_plate", "honeycomb", "caustics")
+
+
+# real photos beyond the bench: name -> (the `skimage.data` loader, box downscale factor)
+PHOTOS = {
+    "galaxies": ("hubble_deep_field", 2),
+    "grass": ("grass", 1),
+    "tissue": ("immunohistochemistry", 1),
+}
+
+
+def photo_bench(name: str, out: Path) -> Path:
+    """A bench folder holding NAME.png (the left half of a scikit-image photo, box
+    downscaled by PHOTOS' factor) and NAME.ref.png (its right half), as the bench cuts
+    its photos."""
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    loader, factor = PHOTOS[name]
+    image = getattr(skimage.data, loader)().astype(np.float32)
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // (2 * factor)) * 2 * factor
+    image = image[:h, :w].reshape(h // factor, factor, w // factor, factor, *image.shape[2:]).mean(axis=(1, 3))
+    half = image.shape[1] // 2
+    folder = out / f"{name}-bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, file in ((image[:, :half], f"{name}.png"), (image[:, half : 2 * half], f"{name}.ref.png")):
+        Image.fromarray(np.clip(part + 0.5, 0, 255).astype(np.uint8)).save(folder / file)
+    return folder
 
 
 def procedural_bench(name: str, out: Path) -> Path:
@@ -214,7 +246,13 @@ def main() -> None:
             "--one",
             name,
             "--bench",
-            str(procedural_bench(name, args.out) if name in PROCEDURAL else args.bench),
+            str(
+                procedural_bench(name, args.out)
+                if name in PROCEDURAL
+                else photo_bench(name, args.out)
+                if name in PHOTOS
+                else args.bench
+            ),
             "--out",
             str(args.out),
             "--seeds",

@@ -131,7 +131,8 @@ def main() -> None:
         target = args.out / f"{name}.jpg"
         sheet.save(target, quality=85, optimize=True)
         kb = math.ceil(target.stat().st_size / 1024)
-        print(f"{info} -> {target.relative_to(ROOT)} ({kb} KB)", flush=True)
+        shown = target.resolve().relative_to(ROOT) if target.resolve().is_relative_to(ROOT) else target
+        print(f"{info} -> {shown} ({kb} KB)", flush=True)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,10 @@ class ModelConfig:
     # the share of the block across a quilt cut mixed into the pixel after it
     # (`layout.Quilt`); 0 (hard cuts) for every model file written before this field existed
     layout_feather: float = 0.0
+    # whether a finer scale's residual is scaled back, per pixel, to keep every channel of
+    # the pixel within [-1, 1] (`model.in_gamut`) rather than cut channel by channel at the
+    # end; False for every model file written before this field existed
+    residual_in_gamut: bool = False
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -193,6 +197,7 @@ class ModelConfig:
             fine_noise=float(raw.get("fine_noise", 1.0)),
             layout_coherent=int(raw.get("layout_coherent", 0)),
             layout_feather=float(raw.get("layout_feather", 0.0)),
+            residual_in_gamut=bool(raw.get("residual_in_gamut", False)),
         )
 
 
@@ -382,6 +387,15 @@ class TrainConfig:
     # 1.19 -> 1.32, median 1.22 -> 1.25, mean 1.335 -> 1.314; seed 1 (six textures) level
     # (8.44 -> 8.54 in all); lego's spectral ratio 2.41 -> 2.33
     quilt_feather: float = 0.5
+    # `ModelConfig.residual_in_gamut` of a new fit: each finer scale's residual is scaled
+    # per pixel so that no channel leaves [-1, 1] (`model.in_gamut`). Without it the
+    # finest scale drew pool caustics' cusps past the exemplar's brightest colour and the
+    # clamp at the end cut green and blue but not red: white cusps (false colour 0.00065
+    # -> 0.00004, seed 0). On the bench, level: VGG ratio summed over 15 textures x 3
+    # seeds 59.95 -> 60.04, medians 1.250 / 1.254 / 1.248 -> 1.198 / 1.259 / 1.200; knots
+    # and lego better at every seed, cracked_paint worse at every seed (benchmarks/RESULTS,
+    # session 36)
+    residual_in_gamut: bool = True
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0
@@ -534,6 +548,7 @@ class TrainConfig:
             "fine_noise": 1.0,  # the finer scales' noise at the coarsest's spread
             "quilt_coherent": 0,  # every quilt candidate a random place
             "quilt_feather": 0.0,  # hard quilt cuts
+            "residual_in_gamut": False,  # residuals cut channel by channel at the end
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -143,9 +143,12 @@ class ScaleGenerator(nn.Module):
     of detail to the upsampled coarser image.
     """
 
-    def __init__(self, image_channels: int, cond_channels: int, hidden: int, layers: int, coarsest: bool):
+    def __init__(
+        self, image_channels: int, cond_channels: int, hidden: int, layers: int, coarsest: bool, gamut: bool = False
+    ):
         super().__init__()
         self.coarsest = coarsest
+        self.gamut = gamut  # `ModelConfig.residual_in_gamut`
         self.halo = layers
         in_ch = cond_channels + (0 if coarsest else image_channels)
         widths = [in_ch] + [hidden] * (layers - 1)
@@ -161,7 +164,8 @@ class ScaleGenerator(nn.Module):
         if prev is None:
             return torch.tanh(out)
         halo = self.halo
-        return prev[..., halo:-halo, halo:-halo].float() + out
+        base = prev[..., halo:-halo, halo:-halo].float()
+        return base + (in_gamut(base, out) * out if self.gamut else out)
 
     def tail_output(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """The last conv's output, float32: the coarsest scale's image before its tanh
@@ -173,6 +177,19 @@ class ScaleGenerator(nn.Module):
             # costs as much as the conv itself (large allocations are fresh pages)
             x = F.leaky_relu(conv(x), LEAKY_SLOPE, inplace=not torch.is_grad_enabled())
         return self.tail(x).float()
+
+
+def in_gamut(base: torch.Tensor, residual: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Per pixel, the largest t in [0, 1] for which base + t * residual keeps every
+    channel within [-1, 1]: [B,1,h,w], outside the autograd graph. Scaling the whole
+    residual keeps the pixel's colour on the line the scale drew it along; a clamp per
+    channel afterwards cuts the channels apart and makes colours the exemplar never has
+    (bright cusps turned white where red alone was left under 1). A base already out of
+    range takes none of the residual."""
+    with torch.no_grad():
+        up = torch.where(residual > eps, (1 - base) / residual.clamp(min=eps), 1.0)
+        down = torch.where(residual < -eps, (-1 - base) / residual.clamp(max=-eps), 1.0)
+        return torch.minimum(up, down).amin(dim=1, keepdim=True).clamp_(0, 1)
 
 
 class LayoutScale(nn.Module):
@@ -199,7 +216,12 @@ class Pyramid(nn.Module):
             LayoutScale(config.image_channels, config.layout_size)
             if s == 0 and config.layout_size
             else ScaleGenerator(
-                config.image_channels, cond_channels(config, s), config.channels[s], config.layers[s], s == 0
+                config.image_channels,
+                cond_channels(config, s),
+                config.channels[s],
+                config.layers[s],
+                s == 0,
+                config.residual_in_gamut,
             )
             for s in range(config.num_scales)
         )

@@ -554,6 +554,8 @@ def fit_pyramid(
         model_config = replace(model_config, layout_coherent=train.quilt_coherent)
     if resume is None and model_config.layout_size:
         model_config = replace(model_config, layout_feather=train.quilt_feather)
+    if resume is None:
+        model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from

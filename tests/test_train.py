@@ -504,3 +504,56 @@ def test_a_fit_trains_the_budget_at_its_one_finer_scale():
     large = dataclasses.replace(train, small_exemplar_px=64 * 64)
     fit_pyramid(exemplar, large, device=torch.device("cpu"), callback=callback, model_config=TINY)
     assert seen == {0: 3, 1: 4}
+
+
+def test_a_residual_kept_in_gamut_stays_in_range_along_its_own_colour_line():
+    from patchtex.model import ScaleGenerator, in_gamut
+
+    generator = torch.Generator().manual_seed(0)
+    base = torch.rand(2, 3, 9, 9, generator=generator) * 2 - 1
+    residual = torch.randn(2, 3, 9, 9, generator=generator) * 2
+    t = in_gamut(base, residual)
+    assert t.shape == (2, 1, 9, 9) and not t.requires_grad
+    out = base + t * residual
+    assert out.abs().max() <= 1 + 1e-5
+    # the largest such t: where it is below 1, some channel of the pixel is at the edge
+    cut = (t < 1).squeeze(1)
+    assert cut.any() and (t == 1).any()
+    assert torch.allclose(out.abs().amax(1)[cut], torch.ones(()), atol=1e-5)
+    # a residual already in range is left as it is, and a base out of range takes none
+    assert torch.equal(in_gamut(base, residual * 0), torch.ones(2, 1, 9, 9))
+    assert in_gamut(torch.full((1, 3, 1, 1), 1.5), torch.ones(1, 3, 1, 1)).item() == 0
+
+    # a finer scale drawn far past the range: in gamut every channel keeps the ratio the
+    # scale drew (its hue), where a clamp afterwards would cut one channel and not another
+    kept, cut_later = (ScaleGenerator(3, 4, 8, 2, coarsest=False, gamut=g) for g in (True, False))
+    torch.manual_seed(0)
+    for gen in (kept, cut_later):
+        for p in gen.parameters():
+            torch.nn.init.normal_(p, std=0.5)
+    cut_later.load_state_dict(kept.state_dict())
+    prev = torch.rand(1, 3, 12, 12, generator=generator) * 2 - 1
+    cond = torch.randn(1, 4, 12, 12, generator=generator)
+    with torch.no_grad():
+        inside, outside = kept(prev, cond), cut_later(prev, cond)
+    assert outside.abs().max() > 1.5 and inside.abs().max() <= 1 + 1e-5
+    drawn, kept_residual = outside - prev[..., 2:-2, 2:-2], inside - prev[..., 2:-2, 2:-2]
+    assert torch.allclose(F.normalize(kept_residual, dim=1), F.normalize(drawn, dim=1), atol=1e-4)
+
+
+def test_a_fit_records_its_residuals_kept_in_gamut_and_older_models_do_not(tmp_path):
+    import json
+
+    import patchtex
+
+    model = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1)))
+    assert model.config.residual_in_gamut and all(g.gamut for g in model.pyramid.generators[1:])
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config.residual_in_gamut
+    assert torch.equal(again.synth((24, 24), seed=3), model.synth((24, 24), seed=3))
+    off = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1), residual_in_gamut=False))
+    assert not off.config.residual_in_gamut and not any(g.gamut for g in off.pyramid.generators[1:])
+    raw = json.loads(model.config.to_json())
+    del raw["residual_in_gamut"]
+    assert not ModelConfig.from_json(json.dumps(raw)).residual_in_gamut  # files before it
+    assert not TrainConfig.from_json(json.dumps({"seed": 0})).residual_in_gamut
