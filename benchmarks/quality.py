@@ -107,7 +107,6 @@ def procedural_bench(name: str, out: Path) -> Path:
     the others (`make_NAME.py`) from seeds 3 (the exemplar) and 5 (the held-out half)."""
     import importlib
 
-    import numpy as np
     from PIL import Image
 
     sys.path.insert(0, str(ROOT / "examples"))
@@ -119,9 +118,11 @@ def procedural_bench(name: str, out: Path) -> Path:
         Image.open(ROOT / "examples" / "cobbles.png").save(folder / "cobbles.png")
         Image.fromarray(cobbles(seed=COBBLES_HELD_OUT_SEED)).save(folder / "cobbles.ref.png")
     else:
+        from drawn import to_image
+
         draw = getattr(importlib.import_module(f"make_{name}"), name)
         for seed, file in ((3, f"{name}.png"), (5, f"{name}.ref.png")):
-            Image.fromarray((draw(seed=seed) * 255 + 0.5).astype(np.uint8)).save(folder / file)
+            to_image(draw(seed=seed)).save(folder / file)
     return folder
 
 

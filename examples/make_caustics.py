@@ -13,11 +13,7 @@ exemplar and held-out half from seeds 3 and 5.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 WATER = np.array([0.05, 0.36, 0.48])
@@ -49,15 +45,7 @@ def caustics(height: int = 192, width: int = 256, ripple: float = 9.0, seed: int
     return np.clip(image, 0, 1)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("-o", "--out", type=Path, default=Path("bench-out") / "caustics.png")
-    args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    image = caustics(seed=args.seed)
-    Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(args.out)
-
-
 if __name__ == "__main__":
-    main()
+    from drawn import main
+
+    main(caustics, "caustics", __doc__)

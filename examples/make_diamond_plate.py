@@ -13,11 +13,7 @@ its exemplar and held-out half from seeds 3 and 5.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 
@@ -48,15 +44,7 @@ def diamond_plate(height: int = 192, width: int = 256, pitch: float = 22.0, seed
     return np.clip(steel[..., None] * tint, 0, 1)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("-o", "--out", type=Path, default=Path("bench-out") / "diamond_plate.png")
-    args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    image = diamond_plate(seed=args.seed)
-    Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(args.out)
-
-
 if __name__ == "__main__":
-    main()
+    from drawn import main
+
+    main(diamond_plate, "diamond_plate", __doc__)

@@ -23,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
@@ -41,14 +40,13 @@ def exemplars(tmp: Path) -> dict[str, Path]:
     from skimage import data
 
     sys.path.insert(0, str(ROOT / "examples"))
+    from drawn import to_image
     from make_diamond_plate import diamond_plate
 
     found = {"cobbles": ROOT / "examples" / "cobbles.png"}
     tmp.mkdir(parents=True, exist_ok=True)
     plate = tmp / "diamond_plate.png"
-    Image.fromarray((diamond_plate(seed=3) * 255 + 0.5).astype(np.uint8)).save(
-        plate
-    )  # as benchmarks/quality.py draws it
+    to_image(diamond_plate(seed=3)).save(plate)  # as benchmarks/quality.py draws it
     found["diamond_plate"] = plate
     for name, image in (("brick_gray", data.brick()), ("gravel_gray", data.gravel())):
         path = tmp / f"{name}.png"
