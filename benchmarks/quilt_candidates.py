@@ -17,27 +17,21 @@ import math
 import statistics
 
 import torch
-import torch.nn.functional as F
 
 import patchtex
 from patchtex import layout, quality
+from patchtex.refine.fill import _run_scale
 
 COUNTS = (16, 4, 2, 1)
 
 
 def render_from(model: patchtex.Model, coarse: torch.Tensor, seed: int) -> torch.Tensor:
-    """`coarse` (a coarsest-scale image) through every finer scale of `model`, its edges
-    replicated for the generators' halos: [1,C,H,W] in [-1,1]."""
+    """`coarse` (a coarsest-scale image) through every finer scale of `model`, as refine
+    runs them over a finite image (`refine.fill._run_scale`): [1,C,H,W] in [-1,1]."""
     canvas = model.canvas(seed=seed)
     image = coarse
     for scale in range(1, model.config.num_scales):
-        halo = model.pyramid.generators[scale].halo
-        pad = halo // 2 + 2
-        up = F.interpolate(F.pad(image, (pad,) * 4, mode="replicate"), scale_factor=2, mode="bilinear")
-        height, width = image.shape[-2] * 2, image.shape[-1] * 2
-        top = 2 * pad - halo
-        grown = up[..., top : top + height + 2 * halo, top : top + width + 2 * halo]
-        image = canvas.step(scale, grown, (0, 0, width, height))
+        image = _run_scale(scale, image, (image.shape[-2] * 2, image.shape[-1] * 2), canvas)
     return image.clamp(-1, 1)
 
 
