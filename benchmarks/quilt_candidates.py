@@ -1,6 +1,9 @@
-"""Which quilt candidate count (`layout.CANDIDATES`) suits a fitted model? A probe for
-issue 14's lead (benchmarks/RESULTS, session 36): fewer candidates help textures of many
-small oriented elements (grass, gravel) and hurt objects and cells (cobbles, tomatoes).
+"""Which quilt candidate count (`Quilt`'s `candidates`, `layout.CANDIDATES` by default)
+suits a fitted model? A probe for issue 14's lead (benchmarks/RESULTS, session 36): fewer
+candidates help textures of many small oriented elements (grass, gravel) and hurt objects
+and cells (cobbles, tomatoes). Session 37 found its picks noisy (other quilt seeds moved
+grass's fall from 48 % to 7 %) and credited variance in the candidates' cost instead
+(`train.variance_credit`).
 
 For each count, quilts of the model's coarsest level (two seeds) are rendered through its
 finer scales and compared with the render of the level itself through the same scales,
@@ -20,18 +23,17 @@ import torch
 
 import patchtex
 from patchtex import layout, quality
-from patchtex.refine.fill import _run_scale
 
 COUNTS = (16, 4, 2, 1)
 
 
 def render_from(model: patchtex.Model, coarse: torch.Tensor, seed: int) -> torch.Tensor:
     """`coarse` (a coarsest-scale image) through every finer scale of `model`, as refine
-    runs them over a finite image (`refine.fill._run_scale`): [1,C,H,W] in [-1,1]."""
+    runs them over a finite image (`Canvas.finite_step`): [1,C,H,W] in [-1,1]."""
     canvas = model.canvas(seed=seed)
     image = coarse
     for scale in range(1, model.config.num_scales):
-        image = _run_scale(scale, image, (image.shape[-2] * 2, image.shape[-1] * 2), canvas)
+        image = canvas.finite_step(scale, image, (image.shape[-2] * 2, image.shape[-1] * 2))
     return image.clamp(-1, 1)
 
 
@@ -50,10 +52,10 @@ def main() -> None:
         height, width = level.shape[-2:]
         scores = {}
         for count in COUNTS:
-            layout.CANDIDATES = count
             rows = []
             for seed in (21, 22):
-                quilt = layout.Quilt(level, seed, **layout.quilt_options(model.config))((0, 0, width, height))
+                options = layout.quilt_options(model.config)
+                quilt = layout.Quilt(level, seed, candidates=count, **options)((0, 0, width, height))
                 out = render_from(model, quilt, seed)
                 rows.append((sum(map(math.log, quality.structure_distances(out, real))), quality.patch_swd(out, real)))
             scores[count] = (statistics.mean(r[0] for r in rows), statistics.mean(r[1] for r in rows))

@@ -258,6 +258,16 @@ class Canvas:
         cond = self.source(scale, grow(rect, gen.halo))
         return infer(lambda: gen(None if prev is None else prev.to(self.device), cond), self.device, self.bf16)
 
+    def finite_step(self, scale: int, prev: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Generator `scale` over a whole finite image of `size` (height, width): `prev`,
+        the image one scale coarser (not the plane's), upsampled 2x, with reflected halos
+        where the plane has neighbouring tiles. [1,C,height,width] float32 (unclamped).
+        Refine's fills and a fit's quilt probe (`train.quilt_candidates`) run this way."""
+        height, width = size
+        halo = self.pyramid.generators[scale].halo
+        padded = F.pad(upsample_to(prev, height, width), (halo, halo, halo, halo), mode="reflect")
+        return self.step(scale, padded, (0, 0, width, height))
+
     def _whole(self) -> Rect:
         if self.size is None:
             raise ValueError("this canvas is an endless plane with no output size; ask for a window")
@@ -315,6 +325,15 @@ def _assemble(bands: Iterable[tuple[int, torch.Tensor]], channels: int, width: i
     for row, band in bands:
         out[..., row : row + band.shape[-2], :] = band
     return out
+
+
+def upsample_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """`image` upsampled 2x (bilinear), edge pixels repeated or cut to height x width."""
+    up = F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False)
+    pad_h, pad_w = max(0, height - up.shape[-2]), max(0, width - up.shape[-1])
+    if pad_h or pad_w:
+        up = F.pad(up, (0, pad_w, 0, pad_h), mode="replicate")
+    return up[..., :height, :width]
 
 
 def check_size(size: tuple[int, int]) -> tuple[int, int]:

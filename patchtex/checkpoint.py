@@ -284,6 +284,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "fine_noise": config.fine_noise,  # the finer scales' noise spread (the coarsest's is 1)
         "layout_coherent": config.layout_coherent,  # quilt candidates continuing a neighbour's block
         "layout_feather": config.layout_feather,  # the share mixed across a quilt cut
+        "layout_variance_credit": config.layout_variance_credit,  # quilt candidates' own variance credited
         "residual_in_gamut": config.residual_in_gamut,  # finer residuals scaled to stay in [-1, 1]
         "waves": waves,
         "fit_seconds": meta.get("fit_seconds"),

@@ -110,6 +110,10 @@ class ModelConfig:
     # the pixel within [-1, 1] (`model.in_gamut`) rather than cut channel by channel at the
     # end; False for every model file written before this field existed
     residual_in_gamut: bool = False
+    # the share of a white quilt cell's candidate's own variance over its margins taken off
+    # its cost (`layout.Quilt`); 0 (agreement alone) for every model file written before
+    # this field existed
+    layout_variance_credit: float = 0.0
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -119,6 +123,10 @@ class ModelConfig:
         if self.layout_feather and not self.layout_size:
             raise ValueError("layout_feather needs a quilted coarsest scale (layout_size)")
 
+        if not 0.0 <= self.layout_variance_credit <= 1.0:
+            raise ValueError(f"layout_variance_credit must be 0-1, got {self.layout_variance_credit}")
+        if self.layout_variance_credit and not self.layout_size:
+            raise ValueError("layout_variance_credit needs a quilted coarsest scale (layout_size)")
         if not 0 <= self.layout_coherent <= 4:
             raise ValueError(f"layout_coherent must be 0-4, got {self.layout_coherent}")
         if self.layout_coherent and not self.layout_size:
@@ -198,6 +206,7 @@ class ModelConfig:
             layout_coherent=int(raw.get("layout_coherent", 0)),
             layout_feather=float(raw.get("layout_feather", 0.0)),
             residual_in_gamut=bool(raw.get("residual_in_gamut", False)),
+            layout_variance_credit=float(raw.get("layout_variance_credit", 0.0)),
         )
 
 
@@ -396,6 +405,14 @@ class TrainConfig:
     # and lego better at every seed, cracked_paint worse at every seed (benchmarks/RESULTS,
     # session 36)
     residual_in_gamut: bool = True
+    # `ModelConfig.layout_variance_credit` of a new quilted fit: a white quilt cell's
+    # candidate's cost is its squared difference from its neighbours over the margins less
+    # this share of its own variance there. At 0 the flattest of 16 blocks tends to win;
+    # at 1 the busiest (rust's calm grey went). Seed-1 models, synthesis only, VGG ratio
+    # at 0 / 0.25 / 0.5 / 1 (benchmarks/RESULTS, session 37): grass 1.56 / 1.47 / 1.38 /
+    # 1.19, gravel_gray 1.55 / 1.42 / 1.39 / 1.19, cobbles 1.47 / 1.46 / 1.37 / 1.53,
+    # rust 1.08 / 1.11 / 1.15 / 1.33, cracked_paint 1.39 / 1.36 / 1.42 / 1.54
+    quilt_variance_credit: float = 0.5
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0
@@ -481,6 +498,8 @@ class TrainConfig:
         )
         if not 0 <= self.quilt_coherent <= 4:
             raise ValueError(f"quilt_coherent must be 0-4, got {self.quilt_coherent}")
+        if not 0.0 <= self.quilt_variance_credit <= 1.0:
+            raise ValueError(f"quilt_variance_credit must be 0-1, got {self.quilt_variance_credit}")
         if not 0.0 <= self.quilt_feather <= 1.0:
             raise ValueError(f"quilt_feather must be 0-1, got {self.quilt_feather}")
         if self.layout_finer < 0:
@@ -549,6 +568,7 @@ class TrainConfig:
             "quilt_coherent": 0,  # every quilt candidate a random place
             "quilt_feather": 0.0,  # hard quilt cuts
             "residual_in_gamut": False,  # residuals cut channel by channel at the end
+            "quilt_variance_credit": 0.0,  # quilt candidates judged by agreement alone
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

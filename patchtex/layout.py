@@ -9,7 +9,12 @@ into square cells of `CELL` coarse pixels, and each cell shows a block of the ex
 coarsest level. The cells form a checkerboard: a "black" cell takes a block at a random
 place; a "white" cell, whose four neighbours are all black, takes the best of
 `CANDIDATES` random blocks, the one whose `OVERLAP`-pixel margins best agree with its
-neighbours' blocks. Of a white cell's candidates, the last `coherent` (a model's
+neighbours' blocks. Agreement alone favours bland blocks: an unrelated block's squared
+difference from its neighbours grows with its own variance, so of 16 the flattest tends
+to win, and grass's quilts held clover and leaves where its exemplar has blades
+(benchmarks/RESULTS, session 36). A model fitted since session 37 records a
+`variance_credit`: that share of a candidate's own variance over its margins is taken
+off its cost. Of a white cell's candidates, the last `coherent` (a model's
 `layout_coherent`, 0 by default) are no random places but its neighbours' continuations:
 the block that carries on the left neighbour's block exactly across their shared edge,
 and so on for the right, upper and lower ones (as Ashikhmin's coherent candidates do for
@@ -254,6 +259,7 @@ def quilt_options(config: ModelConfig) -> dict:
         "cell": config.layout_cell,
         "coherent": config.layout_coherent,
         "feather": config.layout_feather,
+        "variance_credit": config.layout_variance_credit,
     }
 
 
@@ -294,6 +300,8 @@ class Quilt:
         cell: int = CELL,
         coherent: int = 0,
         feather: float = 0.0,
+        candidates: int = CANDIDATES,
+        variance_credit: float = 0.0,
     ):
         from .symmetry import TRANSFORMS
 
@@ -304,6 +312,13 @@ class Quilt:
         if not 0 <= coherent <= len(NEIGHBOURS):
             raise ValueError(f"coherent must be 0-{len(NEIGHBOURS)}, got {coherent}")
         self.coherent = coherent  # a white cell's candidates that continue a neighbour's block
+        if candidates < 1 or (coherent and candidates <= coherent):
+            raise ValueError(f"candidates must be at least 1 and more than coherent ({coherent}), got {candidates}")
+        self.candidates = candidates  # the blocks a white cell chooses among
+        if not 0.0 <= variance_credit <= 1.0:
+            raise ValueError(f"variance_credit must be 0-1, got {variance_credit}")
+        # the share of a candidate's own margin variance taken off its cost (`_candidate_costs`)
+        self.variance_credit = variance_credit
 
         level = level.float().cpu()
         self.lattice = self.plane_lattice = self.solve = self.phase = None
@@ -450,15 +465,16 @@ class Quilt:
             candidates, costs = self._candidate_costs(group)
             best = costs.argmin(dim=1)
             for index, cell in enumerate(group):
-                self.chosen[cell] = tuple(candidates[index * CANDIDATES + int(best[index])].tolist())
+                self.chosen[cell] = tuple(candidates[index * self.candidates + int(best[index])].tolist())
 
     def _candidate_costs(self, cells: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """For white cells of one size: their candidate blocks ([N * K, 3], `_candidates`,
         the last ones continuations where `coherent`: `_continue`) and each one's squared
         difference to the cell's four neighbours' blocks over the strips `OVERLAP` either
         side of their shared edges ([N, K] float32; a continuation's three other strips,
-        times 4/3). All blocks in one gather, then one sum a strip, in the order and layout
-        the sums always had."""
+        times 4/3), less `variance_credit` times the candidate's own variance about its
+        mean over those four strips. All blocks in one gather, then one sum a strip, in the
+        order and layout the sums always had."""
         i0, j0 = cells[0]
         width, height = self.xs.edge(i0 + 1) - self.xs.edge(i0), self.ys.edge(j0 + 1) - self.ys.edge(j0)
         offsets = self._candidates(cells)
@@ -470,7 +486,8 @@ class Quilt:
         blocks = self._stacked()[offsets[:, 0, None, None], :, rows[:, :, None], cols[:, None, :]]
         blocks = blocks.permute(3, 0, 1, 2)  # [C, N * K, size, size]
         count, o = len(cells), OVERLAP
-        total = torch.zeros(count, CANDIDATES)
+        total = torch.zeros(count, self.candidates)
+        credit = None  # each candidate's own variance over the four strips (`variance_credit`)
         strips = (  # the neighbour, and the part of a block (margins included) its strip covers
             ((-1, 0), (0, 2 * o, o, height + o)),
             ((1, 0), (width, width + 2 * o, o, height + o)),
@@ -482,11 +499,16 @@ class Quilt:
         for (di, dj), (c0, c1, r0, r1) in strips:
             ys, xs = torch.broadcast_tensors(top + torch.arange(r0, r1)[:, None], left + torch.arange(c0, c1))
             theirs = self._gather([(i + di, j + dj) for i, j in cells], ys, xs).transpose(0, 1)  # [C, N, h, w]
-            mine = blocks[:, :, r0:r1, c0:c1].contiguous().view(-1, count, CANDIDATES, r1 - r0, c1 - c0)
+            mine = blocks[:, :, r0:r1, c0:c1].contiguous().view(-1, count, self.candidates, r1 - r0, c1 - c0)
             total += (mine - theirs[:, :, None]).pow(2).sum(dim=(0, 3, 4))
+            if self.variance_credit:
+                spread = (mine - mine.mean(dim=(3, 4), keepdim=True)).pow(2).sum(dim=(0, 3, 4))
+                credit = spread if credit is None else credit + spread
         if continued is not None:
             # a continuation's own strip costs nothing: it is judged on the other three
             total = torch.where(continued, total * (len(strips) / (len(strips) - 1)), total)
+        if credit is not None:
+            total = total - self.variance_credit * credit
         return offsets, total
 
     def _candidates(self, cells: list[tuple[int, int]], first: int = 1, count: int | None = None) -> torch.Tensor:
@@ -494,7 +516,7 @@ class Quilt:
         (k = 0 is a black cell's block): (variant, row, column), a random place keyed to
         (seed, cell, k) for a block of the variant (`noise.mix_array`); a lattice quilt's
         variants are sub-pixel places, which `_snap_many` picks."""
-        count = CANDIDATES if count is None else count
+        count = self.candidates if count is None else count
         ki = np.array([self.xs.key(i) for i, _ in cells], dtype=np.int64)[:, None]
         kj = np.array([self.ys.key(j) for _, j in cells], dtype=np.int64)[:, None]
         ks = np.arange(first, first + count, dtype=np.int64)[None]
@@ -522,10 +544,10 @@ class Quilt:
         lattice phase the cell needs (its source and its destination move alike). A
         continuation that would leave the level is skipped (that random candidate stays).
         Also [N, K] bool: which candidates are continuations."""
-        out = offsets.view(len(cells), CANDIDATES, 3).clone()
-        continued = torch.zeros(len(cells), CANDIDATES, dtype=torch.bool)
+        out = offsets.view(len(cells), self.candidates, 3).clone()
+        continued = torch.zeros(len(cells), self.candidates, dtype=torch.bool)
         for n, (i, j) in enumerate(cells):
-            k = CANDIDATES - 1
+            k = self.candidates - 1
             for di, dj in NEIGHBOURS[: self.coherent]:
                 variant, row, col = self.source(i + di, j + dj)
                 row += self.ys.edge(j) - self.ys.edge(j + dj)
@@ -712,8 +734,31 @@ class Quilt:
         return torch.stack([taken[..., 0], sy - ys[:, None], sx - xs[None, :]], dim=-1)
 
 
-OFFSET_KEY = 0x0FF5E7  # seeds the quilt `quilt_offset` measures
+OFFSET_KEY = 0x0FF5E7  # seeds the quilt `quilt_offset` and `quilt_contrast` measure
 OFFSET_CELLS = 32  # the side of that quilt, in cells
+CONTRAST_WINDOW = 5  # the side of the windows `quilt_contrast` measures variance over, in pixels
+
+
+def quilt_contrast(level: torch.Tensor, **options) -> float:
+    """A quilt's mean variance over `CONTRAST_WINDOW`-pixel windows (summed over channels)
+    over its level's: under 1 where the quilt is blander than the level, as a white cell's
+    choice by agreement alone makes it (grass 0.89, gravel_gray 0.91, rust 0.84 of their
+    levels; daisies and lego 1.01: benchmarks/RESULTS, session 37). `options`: `Quilt`'s
+    keyword arguments. Measured on one quilt of `OFFSET_CELLS` x `OFFSET_CELLS` cells at a
+    fixed seed (`quilt_offset`'s); 1 for a flat level."""
+    own = _local_variance(level.float())
+    if own <= 0:
+        return 1.0
+    side = OFFSET_CELLS * options.get("cell", CELL)
+    return _local_variance(Quilt(level, _mix(OFFSET_KEY), **options)((0, 0, side, side))) / own
+
+
+def _local_variance(image: torch.Tensor) -> float:
+    """The mean over `CONTRAST_WINDOW`-pixel windows of the variance in each, summed over
+    channels (float64)."""
+    x = image.double()
+    mean = F.avg_pool2d(x, CONTRAST_WINDOW, 1)
+    return float((F.avg_pool2d(x * x, CONTRAST_WINDOW, 1) - mean * mean).sum(1).mean())
 
 
 def quilt_offset(
@@ -724,6 +769,8 @@ def quilt_offset(
     cell: int = CELL,
     coherent: int = 0,
     feather: float = 0.0,
+    candidates: int = CANDIDATES,
+    variance_credit: float = 0.0,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -741,6 +788,8 @@ def quilt_offset(
         cell=cell,
         coherent=coherent,
         feather=feather,
+        candidates=candidates,
+        variance_credit=variance_credit,
     )
     side = OFFSET_CELLS * cell
     gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
@@ -763,6 +812,8 @@ def quilt_bank(
     cell: int = CELL,
     coherent: int = 0,
     feather: float = 0.0,
+    candidates: int = CANDIDATES,
+    variance_credit: float = 0.0,
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
     from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
@@ -779,6 +830,8 @@ def quilt_bank(
             cell=cell,
             coherent=coherent,
             feather=feather,
+            candidates=candidates,
+            variance_credit=variance_credit,
         )
         for k in bank_seeds(seed, count)
     ]

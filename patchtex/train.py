@@ -42,6 +42,7 @@ from .layout import (
     coarse_lattice,
     lattice_phases,
     quilt_bank,
+    quilt_contrast,
     quilt_offset,
     quilt_options,
     quilt_plan,
@@ -557,6 +558,8 @@ def fit_pyramid(
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
+    if resume is None and model_config.layout_size and train.quilt_variance_credit:
+        model_config = replace(model_config, layout_variance_credit=variance_credit(model_config, levels[0], train))
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
         lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
@@ -568,6 +571,7 @@ def fit_pyramid(
             model_config.layout_cell,
             model_config.layout_coherent,
             model_config.layout_feather,
+            variance_credit=model_config.layout_variance_credit,
         )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
@@ -636,6 +640,27 @@ def fit_pyramid(
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
     return FitResult(pyramid, run.seconds(), losses)
+
+
+# a quilt by agreement alone blander than this beside its level (`layout.quilt_contrast`)
+# takes the credit. The bench's levels: rust 0.83, cracked_paint 0.86, grass 0.88, gravel_gray
+# 0.91, hammered, knots and leaves 0.92, cobbles 0.93, parquet 0.93, bark 0.95; wicker and
+# tomatoes 0.99, brick_gray 1.00, daisies 1.01, lego 1.03, bricks 1.04 (benchmarks/RESULTS,
+# session 37); the floor lies midway between bark and wicker
+CONTRAST_FLOOR = 0.97
+
+
+def variance_credit(config: ModelConfig, level: torch.Tensor, train: TrainConfig) -> float:
+    """The `ModelConfig.layout_variance_credit` a quilted fit takes: `train`'s
+    `quilt_variance_credit` where a quilt of `level` (the exemplar's coarsest) chosen by
+    agreement alone is blander than the level (`layout.quilt_contrast` under
+    `CONTRAST_FLOOR`), else 0. Where it is not, the credit only made quilts busier than
+    their levels: daisies' flowers clumped (VGG ratio 1.16 -> 1.36) and lego lost
+    (1.33 -> 1.41; benchmarks/RESULTS, session 37)."""
+    lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
+    options = quilt_options(replace(config, layout_variance_credit=0.0, layout_offset=()))
+    contrast = quilt_contrast(level.cpu(), lattice=lattice, **options)
+    return train.quilt_variance_credit if contrast < CONTRAST_FLOOR else 0.0
 
 
 def scale_critic(config: ModelConfig, train: TrainConfig, scale: int) -> MultiCritic:

@@ -26,7 +26,7 @@ from patchtex.layout import (
 )
 from patchtex.model import LayoutScale, Pyramid
 from patchtex.noise import find_waves
-from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, waves_for
+from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, variance_credit, waves_for
 
 from .conftest import honeycomb, stripes
 
@@ -44,13 +44,16 @@ def _blobs(size: int = 128, seed: int = 0) -> torch.Tensor:
     return torch.tanh(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic"))
 
 
-@pytest.mark.parametrize(("coherent", "feather"), [(0, 0.0), (4, 0.0), (0, 0.5)])
+@pytest.mark.parametrize(
+    ("coherent", "feather", "credit"), [(0, 0.0, 0.0), (4, 0.0, 0.0), (0, 0.5, 0.0), (0, 0.5, 0.5)]
+)
 @pytest.mark.parametrize("rect", [(0, 0, 20, 20), (-7, 3, 33, 17), (50, 40, 30, 30), (-40, -30, 1, 1)])
-def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent, feather):
+def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent, feather, credit):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
-    big = Quilt(level, 5, coherent=coherent, feather=feather)((-40, -30, 140, 120))
+    options = {"coherent": coherent, "feather": feather, "variance_credit": credit}
+    big = Quilt(level, 5, **options)((-40, -30, 140, 120))
     x0, y0, w, h = rect
-    window = Quilt(level, 5, coherent=coherent, feather=feather)(rect)
+    window = Quilt(level, 5, **options)(rect)
     assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
 
 
@@ -142,10 +145,10 @@ def test_with_a_period_the_quilt_wraps(period, coherent, feather):
     assert Axis(px).count % 2 == 0  # the checkerboard wraps too
 
 
-@pytest.mark.parametrize("transforms", [(), ("hflip", "rot90")])
-def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(transforms):
+@pytest.mark.parametrize(("transforms", "credit"), [((), 0.0), (("hflip", "rot90"), 0.0), ((), 0.5)])
+def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(transforms, credit):
     level = torch.rand(1, 3, 40, 44, generator=torch.Generator().manual_seed(3))
-    quilt = Quilt(level, 11, transforms=transforms)
+    quilt = Quilt(level, 11, transforms=transforms, variance_credit=credit)
     chosen = quilt.source(1, 0)  # (1 + 0) is odd: a white cell
     offsets, costs = quilt._candidate_costs([(1, 0)])
     candidates = [tuple(c) for c in offsets.tolist()]
@@ -157,7 +160,8 @@ def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(t
         sy, sx = row + OVERLAP + y0 - quilt.ys.edge(j), col + OVERLAP + x0 - quilt.xs.edge(i)
         return quilt.variants[variant][0, :, sy : sy + y1 - y0, sx : sx + x1 - x0]
 
-    # the batched cost is each candidate's own squared difference to its neighbours
+    # the batched cost is each candidate's own squared difference to its neighbours, less
+    # the credit's share of its own variance about its mean over each strip
     xa, xb, ya, yb = quilt.xs.edge(1), quilt.xs.edge(2), quilt.ys.edge(0), quilt.ys.edge(1)
     for offset, cost in zip(candidates, costs):
         one = 0.0
@@ -168,8 +172,10 @@ def test_a_white_cell_takes_the_candidate_that_agrees_best_with_its_neighbours(t
             (1, 1, (xa, xb, yb - OVERLAP, yb + OVERLAP)),
         ):
             theirs = block(ni, nj, quilt.source(ni, nj), *box)
-            one += float((block(1, 0, offset, *box) - theirs).pow(2).sum())
-        assert float(cost) == pytest.approx(one, rel=1e-5)
+            mine = block(1, 0, offset, *box)
+            one += float((mine - theirs).pow(2).sum())
+            one -= credit * float((mine - mine.mean(dim=(1, 2), keepdim=True)).pow(2).sum())
+        assert float(cost) == pytest.approx(one, rel=1e-5, abs=1e-4)
     assert chosen == candidates[int(costs.argmin())]
     assert len(set(costs.tolist())) > 1  # the choice was a real one
     assert float(costs.min()) < float(costs.mean())
@@ -565,7 +571,13 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     config = model.config
     level = model.pyramid.generators[0].level
     cell = config.layout_cell  # 12: the blobs (128x128) are a small exemplar
-    offset = layout.quilt_offset(level, cell=cell, coherent=config.layout_coherent, feather=config.layout_feather)
+    offset = layout.quilt_offset(
+        level,
+        cell=cell,
+        coherent=config.layout_coherent,
+        feather=config.layout_feather,
+        variance_credit=config.layout_variance_credit,
+    )
     assert config.layout_offset == offset and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
     off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
@@ -841,7 +853,13 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
     config = model.config
     assert config.layout_coherent == 4
     level = model.pyramid.generators[0].level
-    offset = layout.quilt_offset(level, cell=config.layout_cell, coherent=4, feather=config.layout_feather)
+    offset = layout.quilt_offset(
+        level,
+        cell=config.layout_cell,
+        coherent=4,
+        feather=config.layout_feather,
+        variance_credit=config.layout_variance_credit,
+    )
     assert config.layout_offset == offset
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config.layout_coherent == 4
@@ -859,26 +877,79 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
         TrainConfig(quilt_coherent=5)
 
 
-def test_a_fit_records_its_quilts_feather_and_older_models_cut_hard(tmp_path):
-    exemplar = _blobs()
+def test_the_variance_credit_stops_white_cells_favouring_bland_blocks():
+    # a level that is half flat grey and half smooth blobs about the same mean: black cells
+    # take blocks anywhere. Judged by agreement alone, a flat candidate's difference to a
+    # neighbour is the neighbour's variance, an unrelated busy one's more by its own, so
+    # nearly every white cell takes a flat block; the credit lets busy blocks that agree
+    # with their neighbours win, and at 1 the two kinds compete evenly
+    generator = torch.Generator().manual_seed(4)
+    level = torch.zeros(1, 1, 48, 96)
+    noise = torch.randn(1, 1, 14, 14, generator=generator)
+    blobs = torch.nn.functional.interpolate(noise, scale_factor=4, mode="bicubic")[..., :48, :48]
+    level[..., 48:] = (blobs / blobs.std()).clamp(-2, 2) * 0.5
+
+    def flat_share(credit: float, colour: int) -> float:
+        quilt = Quilt(level, 9, variance_credit=credit)
+        cells = [(i, j) for i in range(24) for j in range(24) if (i + j) % 2 == colour]
+        return sum(quilt.source(i, j)[2] + CELL // 2 + OVERLAP < 48 for i, j in cells) / len(cells)
+
+    assert 0.3 < flat_share(0.0, 0) < 0.6  # black cells: random places
+    assert flat_share(0.0, 1) > 0.95  # agreement alone: nearly every white cell bland
+    assert flat_share(0.5, 1) < flat_share(0.0, 1) - 0.1
+    assert flat_share(1.0, 1) < 0.5
+    with pytest.raises(ValueError, match="variance_credit must be 0-1"):
+        Quilt(level, 9, variance_credit=1.5)
+
+
+def test_only_a_quilt_blander_than_its_level_takes_the_credit():
+    generator = torch.Generator().manual_seed(4)
+    # grain alike everywhere: every block is as busy as any other, so agreement alone
+    # picks no blander ones and the quilt keeps its level's contrast
+    grain = torch.rand(1, 3, 48, 96, generator=generator) * 2 - 1
+    # half flat, half blobs (as above): agreement alone fills white cells with flat blocks
+    mixed = torch.zeros(1, 3, 48, 96)
+    noise = torch.randn(1, 3, 14, 14, generator=generator)
+    mixed[..., 48:] = torch.nn.functional.interpolate(noise, scale_factor=4, mode="bicubic")[..., :48, :48] * 0.5
+    assert layout.quilt_contrast(grain) == pytest.approx(1.0, abs=0.02)
+    assert layout.quilt_contrast(mixed) < 0.9
+    assert layout.quilt_contrast(mixed, variance_credit=1.0) > layout.quilt_contrast(mixed)
+    assert layout.quilt_contrast(torch.zeros(1, 3, 48, 96)) == 1.0
+    config = ModelConfig(num_scales=3, channels=(8, 8, 8), layers=(2, 2, 2), layout_size=(48, 96))
+    train = TrainConfig()
+    assert variance_credit(config, grain, train) == 0.0
+    assert variance_credit(config, mixed, train) == train.quilt_variance_credit > 0
+    assert variance_credit(config, mixed, dataclasses.replace(train, quilt_variance_credit=0.3)) == 0.3
+
+
+def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_draw_as_before(tmp_path):
+    exemplar = _blobs()  # a quilt of its level by agreement alone is blander than the level
     train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
     model = patchtex.fit(exemplar, train)
     config = model.config
-    assert config.layout_feather == train.quilt_feather > 0
     level = model.pyramid.generators[0].level
-    assert config.layout_offset == layout.quilt_offset(level, cell=config.layout_cell, feather=config.layout_feather)
+    offset = layout.quilt_offset(
+        level, cell=config.layout_cell, feather=config.layout_feather, variance_credit=config.layout_variance_credit
+    )
+    assert config.layout_offset == offset  # measured on the quilts the model draws
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
-    assert again.config.layout_feather == config.layout_feather
+    assert again.config == config
     assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
-    hard = dataclasses.replace(config, layout_feather=0.0)
-    rect = (0, 0, 3 * config.layout_cell, 3 * config.layout_cell)
-    soft_quilt = Quilt(level, 3, **layout.quilt_options(config))(rect)
-    assert not torch.equal(soft_quilt, Quilt(level, 3, **layout.quilt_options(hard))(rect))
-    raw = json.loads(config.to_json())
-    del raw["layout_feather"]
-    assert ModelConfig.from_json(json.dumps(raw)).layout_feather == 0.0  # files before it: hard cuts
-    assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_feather == 0.0
-    with pytest.raises(ValueError, match="layout_feather needs a quilted coarsest scale"):
-        ModelConfig(layout_feather=0.5)
-    with pytest.raises(ValueError, match="quilt_feather must be 0-1"):
-        TrainConfig(quilt_feather=-0.1)
+    rect = (0, 0, 6 * config.layout_cell, 6 * config.layout_cell)
+    drawn = Quilt(level, 3, **layout.quilt_options(config))(rect)
+    # (the model field, the fit's field, a value out of range); files before a field: 0
+    for field, fitted, bad in (
+        ("layout_feather", "quilt_feather", -0.1),  # 0: hard cuts
+        ("layout_variance_credit", "quilt_variance_credit", 2.0),  # 0: agreement alone
+    ):
+        assert getattr(config, field) == getattr(train, fitted) > 0
+        older = dataclasses.replace(config, **{field: 0.0})
+        assert not torch.equal(drawn, Quilt(level, 3, **layout.quilt_options(older))(rect))
+        raw = json.loads(config.to_json())
+        del raw[field]
+        assert getattr(ModelConfig.from_json(json.dumps(raw)), field) == 0.0
+        assert getattr(TrainConfig.from_json(json.dumps({"seed": 0})), fitted) == 0.0
+        with pytest.raises(ValueError, match=f"{field} needs a quilted coarsest scale"):
+            ModelConfig(**{field: 0.5})
+        with pytest.raises(ValueError, match=f"{fitted} must be 0-1"):
+            TrainConfig(**{fitted: bad})

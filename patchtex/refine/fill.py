@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..canvas import Canvas
+from ..canvas import Canvas, upsample_to
 from ..channels import match_channels
 from ..model import Pyramid, downsample, halvings, push_pull_fill
 from .patches import patch_fill
@@ -54,22 +54,6 @@ def smooth_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     pixels = base[0].permute(1, 2, 0).double().numpy()
     filled = inpaint_biharmonic(pixels, band, channel_axis=-1)
     return torch.from_numpy(filled).to(image.dtype).permute(2, 0, 1)[None]
-
-
-def _upsample_to(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    up = F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False)
-    pad_h, pad_w = max(0, height - up.shape[-2]), max(0, width - up.shape[-1])
-    if pad_h or pad_w:
-        up = F.pad(up, (0, pad_w, 0, pad_h), mode="replicate")
-    return up[..., :height, :width]
-
-
-def _run_scale(scale: int, prev: torch.Tensor, size: tuple[int, int], canvas: Canvas) -> torch.Tensor:
-    """One generator over a whole finite image: reflect halos instead of neighbouring tiles."""
-    height, width = size
-    halo = canvas.pyramid.generators[scale].halo
-    padded = F.pad(_upsample_to(prev, height, width), (halo, halo, halo, halo), mode="reflect")
-    return canvas.step(scale, padded, (0, 0, width, height))
 
 
 def refine_image(
@@ -247,11 +231,11 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
             size = images[scale].shape[-2:]
         else:
             size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
-        prev, x = x, _run_scale(scale, x, tuple(size), canvas)
+        prev, x = x, canvas.finite_step(scale, x, tuple(size))
         if scale > own:
             # upscaling: the new detail must average back to what it refines (one step
             # of back-projection), so the layout of the input cannot drift
-            x = x + _upsample_to(prev - downsample(x), *size)
+            x = x + upsample_to(prev - downsample(x), *size)
         if mask is not None:  # a repair runs at the image's own resolution: scale <= own
             x = feather(x, images[scale], masks[scale], levels.weights[scale])
     x = x.clamp(-1, 1)
