@@ -739,18 +739,24 @@ OFFSET_CELLS = 32  # the side of that quilt, in cells
 CONTRAST_WINDOW = 5  # the side of the windows `quilt_contrast` measures variance over, in pixels
 
 
-def quilt_contrast(level: torch.Tensor, **options) -> float:
+def probe_quilt(level: torch.Tensor, **options) -> torch.Tensor:
+    """The quilt `quilt_offset` and `quilt_contrast` measure: `OFFSET_CELLS` x
+    `OFFSET_CELLS` cells of `level` at a fixed seed, without an offset. `options`:
+    `Quilt`'s keyword arguments."""
+    side = OFFSET_CELLS * options.get("cell", CELL)
+    return Quilt(level, _mix(OFFSET_KEY), **{**options, "offset": ()})((0, 0, side, side))
+
+
+def quilt_contrast(level: torch.Tensor, probe: torch.Tensor | None = None, **options) -> float:
     """A quilt's mean variance over `CONTRAST_WINDOW`-pixel windows (summed over channels)
     over its level's: under 1 where the quilt is blander than the level, as a white cell's
-    choice by agreement alone makes it (grass 0.89, gravel_gray 0.91, rust 0.84 of their
-    levels; daisies and lego 1.01: benchmarks/RESULTS, session 37). `options`: `Quilt`'s
-    keyword arguments. Measured on one quilt of `OFFSET_CELLS` x `OFFSET_CELLS` cells at a
-    fixed seed (`quilt_offset`'s); 1 for a flat level."""
+    choice by agreement alone makes it (grass 0.88, gravel_gray 0.91, rust 0.83 of their
+    levels; daisies 1.01, lego 1.03: benchmarks/RESULTS, session 37). Measured on `probe`,
+    or on the `probe_quilt` of these `options`; 1 for a flat level."""
     own = _local_variance(level.float())
     if own <= 0:
         return 1.0
-    side = OFFSET_CELLS * options.get("cell", CELL)
-    return _local_variance(Quilt(level, _mix(OFFSET_KEY), **options)((0, 0, side, side))) / own
+    return _local_variance(probe_quilt(level, **options) if probe is None else probe) / own
 
 
 def _local_variance(image: torch.Tensor) -> float:
@@ -771,6 +777,7 @@ def quilt_offset(
     feather: float = 0.0,
     candidates: int = CANDIDATES,
     variance_credit: float = 0.0,
+    probe: torch.Tensor | None = None,
 ) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
@@ -778,21 +785,21 @@ def quilt_offset(
     wide), and a white cell takes the candidate that best fits its neighbours, which is
     more often a bland one; both shift the colour of a quilt, and through the finer
     scales' consistency with it, of the output. Measured on one quilt of
-    `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed: the same for every seed and window."""
-    probe = Quilt(
-        level,
-        _mix(OFFSET_KEY),
-        transforms=transforms,
-        lattice=lattice,
-        every_wave=every_wave,
-        cell=cell,
-        coherent=coherent,
-        feather=feather,
-        candidates=candidates,
-        variance_credit=variance_credit,
-    )
-    side = OFFSET_CELLS * cell
-    gap = level.float().mean(dim=(0, 2, 3)) - probe((0, 0, side, side)).mean(dim=(0, 2, 3))
+    `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed (`probe_quilt`; `probe` when it
+    is already drawn with these options): the same for every seed and window."""
+    if probe is None:
+        probe = probe_quilt(
+            level,
+            transforms=transforms,
+            lattice=lattice,
+            every_wave=every_wave,
+            cell=cell,
+            coherent=coherent,
+            feather=feather,
+            candidates=candidates,
+            variance_credit=variance_credit,
+        )
+    gap = level.float().mean(dim=(0, 2, 3)) - probe.mean(dim=(0, 2, 3))
     return tuple(round(float(v), 6) for v in gap)
 
 

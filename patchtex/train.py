@@ -41,6 +41,7 @@ from .layout import (
     bank_seeds,
     coarse_lattice,
     lattice_phases,
+    probe_quilt,
     quilt_bank,
     quilt_contrast,
     quilt_offset,
@@ -558,8 +559,11 @@ def fit_pyramid(
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
+    plain = None  # the probe quilt by agreement alone, once drawn (`variance_credit`)
     if resume is None and model_config.layout_size and train.quilt_variance_credit:
-        model_config = replace(model_config, layout_variance_credit=variance_credit(model_config, levels[0], train))
+        plain = plain_probe(model_config, levels[0])
+        credit = variance_credit(model_config, levels[0], train, plain)
+        model_config = replace(model_config, layout_variance_credit=credit)
     if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
         # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
         lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
@@ -572,6 +576,7 @@ def fit_pyramid(
             model_config.layout_coherent,
             model_config.layout_feather,
             variance_credit=model_config.layout_variance_credit,
+            probe=None if model_config.layout_variance_credit else plain,  # the same quilt
         )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
@@ -650,16 +655,23 @@ def fit_pyramid(
 CONTRAST_FLOOR = 0.97
 
 
-def variance_credit(config: ModelConfig, level: torch.Tensor, train: TrainConfig) -> float:
+def plain_probe(config: ModelConfig, level: torch.Tensor) -> torch.Tensor:
+    """The `layout.probe_quilt` of a quilted model's coarsest `level` with white cells
+    chosen by agreement alone (no variance credit)."""
+    lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
+    return probe_quilt(level.cpu(), lattice=lattice, **quilt_options(replace(config, layout_variance_credit=0.0)))
+
+
+def variance_credit(
+    config: ModelConfig, level: torch.Tensor, train: TrainConfig, probe: torch.Tensor | None = None
+) -> float:
     """The `ModelConfig.layout_variance_credit` a quilted fit takes: `train`'s
     `quilt_variance_credit` where a quilt of `level` (the exemplar's coarsest) chosen by
     agreement alone is blander than the level (`layout.quilt_contrast` under
     `CONTRAST_FLOOR`), else 0. Where it is not, the credit only made quilts busier than
     their levels: daisies' flowers clumped (VGG ratio 1.16 -> 1.36) and lego lost
-    (1.33 -> 1.41; benchmarks/RESULTS, session 37)."""
-    lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
-    options = quilt_options(replace(config, layout_variance_credit=0.0, layout_offset=()))
-    contrast = quilt_contrast(level.cpu(), lattice=lattice, **options)
+    (1.33 -> 1.41; benchmarks/RESULTS, session 37). `probe`: its `plain_probe`, when drawn."""
+    contrast = quilt_contrast(level.cpu(), plain_probe(config, level) if probe is None else probe)
     return train.quilt_variance_credit if contrast < CONTRAST_FLOOR else 0.0
 
 

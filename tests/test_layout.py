@@ -26,7 +26,15 @@ from patchtex.layout import (
 )
 from patchtex.model import LayoutScale, Pyramid
 from patchtex.noise import find_waves
-from patchtex.train import TrainingSource, bank_phases, config_for, exemplar_pyramid, variance_credit, waves_for
+from patchtex.train import (
+    TrainingSource,
+    bank_phases,
+    config_for,
+    exemplar_pyramid,
+    plain_probe,
+    variance_credit,
+    waves_for,
+)
 
 from .conftest import honeycomb, stripes
 
@@ -918,6 +926,8 @@ def test_only_a_quilt_blander_than_its_level_takes_the_credit():
     config = ModelConfig(num_scales=3, channels=(8, 8, 8), layers=(2, 2, 2), layout_size=(48, 96))
     train = TrainConfig()
     assert variance_credit(config, grain, train) == 0.0
+    plain = plain_probe(config, grain)  # a fit reuses it for the offset where it takes no credit
+    assert layout.quilt_offset(grain, probe=plain) == layout.quilt_offset(grain)
     assert variance_credit(config, mixed, train) == train.quilt_variance_credit > 0
     assert variance_credit(config, mixed, dataclasses.replace(train, quilt_variance_credit=0.3)) == 0.3
 
