@@ -111,8 +111,9 @@ class ModelConfig:
     # end; False for every model file written before this field existed
     residual_in_gamut: bool = False
     # the share of a white quilt cell's candidate's own variance over its margins taken off
-    # its cost (`layout.Quilt`); 0 (agreement alone) for every model file written before
-    # this field existed
+    # its cost (`layout.Quilt`) where the model draws (renders, refine); its finer scales
+    # trained on quilts without it (`train.training_quilt_options`). 0 (agreement alone)
+    # for every model file written before this field existed
     layout_variance_credit: float = 0.0
 
     def __post_init__(self) -> None:
@@ -405,13 +406,15 @@ class TrainConfig:
     # and lego better at every seed, cracked_paint worse at every seed (benchmarks/RESULTS,
     # session 36)
     residual_in_gamut: bool = True
-    # `ModelConfig.layout_variance_credit` of a new quilted fit: a white quilt cell's
-    # candidate's cost is its squared difference from its neighbours over the margins less
-    # this share of its own variance there. At 0 the flattest of 16 blocks tends to win;
-    # at 1 the busiest (rust's calm grey went). Seed-1 models, synthesis only, VGG ratio
-    # at 0 / 0.25 / 0.5 / 1 (benchmarks/RESULTS, session 37): grass 1.56 / 1.47 / 1.38 /
-    # 1.19, gravel_gray 1.55 / 1.42 / 1.39 / 1.19, cobbles 1.47 / 1.46 / 1.37 / 1.53,
-    # rust 1.08 / 1.11 / 1.15 / 1.33, cracked_paint 1.39 / 1.36 / 1.42 / 1.54
+    # `ModelConfig.layout_variance_credit` of a new quilted fit whose quilts by agreement
+    # alone are blander than its level (`train.variance_credit`): where it draws, a white
+    # quilt cell's candidate's cost is its squared difference from its neighbours over the
+    # margins less this share of its own variance there (its finer scales still train on
+    # quilts by agreement alone). At 0 the flattest of 16 blocks tends to win; at 1 the
+    # busiest (rust's calm grey went). Seed-1 models, VGG ratio at 0 / 0.25 / 0.5 / 1
+    # (benchmarks/RESULTS, session 37): grass 1.56 / 1.47 / 1.38 / 1.19, gravel_gray
+    # 1.55 / 1.42 / 1.39 / 1.19, cobbles 1.47 / 1.46 / 1.37 / 1.53, rust 1.08 / 1.11 /
+    # 1.15 / 1.33, cracked_paint 1.39 / 1.36 / 1.42 / 1.54
     quilt_variance_credit: float = 0.5
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)

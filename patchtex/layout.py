@@ -12,9 +12,9 @@ place; a "white" cell, whose four neighbours are all black, takes the best of
 neighbours' blocks. Agreement alone favours bland blocks: an unrelated block's squared
 difference from its neighbours grows with its own variance, so of 16 the flattest tends
 to win, and grass's quilts held clover and leaves where its exemplar has blades
-(benchmarks/RESULTS, session 36). A model fitted since session 37 records a
-`variance_credit`: that share of a candidate's own variance over its margins is taken
-off its cost. Of a white cell's candidates, the last `coherent` (a model's
+(benchmarks/RESULTS, session 36). A model fitted since session 37 may record a
+`variance_credit`: where it draws, that share of a candidate's own variance over its
+margins is taken off its cost. Of a white cell's candidates, the last `coherent` (a model's
 `layout_coherent`, 0 by default) are no random places but its neighbours' continuations:
 the block that carries on the left neighbour's block exactly across their shared edge,
 and so on for the right, upper and lower ones (as Ashikhmin's coherent candidates do for

@@ -396,7 +396,7 @@ class TrainingSource:
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             config = self.config
             dx, dy = torch.randint(0, config.layout_cell, (2,), generator=self.generator).tolist()
-            quilt = Quilt(level, seed, lattice=self.lattice, **quilt_options(config))
+            quilt = Quilt(level, seed, lattice=self.lattice, **training_quilt_options(config))
             self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
         return torch.cat(out).to(self.device)
@@ -575,8 +575,7 @@ def fit_pyramid(
             model_config.layout_cell,
             model_config.layout_coherent,
             model_config.layout_feather,
-            variance_credit=model_config.layout_variance_credit,
-            probe=None if model_config.layout_variance_credit else plain,  # the same quilt
+            probe=plain,  # the quilt it measures, when drawn already
         )
         model_config = replace(model_config, layout_offset=offset)
     cfg = model_config
@@ -605,7 +604,7 @@ def fit_pyramid(
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
         level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
-        bank = quilt_bank(level, train.seed, lattice=lattice, **quilt_options(cfg))
+        bank = quilt_bank(level, train.seed, lattice=lattice, **training_quilt_options(cfg))
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
@@ -655,11 +654,23 @@ def fit_pyramid(
 CONTRAST_FLOOR = 0.97
 
 
+def training_quilt_options(config: ModelConfig) -> dict:
+    """The `Quilt` options of the quilts a model's finer scales train on: the model's own
+    (`layout.quilt_options`) but without its variance credit, which applies where the
+    model draws (renders, refine). Finer scales trained on quilts by agreement alone
+    learn to draw the detail a bland block lacks; fed the credited quilts, they drew
+    grass 1.58 -> 1.41 and gravel_gray 1.55 -> 1.39 (VGG ratio), where fits that also
+    trained on credited quilts drew 1.59 and 1.52: trained on busier quilts, the finer
+    scales draw them softer (benchmarks/RESULTS, session 37; session 36 saw the same with
+    fewer candidates: grass 1.34 at synthesis only, 1.50 refitted)."""
+    return quilt_options(replace(config, layout_variance_credit=0.0))
+
+
 def plain_probe(config: ModelConfig, level: torch.Tensor) -> torch.Tensor:
     """The `layout.probe_quilt` of a quilted model's coarsest `level` with white cells
-    chosen by agreement alone (no variance credit)."""
+    chosen by agreement alone (`training_quilt_options`)."""
     lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
-    return probe_quilt(level.cpu(), lattice=lattice, **quilt_options(replace(config, layout_variance_credit=0.0)))
+    return probe_quilt(level.cpu(), lattice=lattice, **training_quilt_options(config))
 
 
 def variance_credit(

@@ -584,7 +584,6 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
         cell=cell,
         coherent=config.layout_coherent,
         feather=config.layout_feather,
-        variance_credit=config.layout_variance_credit,
     )
     assert config.layout_offset == offset and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
@@ -866,7 +865,6 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
         cell=config.layout_cell,
         coherent=4,
         feather=config.layout_feather,
-        variance_credit=config.layout_variance_credit,
     )
     assert config.layout_offset == offset
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
@@ -938,13 +936,17 @@ def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_d
     model = patchtex.fit(exemplar, train)
     config = model.config
     level = model.pyramid.generators[0].level
-    offset = layout.quilt_offset(
-        level, cell=config.layout_cell, feather=config.layout_feather, variance_credit=config.layout_variance_credit
-    )
-    assert config.layout_offset == offset  # measured on the quilts the model draws
+    offset = layout.quilt_offset(level, cell=config.layout_cell, feather=config.layout_feather)
+    assert config.layout_offset == offset  # measured on the quilts it trains on: no credit
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config == config
     assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
+    # the credit is the model's where it draws: its finer scales trained as without it
+    plain = patchtex.fit(exemplar, dataclasses.replace(train, quilt_variance_credit=0.0))
+    assert plain.config == dataclasses.replace(config, layout_variance_credit=0.0)
+    weights = plain.pyramid.state_dict()
+    assert all(torch.equal(v, weights[k]) for k, v in model.pyramid.state_dict().items())
+    assert not torch.equal(plain.synth((96, 96), seed=3), model.synth((96, 96), seed=3))
     rect = (0, 0, 6 * config.layout_cell, 6 * config.layout_cell)
     drawn = Quilt(level, 3, **layout.quilt_options(config))(rect)
     # (the model field, the fit's field, a value out of range); files before a field: 0
