@@ -546,12 +546,12 @@ def test_a_fit_records_its_residuals_kept_in_gamut_and_older_models_do_not(tmp_p
 
     import patchtex
 
-    model = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1)))
+    model = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1), residual_in_gamut=True))
     assert model.config.residual_in_gamut and all(g.gamut for g in model.pyramid.generators[1:])
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config.residual_in_gamut
     assert torch.equal(again.synth((24, 24), seed=3), model.synth((24, 24), seed=3))
-    off = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1), residual_in_gamut=False))
+    off = patchtex.fit(stripes(64), dataclasses.replace(TINY_TRAIN, steps=(1, 1)))  # off by default
     assert not off.config.residual_in_gamut and not any(g.gamut for g in off.pyramid.generators[1:])
     raw = json.loads(model.config.to_json())
     del raw["residual_in_gamut"]
