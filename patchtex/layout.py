@@ -767,38 +767,18 @@ def _local_variance(image: torch.Tensor) -> float:
     return float((F.avg_pool2d(x * x, CONTRAST_WINDOW, 1) - mean * mean).sum(1).mean())
 
 
-def quilt_offset(
-    level: torch.Tensor,
-    transforms: tuple[str, ...] = (),
-    lattice: torch.Tensor | None = None,
-    every_wave: bool = False,
-    cell: int = CELL,
-    coherent: int = 0,
-    feather: float = 0.0,
-    candidates: int = CANDIDATES,
-    variance_credit: float = 0.0,
-    probe: torch.Tensor | None = None,
-) -> tuple[float, ...]:
+def quilt_offset(level: torch.Tensor, probe: torch.Tensor | None = None, **options) -> tuple[float, ...]:
     """Per channel, the level's mean colour minus a quilt's: what a quilt of `level` adds
     to every pixel so that its expected colour is the exemplar's. Random blocks show the
     middle of a small level more often than its edges (a block of 22 px in a level 48 px
     wide), and a white cell takes the candidate that best fits its neighbours, which is
     more often a bland one; both shift the colour of a quilt, and through the finer
-    scales' consistency with it, of the output. Measured on one quilt of
-    `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed (`probe_quilt`; `probe` when it
-    is already drawn with these options): the same for every seed and window."""
+    scales' consistency with it, of the output. Measured on `probe`, or on the
+    `probe_quilt` of these `options` (`Quilt`'s keyword arguments): one quilt of
+    `OFFSET_CELLS` x `OFFSET_CELLS` cells at a fixed seed, the same for every seed and
+    window."""
     if probe is None:
-        probe = probe_quilt(
-            level,
-            transforms=transforms,
-            lattice=lattice,
-            every_wave=every_wave,
-            cell=cell,
-            coherent=coherent,
-            feather=feather,
-            candidates=candidates,
-            variance_credit=variance_credit,
-        )
+        probe = probe_quilt(level, **options)
     gap = level.float().mean(dim=(0, 2, 3)) - probe.mean(dim=(0, 2, 3))
     return tuple(round(float(v), 6) for v in gap)
 
@@ -808,40 +788,14 @@ BANK_SIDE = 96  # their side, in coarsest pixels
 
 
 def quilt_bank(
-    level: torch.Tensor,
-    seed: int,
-    count: int = BANK_COUNT,
-    side: int = BANK_SIDE,
-    transforms: tuple[str, ...] = (),
-    lattice: torch.Tensor | None = None,
-    offset: tuple[float, ...] = (),
-    every_wave: bool = False,
-    cell: int = CELL,
-    coherent: int = 0,
-    feather: float = 0.0,
-    candidates: int = CANDIDATES,
-    variance_credit: float = 0.0,
+    level: torch.Tensor, seed: int, count: int = BANK_COUNT, side: int = BANK_SIDE, **options
 ) -> torch.Tensor:
     """`count` quilts of `level` ([1,C,H,W]), side x side, each with its own seed drawn
-    from `seed` (`bank_seeds`): [count,C,side,side]. The finer scales train on windows of
-    these: one quilt of a whole bank costs what a few crop-sized ones do (most of a small
-    quilt's work is the cells around it), so fresh quilts every step cost ~30 ms a step."""
-    quilts = [
-        Quilt(
-            level,
-            k,
-            transforms=transforms,
-            lattice=lattice,
-            offset=offset,
-            every_wave=every_wave,
-            cell=cell,
-            coherent=coherent,
-            feather=feather,
-            candidates=candidates,
-            variance_credit=variance_credit,
-        )
-        for k in bank_seeds(seed, count)
-    ]
+    from `seed` (`bank_seeds`) and `options` (`Quilt`'s keyword arguments):
+    [count,C,side,side]. The finer scales train on windows of these: one quilt of a whole
+    bank costs what a few crop-sized ones do (most of a small quilt's work is the cells
+    around it), so fresh quilts every step cost ~30 ms a step."""
+    quilts = [Quilt(level, k, **options) for k in bank_seeds(seed, count)]
     return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
 
 

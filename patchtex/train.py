@@ -559,25 +559,17 @@ def fit_pyramid(
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
-    plain = None  # the probe quilt by agreement alone, once drawn (`variance_credit`)
-    if resume is None and model_config.layout_size and train.quilt_variance_credit:
-        plain = plain_probe(model_config, levels[0])
+    wants_credit = bool(resume is None and model_config.layout_size and train.quilt_variance_credit)
+    wants_offset = bool(
+        resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset
+    )
+    # the quilt by agreement alone that both measure, drawn once
+    plain = plain_probe(model_config, levels[0]) if wants_credit or wants_offset else None
+    if wants_credit:
         credit = variance_credit(model_config, levels[0], train, plain)
         model_config = replace(model_config, layout_variance_credit=credit)
-    if resume is None and model_config.layout_size and train.quilt_offset and not model_config.layout_offset:
-        # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
-        lattice = coarse_lattice(model_config, torch.tensor(model_config.waves, dtype=torch.float32))
-        offset = quilt_offset(
-            levels[0].cpu(),
-            model_config.layout_transforms,
-            lattice,
-            model_config.phased_layout,
-            model_config.layout_cell,
-            model_config.layout_coherent,
-            model_config.layout_feather,
-            probe=plain,  # the quilt it measures, when drawn already
-        )
-        model_config = replace(model_config, layout_offset=offset)
+    if wants_offset:
+        model_config = replace(model_config, layout_offset=quilt_offset(levels[0].cpu(), plain))
     cfg = model_config
     transforms = symmetries(exemplar.cpu(), periodic=bool(cfg.waves)) if train.augment else ()
     valids = None if valid is None else valid_pyramid(valid, cfg.num_scales)
@@ -668,7 +660,9 @@ def training_quilt_options(config: ModelConfig) -> dict:
 
 def plain_probe(config: ModelConfig, level: torch.Tensor) -> torch.Tensor:
     """The `layout.probe_quilt` of a quilted model's coarsest `level` with white cells
-    chosen by agreement alone (`training_quilt_options`)."""
+    chosen by agreement alone (`training_quilt_options`): what its quilt offset and its
+    variance credit are measured on."""
+    # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
     lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
     return probe_quilt(level.cpu(), lattice=lattice, **training_quilt_options(config))
 
