@@ -247,26 +247,29 @@ class Canvas:
         lattice up with the coarse layout it placed in a hole."""
         self.source.move_waves(dx, dy)
 
-    def step(self, scale: int, prev: torch.Tensor | None, rect: Rect) -> torch.Tensor:
+    def step(self, scale: int, prev: torch.Tensor | None, rect: Rect, bounded: bool = True) -> torch.Tensor:
         """Generator `scale` alone on `rect` of this scale's grid: `prev` is the coarser
         image already on this grid, covering `rect` grown by the generator's halo (None
         at the coarsest scale). [1,C,h,w] float32 on the CPU (unclamped). Refine runs
-        the generators this way on images that are not the plane's."""
+        the generators this way on images that are not the plane's, with `bounded` False:
+        not held within the exemplar's range (`ModelConfig.colour_range`), as the image's
+        range is its own."""
         gen = self.pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
             return self.source.layout(gen.level, rect)
         cond = self.source(scale, grow(rect, gen.halo))
-        return infer(lambda: gen(None if prev is None else prev.to(self.device), cond), self.device, self.bf16)
+        return infer(lambda: gen(None if prev is None else prev.to(self.device), cond, bounded), self.device, self.bf16)
 
-    def finite_step(self, scale: int, prev: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def finite_step(self, scale: int, prev: torch.Tensor, size: tuple[int, int], bounded: bool = True) -> torch.Tensor:
         """Generator `scale` over a whole finite image of `size` (height, width): `prev`,
         the image one scale coarser (not the plane's), upsampled 2x, with reflected halos
         where the plane has neighbouring tiles. [1,C,height,width] float32 (unclamped).
-        Refine's fills and a fit's quilt probe (`train.quilt_candidates`) run this way."""
+        Refine's fills (`bounded` False, as `step`) and a fit's quilt probe
+        (`train.quilt_candidates`) run this way."""
         height, width = size
         halo = self.pyramid.generators[scale].halo
         padded = F.pad(upsample_to(prev, height, width), (halo, halo, halo, halo), mode="reflect")
-        return self.step(scale, padded, (0, 0, width, height))
+        return self.step(scale, padded, (0, 0, width, height), bounded)
 
     def _whole(self) -> Rect:
         if self.size is None:

@@ -115,6 +115,11 @@ class ModelConfig:
     # trained on quilts without it (`train.training_quilt_options`). 0 (agreement alone)
     # for every model file written before this field existed
     layout_variance_credit: float = 0.0
+    # per channel, the (lowest, highest) value of the exemplar: each finer scale's output
+    # is held within it (`model.ScaleGenerator`), as it trains and as it draws; empty =
+    # held within [-1, 1] at the end only (every model file written before this field
+    # existed)
+    colour_range: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -124,6 +129,10 @@ class ModelConfig:
         if self.layout_feather and not self.layout_size:
             raise ValueError("layout_feather needs a quilted coarsest scale (layout_size)")
 
+        if self.colour_range and (
+            len(self.colour_range) != self.image_channels or any(not -1 <= a <= b <= 1 for a, b in self.colour_range)
+        ):
+            raise ValueError(f"colour_range must be (low, high) within [-1, 1] per channel, got {self.colour_range}")
         if not 0.0 <= self.layout_variance_credit <= 1.0:
             raise ValueError(f"layout_variance_credit must be 0-1, got {self.layout_variance_credit}")
         if self.layout_variance_credit and not self.layout_size:
@@ -208,6 +217,7 @@ class ModelConfig:
             layout_feather=float(raw.get("layout_feather", 0.0)),
             residual_in_gamut=bool(raw.get("residual_in_gamut", False)),
             layout_variance_credit=float(raw.get("layout_variance_credit", 0.0)),
+            colour_range=tuple((float(a), float(b)) for a, b in raw.get("colour_range", ())),
         )
 
 
@@ -409,6 +419,16 @@ class TrainConfig:
     # that deepens them is cut in all channels: VGG ratio 1.13 -> 1.60 (false colour
     # 0.00006 -> 0.00102), and seed 7's dark cells went, 1.51 -> 6.42
     residual_in_gamut: bool = False
+    # whether a new fit records the exemplar's range per channel (`ModelConfig.colour_range`),
+    # within which each finer scale's output is held as it trains and draws. Without it
+    # the finest scale drew pool caustics' brightest cusps past every colour the exemplar
+    # has in all three channels (red 0.65 where the exemplar's red stops at 0.50): the
+    # false colours were overshoots beyond the exemplar, not cuts at the edge of [-1, 1].
+    # Caustics' false colour 0.00059 / 0.00083 -> 0 / 0 (seeds 0 / 1), its VGG ratio 2.05 /
+    # 2.27 -> 1.95 / 2.00; the bench level (30 VGG ratios 39.63 -> 39.85; spectral sums
+    # lower at both seeds), rust worse at both (2.33 -> 2.45), knots better at both (2.52
+    # -> 2.40); the honeycombs keep their dark cells (benchmarks/RESULTS, session 38)
+    colour_range: bool = True
     # `ModelConfig.layout_variance_credit` of a new quilted fit whose quilts by agreement
     # alone are blander than its level (`train.variance_credit`): where it draws, a white
     # quilt cell's candidate's cost is its squared difference from its neighbours over the
@@ -575,6 +595,7 @@ class TrainConfig:
             "quilt_feather": 0.0,  # hard quilt cuts
             "residual_in_gamut": False,  # residuals cut channel by channel at the end
             "quilt_variance_credit": 0.0,  # quilt candidates judged by agreement alone
+            "colour_range": False,  # held within [-1, 1] at the end only
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

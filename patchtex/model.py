@@ -144,11 +144,24 @@ class ScaleGenerator(nn.Module):
     """
 
     def __init__(
-        self, image_channels: int, cond_channels: int, hidden: int, layers: int, coarsest: bool, gamut: bool = False
+        self,
+        image_channels: int,
+        cond_channels: int,
+        hidden: int,
+        layers: int,
+        coarsest: bool,
+        gamut: bool = False,
+        bounds: tuple[tuple[float, float], ...] = (),
     ):
         super().__init__()
         self.coarsest = coarsest
         self.gamut = gamut  # `ModelConfig.residual_in_gamut`
+        # a finer scale's output is held within `ModelConfig.colour_range` (not saved:
+        # the model file's config holds it)
+        self.bounded = bool(bounds) and not coarsest
+        low, high = zip(*bounds) if bounds else ((), ())
+        self.register_buffer("low", torch.tensor(low, dtype=torch.float32).reshape(1, -1, 1, 1), persistent=False)
+        self.register_buffer("high", torch.tensor(high, dtype=torch.float32).reshape(1, -1, 1, 1), persistent=False)
         self.halo = layers
         in_ch = cond_channels + (0 if coarsest else image_channels)
         widths = [in_ch] + [hidden] * (layers - 1)
@@ -158,14 +171,20 @@ class ScaleGenerator(nn.Module):
         self.tail.identity_init = not coarsest
         self.tail.linear_output = True
 
-    def forward(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
-        """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32."""
+    def forward(self, prev: torch.Tensor | None, cond: torch.Tensor, bounded: bool = True) -> torch.Tensor:
+        """prev: [B,C,h+2L,w+2L] or None; cond: [B,K,h+2L,w+2L] -> [B,C,h,w] float32.
+        A finer scale's output is held, channel by channel, within the exemplar's range
+        (`ModelConfig.colour_range`) unless `bounded` is False (refine, on an image whose
+        range is its own)."""
         out = self.tail_output(prev, cond)
         if prev is None:
             return torch.tanh(out)
         halo = self.halo
         base = prev[..., halo:-halo, halo:-halo].float()
-        return base + (in_gamut(base, out) * out if self.gamut else out)
+        image = base + (in_gamut(base, out) * out if self.gamut else out)
+        if self.bounded and bounded:
+            image = torch.maximum(torch.minimum(image, self.high), self.low)
+        return image
 
     def tail_output(self, prev: torch.Tensor | None, cond: torch.Tensor) -> torch.Tensor:
         """The last conv's output, float32: the coarsest scale's image before its tanh
@@ -222,6 +241,7 @@ class Pyramid(nn.Module):
                 config.layers[s],
                 s == 0,
                 config.residual_in_gamut,
+                config.colour_range,
             )
             for s in range(config.num_scales)
         )

@@ -558,6 +558,8 @@ def fit_pyramid(
         model_config = replace(model_config, layout_feather=train.quilt_feather)
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
+    if resume is None and train.colour_range:
+        model_config = replace(model_config, colour_range=colour_range(exemplar, valid))
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     wants_credit = bool(resume is None and model_config.layout_size and train.quilt_variance_credit)
     wants_offset = bool(
@@ -656,6 +658,17 @@ def training_quilt_options(config: ModelConfig) -> dict:
     scales draw them softer (benchmarks/RESULTS, session 37; session 36 saw the same with
     fewer candidates: grass 1.34 at synthesis only, 1.50 refitted)."""
     return quilt_options(replace(config, layout_variance_credit=0.0))
+
+
+def colour_range(exemplar: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[tuple[float, float], ...]:
+    """Per channel, the (lowest, highest) value of `exemplar` ([1,C,H,W] in [-1,1]) over
+    its `valid` pixels ([1,1,H,W], 1 where a pixel counts; None = all): the range a fit
+    records (`ModelConfig.colour_range`)."""
+    pixels = exemplar[0].flatten(1).float()
+    if valid is not None and bool((valid > 0.5).any()):
+        pixels = pixels[:, valid.flatten().to(pixels.device) > 0.5]
+    low, high = pixels.amin(dim=1).clamp(-1, 1), pixels.amax(dim=1).clamp(-1, 1)
+    return tuple((float(a), float(b)) for a, b in zip(low.tolist(), high.tolist()))
 
 
 def plain_probe(config: ModelConfig, level: torch.Tensor) -> torch.Tensor:

@@ -557,3 +557,65 @@ def test_a_fit_records_its_residuals_kept_in_gamut_and_older_models_do_not(tmp_p
     del raw["residual_in_gamut"]
     assert not ModelConfig.from_json(json.dumps(raw)).residual_in_gamut  # files before it
     assert not TrainConfig.from_json(json.dumps({"seed": 0})).residual_in_gamut
+
+
+def test_a_finer_scale_is_held_within_the_exemplars_range_and_refine_keeps_its_own():
+    from patchtex.model import ScaleGenerator
+    from patchtex.train import colour_range
+
+    generator = torch.Generator().manual_seed(5)
+    bounds = ((-0.5, 0.2), (-1.0, 1.0), (0.0, 0.3))
+    held, free = ScaleGenerator(3, 4, 8, 2, coarsest=False, bounds=bounds), ScaleGenerator(3, 4, 8, 2, coarsest=False)
+    torch.manual_seed(0)
+    for p in held.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    free.load_state_dict(held.state_dict())  # the range is the config's, not the file's
+    prev = torch.rand(1, 3, 12, 12, generator=generator) * 2 - 1
+    cond = torch.randn(1, 4, 12, 12, generator=generator)
+    with torch.no_grad():
+        inside, outside, unbounded = held(prev, cond), free(prev, cond), held(prev, cond, bounded=False)
+    low, high = (torch.tensor(v).reshape(1, 3, 1, 1) for v in zip(*bounds))
+    assert ((outside < low) | (outside > high)).any()  # the scale draws past the range
+    assert ((inside >= low) & (inside <= high)).all()
+    assert torch.equal(inside, torch.maximum(torch.minimum(outside, high), low))  # channel by channel
+    assert torch.equal(unbounded, outside)
+    coarsest = ScaleGenerator(3, 4, 8, 2, coarsest=True, bounds=bounds)
+    assert not coarsest.bounded  # tanh keeps it in [-1, 1]; the quilt is the exemplar's own
+
+    image = torch.stack([torch.full((4, 4), -0.5), torch.linspace(-0.9, 0.8, 16).reshape(4, 4), torch.zeros(4, 4)])
+    image[0, 1, 1] = 0.7
+    valid = torch.ones(1, 1, 4, 4)
+    valid[..., 1, 1] = 0
+    assert sum(colour_range(image[None]), ()) == pytest.approx((-0.5, 0.7, -0.9, 0.8, 0.0, 0.0))
+    assert colour_range(image[None], valid)[0] == pytest.approx((-0.5, -0.5))  # invalid pixels do not count
+
+
+def test_a_fit_records_the_exemplars_colour_range_and_older_models_do_not(tmp_path):
+    import json
+
+    import patchtex
+    from patchtex.train import colour_range
+
+    dim = stripes(64) * 0.4 + 0.1  # within [-0.3, 0.5]
+    model = patchtex.fit(dim, dataclasses.replace(TINY_TRAIN, steps=(1, 1)))
+    assert model.config.colour_range == colour_range(dim)
+    low, high = (torch.tensor(v).reshape(1, 3, 1, 1) for v in zip(*model.config.colour_range))
+    with torch.no_grad():  # a finest scale that draws far past the range, on every channel
+        model.pyramid.generators[-1].tail.bias.add_(torch.tensor([2.0, -2.0, 2.0]))
+    sample = model.synth((40, 40), seed=1)
+    assert ((sample >= low - 1e-6) & (sample <= high + 1e-6)).all()
+    assert torch.equal(sample[0, 0], high[0, 0].expand(40, 40)) and torch.equal(sample[0, 1], low[0, 1].expand(40, 40))
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config.colour_range == model.config.colour_range
+    assert torch.equal(again.synth((40, 40), seed=1), sample)
+    # refine keeps an image's own range: a brighter photo of the texture stays brighter
+    bright = stripes(32)
+    assert (model.refine(bright, strength=1.0) > high + 0.1).any()
+    off = patchtex.fit(dim, dataclasses.replace(TINY_TRAIN, steps=(1, 1), colour_range=False))
+    assert off.config.colour_range == () and not any(g.bounded for g in off.pyramid.generators[1:])
+    raw = json.loads(model.config.to_json())
+    del raw["colour_range"]
+    assert ModelConfig.from_json(json.dumps(raw)).colour_range == ()  # files before it
+    assert not TrainConfig.from_json(json.dumps({"seed": 0})).colour_range
+    with pytest.raises(ValueError, match="colour_range"):
+        dataclasses.replace(model.config, colour_range=((0.5, -0.5),) * 3)

@@ -231,7 +231,7 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
             size = images[scale].shape[-2:]
         else:
             size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
-        prev, x = x, canvas.finite_step(scale, x, tuple(size))
+        prev, x = x, canvas.finite_step(scale, x, tuple(size), bounded=False)  # the image's own range
         if scale > own:
             # upscaling: the new detail must average back to what it refines (one step
             # of back-projection), so the layout of the input cannot drift
