@@ -285,6 +285,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "layout_coherent": config.layout_coherent,  # quilt candidates continuing a neighbour's block
         "layout_feather": config.layout_feather,  # the share mixed across a quilt cut
         "layout_variance_credit": config.layout_variance_credit,  # quilt candidates' own variance credited
+        "layout_edge_seams": config.layout_edge_seams,  # quilt cuts follow the blocks' own steps
         "residual_in_gamut": config.residual_in_gamut,  # finer residuals scaled to stay in [-1, 1]
         "colour_range": [list(pair) for pair in config.colour_range],  # finer outputs held within it
         "waves": waves,

@@ -270,9 +270,9 @@ def fit_command(
     While it runs, the model file holds the unfinished fit, saved every 30 s of work and
     at every scale. Ctrl-C (or SIGTERM) saves it and exits; --resume continues it.
 
-    A default fit takes about 3-4 minutes on a 2-core CPU (4 scales for a 256 px
-    exemplar, one more per doubling of its short side); --steps 100 gives a rough model
-    in under a minute to try things. One bar shows "scale k/N" and the time left for the
+    A default fit takes about 1-3 minutes on a 2-core CPU with AVX-512 BF16 (2-5 scales:
+    more for a larger exemplar or larger elements); --steps 100 gives a rough model
+    in well under a minute to try things. One bar shows "scale k/N" and the time left for the
     whole fit; as each scale finishes, a line gives its losses: critic (the critic's
     logistic loss; about 1.0-1.4 is a balanced contest), patches (7x7 patch distance to
     the exemplar at that scale; lower is better) and spectrum (distance of log power

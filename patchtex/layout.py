@@ -58,6 +58,10 @@ from .noise import _mix, mix_array
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
 OVERLAP = 3  # pixels beyond a cell's edge compared with its neighbours' blocks
+# an edge-aware cut's floor under the two blocks' colour steps (`seam_costs`): colour
+# distance in [-1, 1] units, small beside an outline's step (~0.3-1) and so a flat place
+# where the blocks differ costs far more to cut through than an outline
+SEAM_EDGE_FLOOR = 0.05
 CANDIDATES = 16  # random blocks a white cell chooses among
 LAYOUT_KEY = 0x0B10C  # quilt choices are keyed apart from the noise
 SUBPIXEL = 8  # a lattice block's source is placed to 1/SUBPIXEL of a coarsest pixel
@@ -260,6 +264,7 @@ def quilt_options(config: ModelConfig) -> dict:
         "coherent": config.layout_coherent,
         "feather": config.layout_feather,
         "variance_credit": config.layout_variance_credit,
+        "edge_seams": config.layout_edge_seams,
     }
 
 
@@ -302,9 +307,11 @@ class Quilt:
         feather: float = 0.0,
         candidates: int = CANDIDATES,
         variance_credit: float = 0.0,
+        edge_seams: bool = False,
     ):
         from .symmetry import TRANSFORMS
 
+        self.edge_seams = edge_seams  # cuts weighed by the blocks' own colour steps (`seam_costs`)
         if not 0.0 <= feather <= 1.0:
             raise ValueError(f"feather must be 0-1, got {feather}")
         self.feather = feather  # the share of the block across a cut in the pixel after it
@@ -602,7 +609,7 @@ class Quilt:
             edges = torch.where(vertical, ex[1], ey[1])
             mine = self._gather([a for a, _ in pairs], y, x)
             theirs = self._gather([b for _, b in pairs], y, x)
-            error = (mine - theirs).pow(2).sum(1)  # [S, length, 2 * OVERLAP]
+            error = seam_costs(mine, theirs, self.edge_seams)  # [S, length, 2 * OVERLAP]
             cuts = edges[:, None] - OVERLAP + min_error_paths(error)
             for key, cut in zip(group, cuts):
                 self.seams[key] = cut
@@ -802,6 +809,27 @@ def quilt_bank(
 def bank_seeds(seed: int, count: int = BANK_COUNT) -> list[int]:
     """The seeds of the quilts of a fit's `quilt_bank` (their `lattice_phases` too)."""
     return [_mix(seed, LAYOUT_KEY, k) for k in range(count)]
+
+
+def seam_costs(mine: torch.Tensor, theirs: torch.Tensor, edges: bool = False) -> torch.Tensor:
+    """The strips of two blocks over the same pixels ([S, C, n, m], m across their shared
+    edge) -> [S, n, m]: what a cut costs that hands over to `theirs` at each pixel. Plain:
+    the blocks' squared colour difference there. With `edges`, as Kwatra et al.'s graph-cut
+    textures weigh a cut: the colour difference at that pixel and at the one before it,
+    over both blocks' colour steps between the two (plus `SEAM_EDGE_FLOOR`), so a cut
+    follows a step that both blocks show or that one of them has anyway (a joint, an
+    outline) rather than crossing a flat place where the blocks disagree. The first column
+    has no pixel before it in the strip: it counts as a step of none."""
+    if not edges:
+        return (mine - theirs).pow(2).sum(1)
+
+    def before(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[..., :1], x[..., :-1]], dim=-1)
+
+    differ = (mine - theirs).pow(2).sum(1).sqrt()
+    mine_step = (mine - before(mine)).pow(2).sum(1).sqrt()
+    their_step = (theirs - before(theirs)).pow(2).sum(1).sqrt()
+    return (differ + before(differ)) / (SEAM_EDGE_FLOOR + mine_step + their_step)
 
 
 def min_error_paths(errors: torch.Tensor) -> torch.Tensor:

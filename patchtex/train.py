@@ -555,7 +555,9 @@ def fit_pyramid(
     if resume is None and model_config.layout_size and not model_config.waves:
         model_config = replace(model_config, layout_coherent=train.quilt_coherent)
     if resume is None and model_config.layout_size:
-        model_config = replace(model_config, layout_feather=train.quilt_feather)
+        model_config = replace(
+            model_config, layout_feather=train.quilt_feather, layout_edge_seams=train.quilt_edge_seams
+        )
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     if resume is None and train.colour_range:

@@ -22,6 +22,7 @@ from patchtex.layout import (
     Quilt,
     min_error_paths,
     quilt_bank,
+    seam_costs,
     subpixel_levels,
 )
 from patchtex.model import LayoutScale, Pyramid
@@ -53,12 +54,13 @@ def _blobs(size: int = 128, seed: int = 0) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    ("coherent", "feather", "credit"), [(0, 0.0, 0.0), (4, 0.0, 0.0), (0, 0.5, 0.0), (0, 0.5, 0.5)]
+    ("coherent", "feather", "credit", "edges"),
+    [(0, 0.0, 0.0, False), (4, 0.0, 0.0, False), (0, 0.5, 0.0, False), (0, 0.5, 0.5, False), (0, 0.5, 0.5, True)],
 )
 @pytest.mark.parametrize("rect", [(0, 0, 20, 20), (-7, 3, 33, 17), (50, 40, 30, 30), (-40, -30, 1, 1)])
-def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent, feather, credit):
+def test_a_window_of_the_quilt_is_exactly_that_part_of_a_larger_one(rect, coherent, feather, credit, edges):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(1))
-    options = {"coherent": coherent, "feather": feather, "variance_credit": credit}
+    options = {"coherent": coherent, "feather": feather, "variance_credit": credit, "edge_seams": edges}
     big = Quilt(level, 5, **options)((-40, -30, 140, 120))
     x0, y0, w, h = rect
     window = Quilt(level, 5, **options)(rect)
@@ -126,6 +128,24 @@ def test_a_feathered_quilt_mixes_the_pixel_after_each_cut_with_the_block_before_
         Quilt(level, 3, feather=1.5)
 
 
+def test_an_edge_aware_cut_runs_along_an_outline_rather_than_through_a_flat_place():
+    # two grey blocks over one overlap strip, each with an outline at column 3 but of other
+    # greys: they disagree a little on the left and much on the right. By squared difference
+    # alone the cut goes where they disagree least, the flat left, and puts a 0.3 step in
+    # flat grey; weighed by the blocks' own steps it goes along the outline both show
+    mine = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0]).expand(1, 1, 8, 6)
+    theirs = torch.tensor([0.3, 0.3, 0.3, -0.5, -0.5, -0.5]).expand(1, 1, 8, 6)
+    plain = seam_costs(mine, theirs)
+    assert torch.equal(plain, (mine - theirs).pow(2).sum(1))
+    assert min_error_paths(plain)[0].tolist() == [0] * 8
+    assert min_error_paths(seam_costs(mine, theirs, edges=True))[0].tolist() == [3] * 8
+    # where the blocks agree, a cut is free either way
+    assert torch.equal(seam_costs(mine, mine, edges=True), torch.zeros(1, 8, 6))
+    level = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(5))
+    rect = (0, 0, 4 * CELL, 4 * CELL)
+    assert not torch.equal(Quilt(level, 2)(rect), Quilt(level, 2, edge_seams=True)(rect))
+
+
 def test_a_seam_follows_where_the_two_blocks_agree():
     error = torch.ones(5, 6)
     valley = [4, 3, 3, 2, 1]
@@ -141,11 +161,11 @@ def test_a_seam_follows_where_the_two_blocks_agree():
     assert bool((cut[1:] - cut[:-1]).abs().le(1).all())
 
 
-@pytest.mark.parametrize(("coherent", "feather"), [(0, 0.0), (4, 0.0), (0, 0.5)])
+@pytest.mark.parametrize(("coherent", "feather", "edges"), [(0, 0.0, False), (4, 0.0, False), (0, 0.5, True)])
 @pytest.mark.parametrize("period", [(37, 21), (64, 32), (5, 9)])
-def test_with_a_period_the_quilt_wraps(period, coherent, feather):
+def test_with_a_period_the_quilt_wraps(period, coherent, feather, edges):
     level = torch.rand(1, 3, 30, 44, generator=torch.Generator().manual_seed(2))
-    quilt = Quilt(level, 7, period, coherent=coherent, feather=feather)
+    quilt = Quilt(level, 7, period, coherent=coherent, feather=feather, edge_seams=edges)
     px, py = period
     base = quilt((0, 0, px, py))
     assert torch.equal(base, quilt((px, py, px, py)))
@@ -584,6 +604,7 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
         cell=cell,
         coherent=config.layout_coherent,
         feather=config.layout_feather,
+        edge_seams=config.layout_edge_seams,
     )
     assert config.layout_offset == offset and any(config.layout_offset)
     assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
@@ -865,6 +886,7 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
         cell=config.layout_cell,
         coherent=4,
         feather=config.layout_feather,
+        edge_seams=config.layout_edge_seams,
     )
     assert config.layout_offset == offset
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
@@ -936,7 +958,9 @@ def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_d
     model = patchtex.fit(exemplar, train)
     config = model.config
     level = model.pyramid.generators[0].level
-    offset = layout.quilt_offset(level, cell=config.layout_cell, feather=config.layout_feather)
+    offset = layout.quilt_offset(
+        level, cell=config.layout_cell, feather=config.layout_feather, edge_seams=config.layout_edge_seams
+    )
     assert config.layout_offset == offset  # measured on the quilts it trains on: no credit
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config == config
@@ -965,3 +989,26 @@ def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_d
             ModelConfig(**{field: 0.5})
         with pytest.raises(ValueError, match=f"{fitted} must be 0-1"):
             TrainConfig(**{fitted: bad})
+
+
+def test_a_fit_records_whether_its_quilt_cuts_follow_edges_and_older_models_cut_as_before(tmp_path):
+    exemplar = _blobs()
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    model = patchtex.fit(exemplar, dataclasses.replace(train, quilt_edge_seams=True))
+    config = model.config
+    assert config.layout_edge_seams and layout.quilt_options(config)["edge_seams"]
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config == config
+    level = model.pyramid.generators[0].level
+    rect = (0, 0, 6 * config.layout_cell, 6 * config.layout_cell)
+    older = dataclasses.replace(config, layout_edge_seams=False)
+    drawn = Quilt(level, 3, **layout.quilt_options(config))(rect)
+    assert not torch.equal(drawn, Quilt(level, 3, **layout.quilt_options(older))(rect))
+    plain = patchtex.fit(exemplar, dataclasses.replace(train, quilt_edge_seams=False))
+    assert not plain.config.layout_edge_seams
+    raw = json.loads(config.to_json())
+    del raw["layout_edge_seams"]
+    assert not ModelConfig.from_json(json.dumps(raw)).layout_edge_seams  # files before the field
+    assert not TrainConfig.from_json(json.dumps({"seed": 0})).quilt_edge_seams  # records before it
+    with pytest.raises(ValueError, match="layout_edge_seams needs a quilted coarsest scale"):
+        ModelConfig(layout_edge_seams=True)
