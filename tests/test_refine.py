@@ -363,3 +363,29 @@ def test_patch_fill_keeps_known_pixels_copies_colours_and_repeats_per_seed():
     assert torch.equal(out[..., mask[0, 0] == 0], image[..., mask[0, 0] == 0])
     known = {tuple(c) for c in image[0][:, mask[0, 0] == 0].T.tolist()}
     assert all(tuple(c) in known for c in out[0][:, mask[0, 0] > 0].T.tolist())  # no new colour
+
+
+def test_a_repair_is_held_within_the_exemplars_and_the_images_range_at_every_scale(tiny_model, monkeypatch):
+    """The border residual `feather` adds can carry a fill past every colour the exemplar
+    and the image have (parquet's scribble drew a yellow fleck so): each scale's composite
+    is held within the model's range widened to the image's known pixels."""
+    import dataclasses
+
+    import patchtex.refine.fill as fill
+
+    narrow = ((-0.5, 0.5),) * tiny_model.config.image_channels
+    monkeypatch.setattr(tiny_model.pyramid, "config", dataclasses.replace(tiny_model.config, colour_range=narrow))
+    real_feather = fill.feather
+    monkeypatch.setattr(fill, "feather", lambda g, image, mask, w: real_feather(g, image, mask, w) + 3.0 * mask)
+    monkeypatch.setattr(fill, "best_fill_per_hole", lambda fills, mask: fills[0])  # a model's fill, not the copy
+    _, damaged, mask = _damaged()
+    damaged = torch.where(mask > 0, damaged, 0.6 * damaged)  # known pixels within +-0.6
+    low, high = fill.repair_range(damaged, mask, narrow)
+    known = damaged[0][:, mask[0, 0] == 0]
+    assert torch.equal(high.view(-1), torch.maximum(torch.tensor(0.5), known.amax(1)))
+    assert torch.equal(low.view(-1), torch.minimum(torch.tensor(-0.5), known.amin(1)))
+    out = tiny_model.refine(damaged, mask, seed=0)
+    inside = out[0][:, mask[0, 0] > 0]
+    assert bool((inside <= high.view(-1, 1)).all()) and bool((inside >= low.view(-1, 1)).all())
+    assert float(high.max()) < 1  # so the final clamp to [-1, 1] alone would not pass
+    assert fill.repair_range(damaged, mask, ()) is None  # older models repair unheld, as before

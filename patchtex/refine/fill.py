@@ -89,7 +89,7 @@ def refine_image(
         raise ValueError("a repair (with a mask) and upscaling cannot be combined; repair first, then upscale")
     image = match_channels(image.float(), cfg.image_channels)
     weight, mask = mask, None if mask is None else (mask > 0).float()
-    levels = _levels(image, mask, own)
+    levels = _levels(image, mask, own, cfg.colour_range)
 
     def canvas(fill_seed: int) -> Canvas:
         return Canvas(pyramid, fill_seed, device=device, bf16=bf16)
@@ -121,14 +121,43 @@ class _Levels:
     masks: list[torch.Tensor] | None
     weights: list[torch.Tensor] | None
     smooth: torch.Tensor | None
+    # per channel, the lowest and highest value a repair may hold ([1,C,1,1] each; None:
+    # unheld): `repair_range`
+    bounds: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
-def _levels(image: torch.Tensor, mask: torch.Tensor | None, own: int) -> _Levels:
+def _levels(
+    image: torch.Tensor, mask: torch.Tensor | None, own: int, colour_range: tuple[tuple[float, float], ...] = ()
+) -> _Levels:
     images = halvings(image, own)
     if mask is None:
         return _Levels(images, None, None, None)
     masks = halvings(mask, own, lambda m: F.max_pool2d(m, 2))  # a coarse pixel is damaged if any of its own are
-    return _Levels(images, masks, [feather_weight(m) for m in masks], smooth_fill(images[0], 1 - masks[0]))
+    weights = [feather_weight(m) for m in masks]
+    smooth = smooth_fill(images[0], 1 - masks[0])
+    return _Levels(images, masks, weights, smooth, repair_range(image, mask, colour_range))
+
+
+def repair_range(
+    image: torch.Tensor, mask: torch.Tensor, colour_range: tuple[tuple[float, float], ...]
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Per channel, the (lowest, highest) value a repair of `image` ([1,C,H,W]; `mask`
+    [1,1,H,W], 1 = damaged) may hold at any scale: the model's `colour_range` (the
+    exemplar's) widened to the image's own known pixels, so a brighter photo's repair
+    still reaches its own highlights. Each scale's composite is held within it after
+    `feather`: the border residual it adds can carry a fill past any colour either has
+    (parquet's scribble, where three strokes cross: green 1.15 at the scale before the
+    finest, drawn there as a bright yellow fleck; false colour 0.00078 -> 0,
+    benchmarks/RESULTS, session 39). None for a model without a range (older files),
+    which repairs as before."""
+    if not colour_range:
+        return None
+    known = image[:, :, mask[0, 0] == 0]  # [1, C, N]
+    low = torch.tensor([lo for lo, _ in colour_range], dtype=image.dtype)
+    high = torch.tensor([hi for _, hi in colour_range], dtype=image.dtype)
+    if known.shape[-1]:
+        low, high = torch.minimum(low, known.amin(dim=(0, 2))), torch.maximum(high, known.amax(dim=(0, 2)))
+    return low.view(1, -1, 1, 1), high.view(1, -1, 1, 1)
 
 
 # whole fills drawn per repair; each hole keeps the one whose patches look most like the
@@ -238,6 +267,8 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
             x = x + upsample_to(prev - downsample(x), *size)
         if mask is not None:  # a repair runs at the image's own resolution: scale <= own
             x = feather(x, images[scale], masks[scale], levels.weights[scale])
+            if levels.bounds is not None:
+                x = torch.maximum(torch.minimum(x, levels.bounds[1]), levels.bounds[0])
     x = x.clamp(-1, 1)
     if mask is not None:
         x = torch.where(mask > 0, x, image)  # outside the mask: the input, bit for bit
