@@ -118,7 +118,12 @@ def seam_row(path: Path, seeds: int = 4, views: int = 4) -> str:
     m = patchtex.load(path)
     w, h = m.meta["exemplar"]["fitted_width"], m.meta["exemplar"]["fitted_height"]
     size = (2 * w + 37, 2 * h + 21)
-    ex = patchtex.load_image(ROOT.parent / "shared" / "bench" / f"{name}.png").pixels
+    # a bench exemplar, or a procedural stand-in's, which quality.py writes beside its models
+    candidates = [ROOT.parent / "shared" / "bench" / f"{name}.png", path.parent / f"{name}-bench" / f"{name}.png"]
+    found = [p for p in candidates if p.exists()]
+    if not found:
+        return f"{name:<14} (no exemplar: {candidates[0]} or {candidates[1]})"
+    ex = patchtex.load_image(found[0]).pixels
     rng = np.random.default_rng(0)
     seams, plains, ratios, framed = [], [], [], []
     for seed in range(1, seeds + 1):
