@@ -150,14 +150,14 @@ def repair_range(
     finest, drawn there as a bright yellow fleck; false colour 0.00078 -> 0,
     benchmarks/RESULTS, session 39). None for a model without a range (older files),
     which repairs as before."""
+    from ..train import colour_range as own_range
+
     if not colour_range:
         return None
-    known = image[:, :, mask[0, 0] == 0]  # [1, C, N]
-    low = torch.tensor([lo for lo, _ in colour_range], dtype=image.dtype)
-    high = torch.tensor([hi for _, hi in colour_range], dtype=image.dtype)
-    if known.shape[-1]:
-        low, high = torch.minimum(low, known.amin(dim=(0, 2))), torch.maximum(high, known.amax(dim=(0, 2)))
-    return low.view(1, -1, 1, 1), high.view(1, -1, 1, 1)
+    if bool((mask == 0).any()):  # the known pixels' range, measured as a fit measures the exemplar's
+        colour_range = tuple((min(a, c), max(b, d)) for (a, b), (c, d) in zip(colour_range, own_range(image, 1 - mask)))
+    low, high = (torch.tensor(side, dtype=image.dtype).view(1, -1, 1, 1) for side in zip(*colour_range))
+    return low, high
 
 
 # whole fills drawn per repair; each hole keeps the one whose patches look most like the
