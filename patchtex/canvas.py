@@ -105,11 +105,14 @@ def quantize_waves(waves: torch.Tensor, period: tuple[int, int]) -> torch.Tensor
 
 
 def axis_lattice(
-    values: list[float], length: int, max_multiple: int = 2, tolerance: float = 0.1
+    values: list[float], length: int, max_multiple: int = 2, tolerance: float = 0.03
 ) -> tuple[float, list[int]] | None:
     """The largest f such that the values are whole multiples of f (within `tolerance * f`,
     multiples no larger than `max_multiple`), at least two of them non-zero: (f,
     multiples). Values put at multiple 0 must round to no cycle over `length` anyway.
+    A real relation is close (bricks' joints: 1% off half the course's wave, as found);
+    at 10% a diamond plate's two waves, 7% off 2:1 along x, were tied and one moved 7%
+    (its tileable outputs' patch SWD 2.2x plain's; 1.3x with the waves rounded apart).
     None when there is no such relation to keep."""
     best = None
     for v in values:

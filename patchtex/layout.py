@@ -131,6 +131,10 @@ class Axis:
         """The index a cell's random choices are keyed by (wrapped on a periodic plane)."""
         return i if self.count is None else i % self.count
 
+    def widest(self) -> int:
+        """The widest cell: `cell`, or on a wrapping plane ceil(period / count), no wider."""
+        return self.side if self.period is None else -(-self.period // self.count)
+
 
 def _times(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """[..., K] vectors times the [M, K] matrix: [..., M], each sum over k in order, in
@@ -358,10 +362,14 @@ class Quilt:
         # added to every pixel (`quilt_offset`); the blocks are chosen and cut as without it
         self.offset = torch.tensor(offset, dtype=torch.float32).view(1, -1, 1, 1) if offset else None
         self.cell = cell  # the model's `layout_cell`
-        self.size = cell + 2 * OVERLAP
-        self._span = torch.arange(self.size)  # a block's rows (columns) from its first
         self.xs = Axis(None if period is None else period[0], cell)
         self.ys = Axis(None if period is None else period[1], cell)
+        # a block is its widest cell and a margin either side. On a wrapping plane cells may
+        # be narrower than `cell` (`Axis`), and blocks shrink with them: a 12 px cell in a
+        # block sized for 16 never showed the level's last 10 columns (tileable tomatoes'
+        # quilt: patch SWD 7.4 against 6.5 with blocks to fit)
+        self.block_w, self.block_h = self.xs.widest() + 2 * OVERLAP, self.ys.widest() + 2 * OVERLAP
+        self._rows, self._cols = torch.arange(self.block_h), torch.arange(self.block_w)  # from a block's first
         self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
         self._stack: torch.Tensor | None = None  # the variants in one tensor (`_stacked`)
@@ -379,13 +387,13 @@ class Quilt:
         1/`SUBPIXEL` pixel. (row, col) unchanged where none fits (a level less than a
         lattice step larger than a block)."""
         _, _, height, width = self.level.shape
-        half = self.size / 2
+        half = np.array([self.block_w / 2, self.block_h / 2])  # (x, y)
         start = np.stack([col, row], axis=-1)  # [N, 2] (x, y)
         source = start + half
         place = np.stack(
             [
-                self.xs.edges(self.xs.keys(cells[:, 0])) - OVERLAP + half,
-                self.ys.edges(self.ys.keys(cells[:, 1])) - OVERLAP + half,
+                self.xs.edges(self.xs.keys(cells[:, 0])) - OVERLAP + half[0],
+                self.ys.edges(self.ys.keys(cells[:, 1])) - OVERLAP + half[1],
             ],
             axis=-1,
         )
@@ -401,8 +409,8 @@ class Quilt:
         sub = np.round((exact - whole) * SUBPIXEL).astype(np.int64)  # to 1/SUBPIXEL px
         whole = whole.astype(np.int64) + sub // SUBPIXEL
         sub %= SUBPIXEL
-        inside = (whole[..., 0] >= 0) & (whole[..., 0] <= width - self.size)
-        inside &= (whole[..., 1] >= 0) & (whole[..., 1] <= height - self.size)
+        inside = (whole[..., 0] >= 0) & (whole[..., 0] <= width - self.block_w)
+        inside &= (whole[..., 1] >= 0) & (whole[..., 1] <= height - self.block_h)
         off = np.abs(exact - np.round(exact)).max(axis=-1)  # from whole pixels, the worse axis
         move = np.abs(delta).sum(axis=-1)
         pick = np.full(len(start), -1)
@@ -427,7 +435,7 @@ class Quilt:
         kx, ky = self.lattice[0]
         along = np.array([-ky, kx]) / np.hypot(kx, ky)
         lo, hi = np.full(places.shape[:-1], -np.inf), np.full(places.shape[:-1], np.inf)
-        for axis, limit in ((0, width - self.size), (1, height - self.size)):
+        for axis, limit in ((0, width - self.block_w), (1, height - self.block_h)):
             if abs(along[axis]) < 1e-12:
                 outside = (places[..., axis] < 0) | (places[..., axis] > limit)
                 lo[outside], hi[outside] = np.inf, -np.inf
@@ -488,8 +496,8 @@ class Quilt:
         continued = None
         if self.coherent:
             offsets, continued = self._continue(cells, offsets)
-        rows = offsets[:, 1, None] + self._span  # [N * K, size]
-        cols = offsets[:, 2, None] + self._span
+        rows = offsets[:, 1, None] + self._rows  # [N * K, block_h]
+        cols = offsets[:, 2, None] + self._cols
         blocks = self._stacked()[offsets[:, 0, None, None], :, rows[:, :, None], cols[:, None, :]]
         blocks = blocks.permute(3, 0, 1, 2)  # [C, N * K, size, size]
         count, o = len(cells), OVERLAP
@@ -535,7 +543,7 @@ class Quilt:
         heights = np.array([v.shape[-2] for v in self.variants], dtype=np.uint64)[variant]
         widths = np.array([v.shape[-1] for v in self.variants], dtype=np.uint64)[variant]
         h = mix_array(self.seed, LAYOUT_KEY, ki, kj, ks)
-        rows, cols = heights - np.uint64(self.size - 1), widths - np.uint64(self.size - 1)
+        rows, cols = heights - np.uint64(self.block_h - 1), widths - np.uint64(self.block_w - 1)
         row, col = (h % rows).astype(np.int64), ((h // rows) % cols).astype(np.int64)
         if self.lattice is not None:
             where = np.repeat(np.array(cells, dtype=np.int64), count, axis=0)
@@ -560,7 +568,7 @@ class Quilt:
                 row += self.ys.edge(j) - self.ys.edge(j + dj)
                 col += self.xs.edge(i) - self.xs.edge(i + di)
                 height, width = self.variants[variant].shape[-2:]
-                if 0 <= row <= height - self.size and 0 <= col <= width - self.size:
+                if 0 <= row <= height - self.block_h and 0 <= col <= width - self.block_w:
                     out[n, k] = torch.tensor((variant, row, col))
                     continued[n, k] = True
                     k -= 1

@@ -136,6 +136,17 @@ def test_quantized_waves_round_unrelated_components_on_their_own():
     assert torch.allclose(cycles, torch.tensor([[15.0, 2.0], [2.0, 29.0]]), atol=1e-3)
 
 
+def test_quantized_waves_do_not_tie_components_only_near_two_to_one():
+    # a diamond plate's waves: x components 0.0509 and 0.0238 are 2.14:1, 7% off a
+    # lattice. Tied, the second moved 7% and its ridge pairs stood closer along x (tileable
+    # patch SWD 2.2x plain's); each rounded on its own moves under 1%
+    waves = torch.tensor([[0.0509, 0.0866], [0.0238, 0.0205]])
+    period = (550, 406)
+    out = quantize_waves(waves, period)
+    assert torch.allclose(out[:, 0] * 550, torch.tensor([28.0, 13.0]), atol=1e-3)
+    assert ((out - waves).abs() / waves.abs())[:, 0].max() < 0.01
+
+
 def test_tileable_periods_are_exact_where_the_grids_divide(tiny_model):
     pyramid = tiny_model.pyramid
     factors = [pyramid.config.factor(s) for s in range(pyramid.config.num_scales)]
