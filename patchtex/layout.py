@@ -499,7 +499,7 @@ class Quilt:
         rows = offsets[:, 1, None] + self._rows  # [N * K, block_h]
         cols = offsets[:, 2, None] + self._cols
         blocks = self._stacked()[offsets[:, 0, None, None], :, rows[:, :, None], cols[:, None, :]]
-        blocks = blocks.permute(3, 0, 1, 2)  # [C, N * K, size, size]
+        blocks = blocks.permute(3, 0, 1, 2)  # [C, N * K, block_h, block_w]
         count, o = len(cells), OVERLAP
         total = torch.zeros(count, self.candidates)
         credit = None  # each candidate's own variance over the four strips (`variance_credit`)
