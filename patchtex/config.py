@@ -124,6 +124,11 @@ class ModelConfig:
     # so that they follow outlines; False (squared difference alone) for every model file
     # written before this field existed
     layout_edge_seams: bool = False
+    # whether a lattice quilt lays its cells along a lattice wave that runs nearly along an
+    # axis a whole number of its periods apart, with their edges where the exemplar's rows
+    # at one phase of that wave agree best (`layout.aligned_axes`); False (square cells of
+    # `layout_cell`) for every model file written before this field existed
+    layout_aligned: bool = False
 
     def __post_init__(self) -> None:
         from .symmetry import TRANSFORMS
@@ -143,6 +148,8 @@ class ModelConfig:
             raise ValueError("layout_variance_credit needs a quilted coarsest scale (layout_size)")
         if self.layout_edge_seams and not self.layout_size:
             raise ValueError("layout_edge_seams needs a quilted coarsest scale (layout_size)")
+        if self.layout_aligned and not self.layout_size:
+            raise ValueError("layout_aligned needs a quilted coarsest scale (layout_size)")
         if not 0 <= self.layout_coherent <= 4:
             raise ValueError(f"layout_coherent must be 0-4, got {self.layout_coherent}")
         if self.layout_coherent and not self.layout_size:
@@ -225,6 +232,7 @@ class ModelConfig:
             layout_variance_credit=float(raw.get("layout_variance_credit", 0.0)),
             colour_range=tuple((float(a), float(b)) for a, b in raw.get("colour_range", ())),
             layout_edge_seams=bool(raw.get("layout_edge_seams", False)),
+            layout_aligned=bool(raw.get("layout_aligned", False)),
         )
 
 
@@ -447,6 +455,17 @@ class TrainConfig:
     # 1.90, copy fraction max 0.05 -> 0. Seed 2: 20.02 -> 19.92, parquet worse again (1.10
     # -> 1.16); rust, tomatoes, leaves and caustics better at all three seeds
     quilt_edge_seams: bool = True
+    # `ModelConfig.layout_aligned` of a new lattice-quilted fit: where it draws, its quilt's
+    # cells are laid along a wave that runs nearly along an axis and is longer than a
+    # block, their edges where the exemplar's rows agree best (`layout.aligned_axes`); its
+    # finer scales train on square cells as before (`train.training_quilt_options`), so
+    # the fit itself is unchanged. Lego, the bench's one such lattice (yellow rows 24.7 px
+    # apart at its quilted level), drawn from the same fits at seeds 0 / 1 / 2: spectral
+    # ratio 2.33 / 2.46 / 2.49 -> 2.04 / 2.16 / 2.23, VGG ratio 1.20 / 1.38 / 1.32 -> 1.21
+    # / 1.37 / 1.35, patch SWD 1.13 / 1.12 / 1.16 -> 1.18 / 1.19 / 1.24; by eye its yellow
+    # rows run straight and unbroken and no brick is two bricks' halves (benchmarks/RESULTS,
+    # session 41)
+    quilt_aligned: bool = True
     # `ModelConfig.layout_variance_credit` of a new quilted fit whose quilts by agreement
     # alone are blander than its level (`train.variance_credit`): where it draws, a white
     # quilt cell's candidate's cost is its squared difference from its neighbours over the
@@ -615,6 +634,7 @@ class TrainConfig:
             "quilt_variance_credit": 0.0,  # quilt candidates judged by agreement alone
             "colour_range": False,  # held within [-1, 1] at the end only
             "quilt_edge_seams": False,  # quilt cuts by squared difference alone
+            "quilt_aligned": False,  # square quilt cells of layout_cell
         }
         before["coarse_r1_gamma"] = raw.get("r1_gamma", cls.r1_gamma)
         before["coarse_spectral_weight"] = raw.get("spectral_weight", 0.0)

@@ -92,16 +92,25 @@ class Axis:
     """The cells along one axis: cell i spans [edge(i), edge(i + 1)). On an endless plane
     every cell is `cell` wide (a model's `layout_cell`); with a period P the plane holds
     ceil(P / cell) cells a period (rounded up to an even count, so that the checkerboard
-    wraps too), as even as whole pixels allow, and cell indices wrap."""
+    wraps too), as even as whole pixels allow, and cell indices wrap.
 
-    def __init__(self, period: int | None, cell: int = CELL):
+    With a `pitch` (a lattice quilt's cells laid along a wave, `aligned_axes`), cell i
+    spans [floor(origin + i pitch), floor(origin + (i + 1) pitch)) instead; with a period,
+    P / pitch cells a period (the caller makes that whole and even) from `origin` on."""
+
+    def __init__(self, period: int | None, cell: int = CELL, pitch: float | None = None, origin: float = 0.0):
         self.period, self.side = period, cell
+        self.pitch, self.origin = pitch, origin
         self.count = None
-        if period is not None:
+        if period is not None and pitch is not None:
+            self.count = round(period / pitch)
+        elif period is not None:
             cells = -(-period // cell)
             self.count = max(2, cells + cells % 2)
 
     def edge(self, i: int) -> int:
+        if self.pitch is not None:
+            return int(self.edges(np.array([i], dtype=np.int64))[0])
         if self.period is None:
             return i * self.side
         turns, k = divmod(i, self.count)
@@ -109,6 +118,11 @@ class Axis:
 
     def edges(self, i: np.ndarray) -> np.ndarray:
         """`edge` of every cell index in the int64 array `i`."""
+        if self.pitch is not None:
+            if self.period is None:
+                return np.floor(self.origin + i * self.pitch).astype(np.int64)
+            turns, k = np.divmod(i, self.count)
+            return turns * self.period + np.floor(self.origin + k * (self.period / self.count)).astype(np.int64)
         if self.period is None:
             return i * self.side
         turns, k = np.divmod(i, self.count)
@@ -120,7 +134,10 @@ class Axis:
 
     def cell(self, x: int) -> int:
         """The cell holding coordinate x."""
-        i = x // self.side if self.period is None else (x * self.count) // self.period
+        if self.pitch is not None:
+            i = math.floor((x - self.origin) / (self.pitch if self.period is None else self.period / self.count))
+        else:
+            i = x // self.side if self.period is None else (x * self.count) // self.period
         while self.edge(i + 1) <= x:
             i += 1
         while self.edge(i) > x:
@@ -132,7 +149,10 @@ class Axis:
         return i if self.count is None else i % self.count
 
     def widest(self) -> int:
-        """The widest cell: `cell`, or on a wrapping plane ceil(period / count), no wider."""
+        """The widest cell: `cell`, or on a wrapping plane ceil(period / count), no wider;
+        with a `pitch`, ceil of it."""
+        if self.pitch is not None:
+            return math.ceil(self.pitch if self.period is None else self.period / self.count)
         return self.side if self.period is None else -(-self.period // self.count)
 
 
@@ -269,6 +289,7 @@ def quilt_options(config: ModelConfig) -> dict:
         "feather": config.layout_feather,
         "variance_credit": config.layout_variance_credit,
         "edge_seams": config.layout_edge_seams,
+        "aligned": config.layout_aligned,
     }
 
 
@@ -276,6 +297,89 @@ def lattice_phases(seed: int, count: int) -> np.ndarray:
     """The phases (cycles, [count] float64) at which the lattice quilt of `seed` sets its
     `count` waves: the plane's lattice at q is at phase `plane_lattice` q plus these."""
     return np.array([(_mix(seed, PHASE_KEY, m) % 4096) / 4096 for m in range(count)])
+
+
+ALIGN_SLOPE = 0.03  # a wave within this slope of an axis may lay that axis's cells (`aligned_axes`)
+ALIGN_BINS = 32  # phase bins over a cycle where `seam_phase` weighs the level's agreement
+
+
+def seam_phase(level: torch.Tensor, wave: np.ndarray) -> float:
+    """The phase (cycles) of `wave` ([2], cycles per level pixel, x then y) about which the
+    level's pixels agree best: its pixels binned by their phase of that wave, each bin's
+    colour variance (summed over channels), smoothed over `OVERLAP` pixels either way
+    across the wave (the strip a cut runs in), least at the returned bin's centre. A
+    course of bricks agrees best at its mortar, lego at its yellow rows."""
+    _, channels, height, width = level.shape
+    y, x = np.mgrid[0:height, 0:width]
+    phase = np.mod(wave[0] * x + wave[1] * y, 1.0)
+    bins = np.minimum((phase * ALIGN_BINS).astype(np.int64), ALIGN_BINS - 1).ravel()
+    pixels = level.detach().double().cpu().numpy().reshape(channels, -1)
+    count = np.bincount(bins, minlength=ALIGN_BINS).astype(np.float64)
+    total = np.stack([np.bincount(bins, weights=c, minlength=ALIGN_BINS) for c in pixels])
+    squares = np.stack([np.bincount(bins, weights=c * c, minlength=ALIGN_BINS) for c in pixels])
+    variance = (squares - total**2 / np.maximum(count, 1)).sum(axis=0)  # [bins], summed squares
+    reach = max(1, round(OVERLAP * float(np.hypot(*wave)) * ALIGN_BINS))
+    window = np.arange(-reach, reach + 1)
+    index = (np.arange(ALIGN_BINS)[:, None] + window[None]) % ALIGN_BINS
+    spread = variance[index].sum(axis=1) / np.maximum(count[index].sum(axis=1), 1)
+    return (int(spread.argmin()) + 0.5) / ALIGN_BINS
+
+
+def aligned_axes(
+    level: torch.Tensor,
+    lattice: np.ndarray,
+    plane_lattice: np.ndarray,
+    phase: np.ndarray,
+    cell: int,
+    period: tuple[int, int] | None,
+    straighten: bool = True,
+) -> tuple[list[tuple[float, float] | None], np.ndarray]:
+    """Per axis (x, y), the (pitch, origin) of a lattice quilt's cells laid along a wave
+    (`Axis`), or None; and the plane's lattice as those cells need it. A wave that runs
+    within `ALIGN_SLOPE` of an axis and is longer than a square block (`cell` and its
+    margins: lego's yellow rows, 24.7 px apart at its quilted level) lays that axis's cells
+    one period apart (on a wrapping plane, the whole number of periods nearest `cell`
+    that wraps; of several such waves, the longest), with their edges where the plane
+    shows `seam_phase` of the level: every cut across it then runs where the exemplar's
+    rows agree best, and no cut joins the halves of two different bricks. A square block
+    holds no whole course of such a wave, so square cells cut every course at a random
+    phase. Shorter courses are left to square cells: laid along theirs, bricks (13.4 px)
+    and wicker (16 px) scored worse (benchmarks/RESULTS, session 41). On an endless plane that wave is set exactly along
+    the axis (`straighten`; a turn under 2 degrees), or a cut would drift across its
+    rows; on a wrapping plane it must be already (`canvas.quantize_waves` rounds it so),
+    and the period must hold an even number of cells (the checkerboard wraps)."""
+    plane = np.array(plane_lattice, dtype=np.float64, copy=True)
+    out: list[tuple[float, float] | None] = [None, None]
+    size = level.shape[-1], level.shape[-2]
+    for a in (0, 1):
+        best = None
+        for m, (wave, there) in enumerate(zip(lattice, plane)):
+            k, kp = abs(wave[a]), abs(there[a])
+            if k == 0 or kp == 0 or abs(wave[1 - a]) > ALIGN_SLOPE * k or 1 / kp < cell + 2 * OVERLAP:
+                continue
+            if there[1 - a] != 0 and (period is not None or not straighten):
+                continue
+            step = 1 / kp
+            if period is None:
+                multiple = 1
+            else:
+                cycles = round(period[a] * kp)
+                counts = [n for n in range(2, cycles + 1, 2) if cycles % n == 0]
+                if not counts:
+                    continue
+                multiple = cycles // min(counts, key=lambda n: abs(cycles / n * step - cell))
+            pitch = multiple * step
+            if pitch > 2 * cell or math.ceil(pitch) + 2 * OVERLAP > size[a]:
+                continue
+            if best is None or step > best[1]:
+                best = (m, step, pitch)
+        if best is None:
+            continue
+        m, _, pitch = best
+        plane[m, 1 - a] = 0.0
+        target = (seam_phase(level, lattice[m]) - phase[m]) / plane[m, a]  # where the plane shows it
+        out[a] = (pitch, float(np.mod(target + 1.0, pitch)))
+    return out, plane
 
 
 class Quilt:
@@ -312,6 +416,7 @@ class Quilt:
         candidates: int = CANDIDATES,
         variance_credit: float = 0.0,
         edge_seams: bool = False,
+        aligned: bool = False,
     ):
         from .symmetry import TRANSFORMS
 
@@ -362,8 +467,14 @@ class Quilt:
         # added to every pixel (`quilt_offset`); the blocks are chosen and cut as without it
         self.offset = torch.tensor(offset, dtype=torch.float32).view(1, -1, 1, 1) if offset else None
         self.cell = cell  # the model's `layout_cell`
-        self.xs = Axis(None if period is None else period[0], cell)
-        self.ys = Axis(None if period is None else period[1], cell)
+        along: list[tuple[float, float] | None] = [None, None]
+        if aligned and self.lattice is not None:
+            along, self.plane_lattice = aligned_axes(
+                level, self.lattice, self.plane_lattice, self.phase, cell, period, straighten=not every_wave
+            )
+        self.xs, self.ys = (
+            Axis(None if period is None else period[a], cell, *(along[a] or (None, 0.0))) for a in (0, 1)
+        )
         # a block is its widest cell and a margin either side. On a wrapping plane cells may
         # be narrower than `cell` (`Axis`), and blocks shrink with them: a 12 px cell in a
         # block sized for 16 never showed the level's last 10 columns (tileable tomatoes'

@@ -558,6 +558,8 @@ def fit_pyramid(
         model_config = replace(
             model_config, layout_feather=train.quilt_feather, layout_edge_seams=train.quilt_edge_seams
         )
+    if resume is None and model_config.layout_size and model_config.waves:
+        model_config = replace(model_config, layout_aligned=train.quilt_aligned)
     if resume is None:
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     if resume is None and train.colour_range:
@@ -658,8 +660,12 @@ def training_quilt_options(config: ModelConfig) -> dict:
     grass 1.58 -> 1.41 and gravel_gray 1.55 -> 1.39 (VGG ratio), where fits that also
     trained on credited quilts drew 1.59 and 1.52: trained on busier quilts, the finer
     scales draw them softer (benchmarks/RESULTS, session 37; session 36 saw the same with
-    fewer candidates: grass 1.34 at synthesis only, 1.50 refitted)."""
-    return quilt_options(replace(config, layout_variance_credit=0.0))
+    fewer candidates: grass 1.34 at synthesis only, 1.50 refitted). Nor are their cells
+    laid along a wave (`layout.aligned_axes`): trained on square cells, which cut courses
+    anywhere, lego's finer scales drew aligned quilts at VGG ratio 1.21 / 1.37 / 1.35
+    (seeds 0-2), where fits that also trained on aligned ones drew 1.32 / 1.50 / 1.46
+    (benchmarks/RESULTS, session 41)."""
+    return quilt_options(replace(config, layout_variance_credit=0.0, layout_aligned=False))
 
 
 def colour_range(exemplar: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[tuple[float, float], ...]:

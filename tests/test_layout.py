@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -33,6 +34,7 @@ from patchtex.train import (
     config_for,
     exemplar_pyramid,
     plain_probe,
+    training_quilt_options,
     variance_credit,
     waves_for,
 )
@@ -1025,9 +1027,127 @@ def test_a_fit_records_whether_its_quilt_cuts_follow_edges_and_older_models_cut_
     assert not torch.equal(drawn, Quilt(level, 3, **layout.quilt_options(older))(rect))
     plain = patchtex.fit(exemplar, dataclasses.replace(train, quilt_edge_seams=False))
     assert not plain.config.layout_edge_seams
+    _off_before_the_field(config, "layout_edge_seams", "quilt_edge_seams")
+
+
+def _off_before_the_field(config: ModelConfig, field: str, train_field: str) -> None:
+    """A model file and a fit record written before a boolean field existed read it as
+    False; and the field needs a quilted coarsest scale."""
     raw = json.loads(config.to_json())
-    del raw["layout_edge_seams"]
-    assert not ModelConfig.from_json(json.dumps(raw)).layout_edge_seams  # files before the field
-    assert not TrainConfig.from_json(json.dumps({"seed": 0})).quilt_edge_seams  # records before it
-    with pytest.raises(ValueError, match="layout_edge_seams needs a quilted coarsest scale"):
-        ModelConfig(layout_edge_seams=True)
+    del raw[field]
+    assert not getattr(ModelConfig.from_json(json.dumps(raw)), field)
+    assert not getattr(TrainConfig.from_json(json.dumps({"seed": 0})), train_field)
+    with pytest.raises(ValueError, match=f"{field} needs a quilted coarsest scale"):
+        ModelConfig(**{field: True})
+
+
+def _courses(
+    height: int = 96, width: int = 128, period: float = 26.0, band: int = 8, slope: float = 0.0
+) -> torch.Tensor:
+    """[1,3,H,W]: courses of bricks `period` px apart (tilted by `slope`), each course a
+    `band`-pixel row of one bright colour (lego's yellow rows, bricks' mortar) over a row
+    of bricks 7 px wide of random colours, every brick one colour from top to bottom."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    t = (ys + slope * xs) / period
+    course = np.floor(t).astype(np.int64)
+    brick = (xs + 37 * course) // 7  # staggered course by course
+    colours = np.random.default_rng(0).uniform(-1, 0.4, (3, 64, 64))
+    out = colours[:, np.mod(course, 64), np.mod(brick.astype(np.int64), 64)]
+    out[:, (t - course) * period < band] = 0.9
+    return torch.from_numpy(out.astype(np.float32))[None]
+
+
+def _two_halved_columns(image: torch.Tensor) -> int:
+    """Columns of bricks in `image` that hold two colours between two bright rows, two
+    rows in from each (a lattice block sits to a fraction of a pixel: its rows next to a
+    bright one mix with it)."""
+    bright = (image[0] > 0.6).all(0)  # [H, W]
+    count = 0
+    for x in range(image.shape[-1]):
+        run: list[torch.Tensor] = []
+        for y in range(image.shape[-2]):
+            if bright[y, x]:
+                inner = run[2:-2]
+                count += any(not torch.allclose(c, inner[0], atol=0.05) for c in inner)
+                run = []
+            else:
+                run.append(image[0, :, y, x])
+    return count
+
+
+def test_cells_laid_along_a_course_cut_only_where_its_rows_agree():
+    """A lattice quilt with `aligned` lays its rows of cells one course apart (26 px, not
+    16), each edge in a course's bright row (`seam_phase`): a cut across the courses runs
+    there and never joins the halves of two bricks. Square cells of 16 px cut mid-brick
+    (lego's two-colour bricks). A course shorter than a block keeps square cells."""
+    level = _courses()
+    wave = np.array([0.0, 1 / 26])
+    assert 2 < layout.seam_phase(level, wave) * 26 < 6  # inside the bright row
+    lattice = torch.tensor(wave[None], dtype=torch.float64)
+    for seed in (1, 2):
+        quilt = Quilt(level, seed, lattice=lattice, aligned=True)
+        assert quilt.ys.pitch == pytest.approx(26) and quilt.xs.pitch is None
+        rect = (-50, 20, 96, 96)
+        # (a side cut may still run slantwise through a brick, one pixel a row)
+        assert _two_halved_columns(quilt(rect)) <= 3
+        assert _two_halved_columns(Quilt(level, seed, lattice=lattice)(rect)) > 100
+    short = torch.tensor([[0.0, 1 / (CELL + 2 * OVERLAP - 1)]], dtype=torch.float64)
+    assert Quilt(level, 1, lattice=short, aligned=True).ys.pitch is None
+
+
+def test_a_course_a_little_off_level_is_set_level_on_the_plane_and_its_cuts_stay_in_its_rows():
+    """A course tilted 0.5 degrees lays cells as well: the plane's lattice is set level (on
+    an endless plane), so 4000 px away the edges are still in the bright rows; left
+    tilted, they would have drifted 36 px across them."""
+    slope = 0.009
+    level = _courses(slope=slope)
+    wave = np.array([slope / 26, 1 / 26])
+    lattice = torch.tensor(wave[None], dtype=torch.float64)
+    quilt = Quilt(level, 3, lattice=lattice, aligned=True)
+    assert quilt.plane_lattice[0][0] == 0 and quilt.plane_lattice[0][1] == pytest.approx(1 / 26)
+    for x0 in (0, 4000):
+        out = quilt((x0, 0, 64, 64))
+        for j in range(quilt.ys.cell(0) + 1, quilt.ys.cell(63) + 1):
+            edge = quilt.ys.edge(j)
+            rows = out[0, :, edge - 1 : edge + 1]
+            assert float((rows > 0.6).all(0).float().mean()) > 0.9
+    assert not Quilt(level, 3, lattice=lattice, aligned=True, every_wave=True).ys.pitch  # channels keep the tilt
+
+
+@pytest.mark.parametrize("period", [None, (96, 104), (96, 78)])
+def test_a_window_of_a_quilt_laid_along_its_courses_is_exactly_that_part_of_a_larger_one(period):
+    level = _courses(slope=0.009)
+    lattice = torch.tensor([[0.009 / 26, 1 / 26]], dtype=torch.float64)
+    plane = lattice if period is None else quantize_waves(lattice, period).double()
+    quilt = Quilt(level, 4, period, lattice=lattice, plane_lattice=plane, aligned=True)
+    if period == (96, 104):  # 4 courses a period: 4 rows of cells, one a course
+        assert quilt.ys.count == 4 and quilt.ys.pitch == pytest.approx(26)
+    if period == (96, 78):  # 3: an odd count cannot wrap the checkerboard; square cells
+        assert quilt.ys.pitch is None and quilt.ys.count % 2 == 0
+    big = quilt((-40, -30, 140, 120))
+    for x0, y0, w, h in [(0, 0, 20, 20), (-7, 3, 33, 17), (-40, -30, 1, 1), (13, -21, 70, 9)]:
+        window = Quilt(level, 4, period, lattice=lattice, plane_lattice=plane, aligned=True)((x0, y0, w, h))
+        assert torch.equal(window, big[..., y0 + 30 : y0 + 30 + h, x0 + 40 : x0 + 40 + w])
+    if period is not None:
+        px, py = period
+        assert torch.equal(quilt((0, 0, px, py)), quilt((px, -py, px, py)))
+
+
+def test_a_fit_records_whether_its_quilt_lays_cells_along_a_wave_and_trains_as_before(tmp_path):
+    """`quilt_aligned` changes where a model draws, not what it learns: its finer scales
+    train on square cells (`training_quilt_options`), so the weights are the same."""
+    exemplar = 0.7 * _lattice_image([(0.0, 1 / 48), (1 / 8, 0.0)], 192) + 0.2 * _blobs(192)
+    train = TrainConfig(coarse_steps=1, fine_steps=2, batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.waves and config.layout_aligned and layout.quilt_options(config)["aligned"]
+    assert not training_quilt_options(config)["aligned"]
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config == config
+    square = patchtex.fit(exemplar, dataclasses.replace(train, quilt_aligned=False))
+    assert not square.config.layout_aligned
+    assert dataclasses.replace(square.config, layout_aligned=True) == config
+    for mine, theirs in zip(model.pyramid.state_dict().values(), square.pyramid.state_dict().values()):
+        assert torch.equal(mine, theirs)
+    assert not torch.equal(model.synth((96, 96), seed=1), square.synth((96, 96), seed=1))
+    _off_before_the_field(config, "layout_aligned", "quilt_aligned")
