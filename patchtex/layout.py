@@ -33,7 +33,11 @@ nearest place a whole number of lattice steps (the exemplar's waves) from where 
 goes, shifted by a phase of the seed's own: blocks then continue each other's courses,
 rows and weave across every seam, and seeds differ in where the lattice sits. A lattice
 step is rarely a whole number of pixels, so blocks are taken at sub-pixel offsets too,
-from copies of the level resampled at `SUBPIXEL` steps a pixel.
+from copies of the level resampled at `SUBPIXEL` steps a pixel. Where a lattice wave runs
+along an axis and is longer than a block (lego's yellow rows), a model fitted since
+session 41 lays that axis's cells one period apart, every edge where the level's rows
+agree best (`aligned_axes`): square cells cut such courses at every phase and joined
+the halves of two bricks.
 
 A real level is a box average of the exemplar, so where an outline crosses one of its
 pixels that pixel holds a mix of both sides; a cut between two blocks is a step no real
