@@ -315,6 +315,14 @@ class TrainConfig:
     # more open joints by eye; the two lattices worse, lego 1.64 / 1.59 / 1.55 -> 1.60 /
     # 1.79 / 1.85, parquet 1.17 / 1.34 / 1.26 -> 1.49 / 1.45 / 1.45 (planks broken)
     layout_finer: int = 0
+    # `layout_finer` where a lattice wave lays the quilt's cells there (`layout.lays_cells`;
+    # with `quilt_aligned`): the finer quilt's fault above was cuts through elements, which
+    # cells laid along a course no longer make. Lego (quilted at 1/2 with cells of 32
+    # instead of 1/4 with 16; fitted at seeds 0 / 1 / 2, benchmarks/RESULTS, session 41):
+    # spectral ratio 2.04 / 2.16 / 2.23 -> 1.87 / 1.90 / 1.89, VGG ratio 1.21 / 1.37 / 1.35
+    # -> 1.21 / 1.25 / 1.26, patch SWD 1.18 / 1.19 / 1.24 -> 1.08 / 1.07 / 1.10, its studs
+    # crisp where they were smeared. No other bench exemplar has such a wave
+    layout_course_finer: int = 2
     # quilt blocks also flipped or turned where the exemplar has that symmetry
     # (`ModelConfig.layout_transforms`), so a distinctive element recurs less alike
     layout_flips: bool = False
@@ -567,6 +575,8 @@ class TrainConfig:
             raise ValueError(f"quilt_feather must be 0-1, got {self.quilt_feather}")
         if self.layout_finer < 0:
             raise ValueError(f"layout_finer must be 0 or more, got {self.layout_finer}")
+        if self.layout_course_finer < 0:
+            raise ValueError(f"layout_course_finer must be 0 or more, got {self.layout_course_finer}")
         if self.small_layout_cell < 4:
             raise ValueError(f"small_layout_cell must be at least 4, got {self.small_layout_cell}")
         for name in rates:
@@ -625,6 +635,7 @@ class TrainConfig:
             "small_exemplar_px": 0,  # none small: the budget at any size
             "small_layout_cell": 16,  # layout.CELL at any size
             "layout_finer": 0,  # the quilt where layout_side and the structure put it
+            "layout_course_finer": 0,  # and where a course lays its cells too
             "quilt_offset": False,
             "layout_channels": False,
             "fine_noise": 1.0,  # the finer scales' noise at the coarsest's spread

@@ -329,6 +329,24 @@ def seam_phase(level: torch.Tensor, wave: np.ndarray) -> float:
     return (int(spread.argmin()) + 0.5) / ALIGN_BINS
 
 
+def _lays(along: float, across: float, cell: int, side: int) -> bool:
+    """Whether a wave with these components (cycles per level pixel) along an axis and
+    across it lays that axis's cells (`aligned_axes`) on a level `side` pixels long
+    there: within `ALIGN_SLOPE` of the axis, longer than a block (`cell` and its
+    margins) but no longer than two cells, and a block one period long still inside the
+    level."""
+    if along == 0 or abs(across) > ALIGN_SLOPE * abs(along):
+        return False
+    step = 1 / abs(along)
+    return cell + 2 * OVERLAP <= step <= 2 * cell and math.ceil(step) + 2 * OVERLAP <= side
+
+
+def lays_cells(waves: np.ndarray, height: int, width: int, cell: int) -> bool:
+    """Whether one of `waves` ([P,2], cycles per pixel of a height x width level, x then
+    y) lays a quilt's cells along an axis (`aligned_axes`, on an endless plane)."""
+    return any(_lays(k[a], k[1 - a], cell, (width, height)[a]) for k in np.asarray(waves) for a in (0, 1))
+
+
 def aligned_axes(
     level: torch.Tensor,
     lattice: np.ndarray,
@@ -358,16 +376,15 @@ def aligned_axes(
     for a in (0, 1):
         best = None
         for m, (wave, there) in enumerate(zip(lattice, plane)):
-            k, kp = abs(wave[a]), abs(there[a])
-            if k == 0 or kp == 0 or abs(wave[1 - a]) > ALIGN_SLOPE * k or 1 / kp < cell + 2 * OVERLAP:
+            if not (_lays(wave[a], wave[1 - a], cell, size[a]) and _lays(there[a], 0.0, cell, size[a])):
                 continue
             if there[1 - a] != 0 and (period is not None or not straighten):
                 continue
-            step = 1 / kp
+            step = 1 / abs(there[a])
             if period is None:
                 multiple = 1
             else:
-                cycles = round(period[a] * kp)
+                cycles = round(period[a] * abs(there[a]))
                 counts = [n for n in range(2, cycles + 1, 2) if cycles % n == 0]
                 if not counts:
                     continue

@@ -41,6 +41,7 @@ from .layout import (
     bank_seeds,
     coarse_lattice,
     lattice_phases,
+    lays_cells,
     probe_quilt,
     quilt_bank,
     quilt_contrast,
@@ -454,6 +455,7 @@ def config_for(
     layout_channels: bool = False,
     cell: int = CELL,
     finer: int = 0,
+    course_finer: int = 0,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -465,13 +467,21 @@ def config_for(
     `layout_channels` the finer scales are fed periodic channels at that phase
     (`ModelConfig.phased_layout`), else none: they carry the lattice on from the layout
     they are given. The quilt's cells are `cell` coarsest pixels (`ModelConfig.layout_cell`),
-    or up to `finer` scales finer with cells as many times 2x wider (`layout.quilt_plan`)."""
+    or up to `finer` scales finer with cells as many times 2x wider (`layout.quilt_plan`);
+    up to `course_finer` where a wave there lays its cells (`layout.lays_cells`)."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
         period = structure_period(exemplar) if element_px > 0 else None
         shortest = min(1.0 / float(np.hypot(*wave)) for wave in waves) if waves else None
         plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell, shortest)
+        if plan is not None and waves and course_finer > finer:
+            along = quilt_plan(
+                height, width, coarse_side, layout_side, period, element_px, course_finer, cell, shortest
+            )
+            factor = 2 ** (along[0] - 1)
+            if lays_cells(np.array(waves) * factor, height // factor, width // factor, along[1]):
+                plan = along
         if plan is not None:
             n, cell = plan
             size = (height >> (n - 1), width >> (n - 1))
@@ -547,6 +557,7 @@ def fit_pyramid(
             layout_channels=train.layout_channels,
             cell=train.small_layout_cell if train.is_small(pixels) else CELL,
             finer=train.layout_finer,
+            course_finer=train.layout_course_finer if train.quilt_aligned else 0,
         )
     if resume is None and train.fine_noise != model_config.fine_noise:
         model_config = replace(model_config, fine_noise=train.fine_noise)

@@ -1151,3 +1151,20 @@ def test_a_fit_records_whether_its_quilt_lays_cells_along_a_wave_and_trains_as_b
         assert torch.equal(mine, theirs)
     assert not torch.equal(model.synth((96, 96), seed=1), square.synth((96, 96), seed=1))
     _off_before_the_field(config, "layout_aligned", "quilt_aligned")
+
+
+def test_a_lattice_whose_course_lays_the_cells_is_quilted_finer():
+    """Lego's kind: studs 16 px apart and courses 96 px apart. The studs put the quilt at
+    1/4 (4 px there); a course 24 px long there lays the cells, so it goes to 1/2 with
+    cells twice as wide (`layout_course_finer`): the same footprint, the studs 8 px. The
+    same lattice turned 20 degrees lays no cells and stays at 1/4."""
+    for turn, finer in ((0.0, 2), (0.0, 0), (20.0, 2)):
+        c, s = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+        waves = [(c / 16, s / 16), (-s / 96, c / 96)]
+        exemplar = 0.6 * _lattice_image(waves, 384) + 0.2 * _blobs(384)
+        found = waves_for(exemplar, "quilt", None)
+        config = config_for(
+            exemplar, 40, found, coarse_layout="quilt", layout_side=40, element_px=12.0, course_finer=finer
+        )
+        quilted_finer = turn == 0 and finer > 0
+        assert (config.num_scales, config.layout_cell) == ((2, 32) if quilted_finer else (3, 16))
