@@ -152,6 +152,10 @@ class Axis:
         """The index a cell's random choices are keyed by (wrapped on a periodic plane)."""
         return i if self.count is None else i % self.count
 
+    def last(self, key: int) -> bool:
+        """Whether `key` is the last cell of a period with an odd number of cells."""
+        return self.count is not None and self.count % 2 == 1 and key == self.count - 1
+
     def widest(self) -> int:
         """The widest cell: `cell`, or on a wrapping plane ceil(period / count), no wider;
         with a `pitch`, ceil of it."""
@@ -357,19 +361,20 @@ def aligned_axes(
     straighten: bool = True,
 ) -> tuple[list[tuple[float, float] | None], np.ndarray]:
     """Per axis (x, y), the (pitch, origin) of a lattice quilt's cells laid along a wave
-    (`Axis`), or None; and the plane's lattice as those cells need it. A wave that runs
-    within `ALIGN_SLOPE` of an axis and is longer than a square block (`cell` and its
-    margins: lego's yellow rows, 24.7 px apart at its quilted level) lays that axis's cells
-    one period apart (on a wrapping plane, the whole number of periods nearest `cell`
-    that wraps; of several such waves, the longest), with their edges where the plane
-    shows `seam_phase` of the level: every cut across it then runs where the exemplar's
-    rows agree best, and no cut joins the halves of two different bricks. A square block
-    holds no whole course of such a wave, so square cells cut every course at a random
-    phase. Shorter courses are left to square cells: laid along theirs, bricks (13.4 px)
-    and wicker (16 px) scored worse (benchmarks/RESULTS, session 41). On an endless plane that wave is set exactly along
-    the axis (`straighten`; a turn under 2 degrees), or a cut would drift across its
-    rows; on a wrapping plane it must be already (`canvas.quantize_waves` rounds it so),
-    and the period must hold an even number of cells (the checkerboard wraps)."""
+    (`Axis`), or None; and the plane's lattice as those cells need it. A wave that lays
+    cells (`_lays`: within `ALIGN_SLOPE` of an axis, longer than a square block, as lego's
+    yellow rows, 24.7 px apart at 1/4) lays that axis's cells one period apart (on a
+    wrapping plane, the whole number of periods nearest `cell` that divides the period's
+    courses; of several such waves, the longest), with their edges where the plane shows
+    `seam_phase` of the level: every cut across it then runs where the exemplar's rows
+    agree best, and no cut joins the halves of two different bricks. A square block holds
+    no whole course of such a wave, so square cells cut every course at a random phase.
+    Shorter courses are left to square cells: laid along theirs, bricks (13.4 px) and
+    wicker (16 px) scored worse (benchmarks/RESULTS, session 41). On an endless plane the
+    wave is set exactly along the axis (`straighten`; a turn under 2 degrees), or a cut
+    would drift across its rows; on a wrapping plane it must be already
+    (`canvas.quantize_waves` rounds it so) and the period must hold at least two courses
+    (an odd number wraps too: `Quilt.white`)."""
     plane = np.array(plane_lattice, dtype=np.float64, copy=True)
     out: list[tuple[float, float] | None] = [None, None]
     size = level.shape[-1], level.shape[-2]
@@ -385,7 +390,7 @@ def aligned_axes(
                 multiple = 1
             else:
                 cycles = round(period[a] * abs(there[a]))
-                counts = [n for n in range(2, cycles + 1, 2) if cycles % n == 0]
+                counts = [n for n in range(2, cycles + 1) if cycles % n == 0]
                 if not counts:
                     continue
                 multiple = cycles // min(counts, key=lambda n: abs(cycles / n * step - cell))
@@ -577,17 +582,26 @@ class Quilt:
         t = np.where(lo <= hi, np.clip(0.0, lo, hi), 0.0)
         return t[..., None] * along
 
+    def white(self, i: int, j: int) -> bool:
+        """Whether cell (i, j) is white (its block chosen to agree with its four
+        neighbours', all black) in the checkerboard of the cells' keys. A wrapping axis
+        with an odd number of cells a period (cells laid along a course: `aligned_axes`)
+        has its last row or column black throughout, so that no white cell meets another
+        across the wrap."""
+        ki, kj = self.xs.key(i), self.ys.key(j)
+        return (ki + kj) % 2 == 1 and not self.xs.last(ki) and not self.ys.last(kj)
+
     def source(self, i: int, j: int) -> tuple[int, int, int]:
         """Where cell (i, j)'s block starts: (variant of the level, row, column of its
         margin's first pixel); the cell's own pixel (edge, edge) is `OVERLAP` further on."""
         if (i, j) not in self.chosen:  # remembered: a lattice quilt's snap costs ~40 us a place
-            (self._choose if (i + j) % 2 else self._place)([(i, j)])
+            (self._choose if self.white(i, j) else self._place)([(i, j)])
         return self.chosen[(i, j)]
 
     def _place(self, cells: list[tuple[int, int]]) -> None:
         """Place the black cells among `cells` not yet remembered, all at once (what
         `source` places)."""
-        black = [(i, j) for i, j in dict.fromkeys(cells) if (i + j) % 2 == 0 and (i, j) not in self.chosen]
+        black = [(i, j) for i, j in dict.fromkeys(cells) if not self.white(i, j) and (i, j) not in self.chosen]
         if not black:
             return
         if len(self.chosen) + len(black) > CACHE_CELLS:
@@ -599,7 +613,7 @@ class Quilt:
         """Choose the blocks of the white cells among `cells` not yet remembered, all at
         once: what `source` chooses, with every candidate's strips compared in one
         gather and one sum per strip (the same float32 sums, so the same choices)."""
-        white = [(i, j) for i, j in dict.fromkeys(cells) if (i + j) % 2 and (i, j) not in self.chosen]
+        white = [(i, j) for i, j in dict.fromkeys(cells) if self.white(i, j) and (i, j) not in self.chosen]
         if not white:
             return
         if len(self.chosen) + 5 * len(white) > CACHE_CELLS:
