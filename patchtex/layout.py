@@ -956,8 +956,10 @@ def quilt_bank(
     [count,C,side,side]. The finer scales train on windows of these: one quilt of a whole
     bank costs what a few crop-sized ones do (most of a small quilt's work is the cells
     around it), so fresh quilts every step cost ~30 ms a step."""
-    quilts = [Quilt(level, k, **options) for k in bank_seeds(seed, count)]
-    return torch.cat([quilt((0, 0, side, side)) for quilt in quilts])
+    # one quilt alive at a time: a lattice quilt holds its level resampled at 64 sub-pixel
+    # places (`subpixel_levels`), ~100 MB for a 256 px level, and 32 of them held at once
+    # took a 1024 px lattice photo's fit to 3.5 GB
+    return torch.cat([Quilt(level, k, **options)((0, 0, side, side)) for k in bank_seeds(seed, count)])
 
 
 def bank_seeds(seed: int, count: int = BANK_COUNT) -> list[int]:
