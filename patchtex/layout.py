@@ -100,7 +100,8 @@ class Axis:
 
     With a `pitch` (a lattice quilt's cells laid along a wave, `aligned_axes`), cell i
     spans [floor(origin + i pitch), floor(origin + (i + 1) pitch)) instead; with a period,
-    P / pitch cells a period (the caller makes that whole and even) from `origin` on."""
+    P / pitch cells a period (the caller makes that whole; an odd count wraps too, with
+    `Quilt.white`) from `origin` on."""
 
     def __init__(self, period: int | None, cell: int = CELL, pitch: float | None = None, origin: float = 0.0):
         self.period, self.side = period, cell
