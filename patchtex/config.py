@@ -125,7 +125,7 @@ class ModelConfig:
     # written before this field existed
     layout_edge_seams: bool = False
     # whether a lattice quilt lays its cells along a lattice wave that runs nearly along an
-    # axis a whole number of its periods apart, with their edges where the exemplar's rows
+    # axis, one period apart, with their edges where the exemplar's rows
     # at one phase of that wave agree best (`layout.aligned_axes`); False (square cells of
     # `layout_cell`) for every model file written before this field existed
     layout_aligned: bool = False

@@ -364,9 +364,8 @@ def aligned_axes(
     """Per axis (x, y), the (pitch, origin) of a lattice quilt's cells laid along a wave
     (`Axis`), or None; and the plane's lattice as those cells need it. A wave that lays
     cells (`_lays`: within `ALIGN_SLOPE` of an axis, longer than a square block, as lego's
-    yellow rows, 24.7 px apart at 1/4) lays that axis's cells one period apart (on a
-    wrapping plane, the whole number of periods nearest `cell` that divides the period's
-    courses; of several such waves, the longest), with their edges where the plane shows
+    yellow rows, 24.7 px apart at 1/4) lays that axis's cells one period apart (of
+    several such waves, the longest), with their edges where the plane shows
     `seam_phase` of the level: every cut across it then runs where the exemplar's rows
     agree best, and no cut joins the halves of two different bricks. A square block holds
     no whole course of such a wave, so square cells cut every course at a random phase.
@@ -386,23 +385,14 @@ def aligned_axes(
                 continue
             if there[1 - a] != 0 and (period is not None or not straighten):
                 continue
+            if period is not None and round(period[a] * abs(there[a])) < 2:
+                continue  # a wrapping plane holds at least two courses a period
             step = 1 / abs(there[a])
-            if period is None:
-                multiple = 1
-            else:
-                cycles = round(period[a] * abs(there[a]))
-                counts = [n for n in range(2, cycles + 1) if cycles % n == 0]
-                if not counts:
-                    continue
-                multiple = cycles // min(counts, key=lambda n: abs(cycles / n * step - cell))
-            pitch = multiple * step
-            if pitch > 2 * cell or math.ceil(pitch) + 2 * OVERLAP > size[a]:
-                continue
             if best is None or step > best[1]:
-                best = (m, step, pitch)
+                best = (m, step)
         if best is None:
             continue
-        m, _, pitch = best
+        m, pitch = best
         plane[m, 1 - a] = 0.0
         target = (seam_phase(level, lattice[m]) - phase[m]) / plane[m, a]  # where the plane shows it
         out[a] = (pitch, float(np.mod(target + 1.0, pitch)))
