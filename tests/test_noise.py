@@ -137,3 +137,57 @@ def test_a_hexagonal_pairs_inner_ring_completes_the_lattice(apart):
     basis = _finer_lattice(waves, np.zeros_like(weak), weak)
     assert [round(math.hypot(*v) * size, 3) for v in basis] == [8.0, 8.0]
     assert _finer_lattice(waves, np.zeros_like(weak), np.zeros_like(weak)) == waves  # no ring: as found
+
+
+def _baseplate(pitch: float = 16.08, every: int = 6, tilt: float = 0.4, height: int = 256, width: int = 511):
+    """A lego-like wall: round studs on a square lattice of `pitch` px turned `tilt`
+    degrees, bricks two studs wide and four tall in random colours, and every `every`
+    rows of studs a course of yellow two studs tall (the pattern repeats every course)."""
+    gen = torch.Generator().manual_seed(4)
+    a = math.radians(tilt)
+    y, x = torch.meshgrid(
+        torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64), indexing="ij"
+    )
+    u = (math.cos(a) * x + math.sin(a) * y) / pitch + 0.3
+    v = (-math.sin(a) * x + math.cos(a) * y) / pitch + 0.6
+    col, row = torch.floor(u).long(), torch.floor(v).long()
+    fu, fv = u - col - 0.5, v - row - 0.5
+    palette = torch.tensor(
+        [[0.9, 0.9, 0.9], [0.8, -0.6, -0.6], [-0.6, -0.2, 0.8], [-0.5, 0.5, -0.5], [-0.8, -0.8, -0.8]]
+    )
+    course = torch.div(row, every, rounding_mode="floor")
+    in_course = row - course * every
+    table = torch.randint(0, len(palette), (int(course.max() - course.min()) + 1, width), generator=gen)
+    pick = table[course - course.min(), torch.div(col - col.min(), 2, rounding_mode="floor")]
+    img = torch.where(
+        (in_course < 2)[None], torch.tensor([0.8, 0.6, -0.7])[:, None, None], palette[pick].permute(2, 0, 1)
+    )
+    stud = fu**2 + fv**2 < 0.32**2
+    lit = stud & (fu + fv < 0)  # lit from the top left, a shadow to the bottom right
+    shadow = ((fu - 0.14) ** 2 + (fv - 0.14) ** 2 < 0.32**2) & ~stud
+    img = img + 0.3 * lit.double() - 0.5 * shadow.double()
+    joint = ((fu > 0.46) & (col % 2 == 1) & (in_course >= 2)) | (
+        (fv > 0.46) & ((in_course == 1) | (in_course == every - 1))
+    )
+    img = torch.where(joint[None], img * 0.5, img)
+    noise = torch.randn(3, height, width, generator=gen, dtype=torch.float64)
+    return (img + 0.03 * noise).clamp(-1, 1).float()[None]
+
+
+@pytest.mark.parametrize("pitch, tilt", [(16.08, 0.0), (16.08, -0.2), (16.08, -0.4), (15.3, 0.4)])
+def test_find_waves_places_a_lattice_of_courses_on_its_studs(pitch, tilt):
+    """A lego-like wall whose pattern repeats every six studs (a course), turned a little:
+    a course's period and direction are read off little of the spectrum (a peak's
+    fraction of a bin, times the three periods `supercell` finds; its direction came out
+    0.2-0.5 degrees off), yet a quilt block moved a course or two must land on its
+    studs. `find_waves` returns the courses within 0.3 % and 0.1 degrees, and the other
+    wave on the studs' lattice (a whole number of cycles a stud step, within 0.01)."""
+    waves = find_waves(_baseplate(pitch=pitch, tilt=tilt))
+    assert len(waves) == 2
+    courses, other = sorted(waves, key=lambda k: math.hypot(*k))
+    assert abs(1 / math.hypot(*courses) / (6 * pitch) - 1) < 0.003, 1 / math.hypot(*courses)
+    assert abs(math.degrees(math.atan2(courses[1], courses[0])) - (90 + tilt)) < 0.1, courses
+    a = math.radians(tilt)
+    for step in ((math.cos(a), math.sin(a)), (-math.sin(a), math.cos(a))):
+        cycles = pitch * (other[0] * step[0] + other[1] * step[1])
+        assert abs(cycles - round(cycles)) < 0.01, (other, cycles)
