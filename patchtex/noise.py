@@ -392,7 +392,8 @@ def supercell(image: np.ndarray, wave: tuple[float, float]) -> tuple[float, floa
     better than at one and at least `SUPERCELL_MIN` (the fewest periods within
     `SUPERCELL_TIE` of the best). That long period is read from the profile's own
     correlation peak: m times a spectral period is m times its error (lego: 3 x 32.9 px
-    = 98.7 px, its courses 96-97 px apart)."""
+    = 98.7 px, its courses 96-97 px apart). That peak still reads lego's 98.65 px;
+    `refine_lattice` then places it."""
     profile = _profile(image, wave)
     period = 1.0 / math.hypot(*wave)
     scores: dict[int, tuple[float, int]] = {}
