@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MIN_WAVE_PERIOD, ModelConfig, num_scales_for
-from .noise import _mix, mix_array
+from .noise import _mix, cubic_taps, mix_array
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
 OVERLAP = 3  # pixels beyond a cell's edge compared with its neighbours' blocks
@@ -261,12 +261,7 @@ def quilt_plan(
 def cubic_weights(fraction: float) -> torch.Tensor:
     """The 4 taps (pixels -1, 0, 1, 2) of Keys' cubic convolution (a = -1/2) that sample a
     row `fraction` of a pixel past pixel 0; exactly (0, 1, 0, 0) at 0."""
-    out = []
-    for tap in (-1, 0, 1, 2):
-        t = abs(tap - fraction)
-        w = 1.5 * t**3 - 2.5 * t**2 + 1 if t <= 1 else -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2 if t < 2 else 0.0
-        out.append(w)
-    return torch.tensor(out)
+    return torch.tensor(cubic_taps(np.array([fraction]))[0].tolist())
 
 
 def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Tensor]:

@@ -215,9 +215,9 @@ REFINE_STEPS = 9
 REFINE_ROUNDS = 4
 
 
-def _keys(fraction: np.ndarray) -> np.ndarray:
+def cubic_taps(fraction: np.ndarray) -> np.ndarray:
     """[N, 4]: Keys' cubic convolution taps (a = -1/2) at pixels -1, 0, 1, 2 for points
-    `fraction` ([N], 0-1) past pixel 0."""
+    `fraction` ([N], 0-1) past pixel 0 (also `layout.cubic_weights`'s)."""
     t = np.abs(np.arange(-1, 3)[None] - fraction[:, None])
     near = 1.5 * t**3 - 2.5 * t**2 + 1
     far = -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2
@@ -240,23 +240,20 @@ class _Autocorrelation:
             variance += float((x * x).sum()) / (height * width)
         # pixels that overlap at each shift, index [dy mod 2H, dx mod 2W]
         dy, dx = np.fft.fftfreq(size[0], 1 / size[0]), np.fft.fftfreq(size[1], 1 / size[1])
-        self.count = np.maximum(np.outer(height - np.abs(dy), width - np.abs(dx)), 1.0)
-        self.corr = np.fft.irfft2(power, s=size) / self.count / max(variance, 1e-12)
+        count = np.maximum(np.outer(height - np.abs(dy), width - np.abs(dx)), 1.0)
+        self.corr = np.fft.irfft2(power, s=size) / count / max(variance, 1e-12)
 
-    def at(self, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(correlation, overlapping pixels) at `shifts` ([N,2], x then y), by Keys'
-        cubic convolution: a bilinear read peaks at whole pixels and pulled a lattice's
-        steps onto them (a 96.48 px course read as 96.8)."""
+    def at(self, shifts: np.ndarray) -> np.ndarray:
+        """The correlation at `shifts` ([N,2], x then y), by Keys' cubic convolution: a
+        bilinear read peaks at whole pixels and pulled a lattice's steps onto them (a
+        96.48 px course read as 96.8)."""
         h2, w2 = 2 * self.height, 2 * self.width
         x0, y0 = np.floor(shifts[:, 0]).astype(np.int64), np.floor(shifts[:, 1]).astype(np.int64)
-        wx, wy = _keys(shifts[:, 0] - x0), _keys(shifts[:, 1] - y0)  # [N, 4] each
+        wx, wy = cubic_taps(shifts[:, 0] - x0), cubic_taps(shifts[:, 1] - y0)  # [N, 4] each
         taps = np.arange(-1, 3)
         rows, cols = (y0[:, None] + taps) % h2, (x0[:, None] + taps) % w2
 
-        def cubic(a: np.ndarray) -> np.ndarray:
-            return np.einsum("ny,nyx,nx->n", wy, a[rows[:, :, None], cols[:, None, :]], wx)
-
-        return cubic(self.corr), cubic(self.count)
+        return np.einsum("ny,nyx,nx->n", wy, self.corr[rows[:, :, None], cols[:, None, :]], wx)
 
     def lattice_score(self, waves: np.ndarray) -> float:
         """The overlap-weighted mean correlation at the lattice's steps (`REFINE_REACH`)."""
@@ -269,11 +266,11 @@ class _Autocorrelation:
             k = waves[0]
             shifts = np.arange(1, 2 * REFINE_REACH + 1)[:, None] * (k / (k @ k))[None]
         room = np.stack([self.width - np.abs(shifts[:, 0]), self.height - np.abs(shifts[:, 1])], axis=1)
-        shifts = shifts[(room.min(axis=1) > 0) & (room.prod(axis=1) >= REFINE_OVERLAP * self.height * self.width)]
-        if not len(shifts):
+        overlap = room.prod(axis=1)  # pixels that overlap at each shift
+        keep = (room.min(axis=1) > 0) & (overlap >= REFINE_OVERLAP * self.height * self.width)
+        if not keep.any():
             return -1.0
-        corr, count = self.at(shifts)
-        return float((corr * count).sum() / count.sum())
+        return float((self.at(shifts[keep]) * overlap[keep]).sum() / overlap[keep].sum())
 
 
 def refine_lattice(image: np.ndarray, waves: list[tuple[float, float]]) -> list[tuple[float, float]]:
