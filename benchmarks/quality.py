@@ -157,7 +157,13 @@ def run_one(
         fit_seconds = time.perf_counter() - start
         model.save(out / f"{name}.patchtex.safetensors")
     if fit_only:
-        return {"name": name, "fit_s": fit_seconds, "scales": model.config.num_scales, "waves": len(model.config.waves)}
+        return {
+            "name": name,
+            "fit_s": fit_seconds,
+            "scales": model.config.num_scales,
+            "waves": len(model.config.waves),
+            "draw_noise": model.config.draw_noise,
+        }
     height, width = ref.shape[-2:]
     samples = []
     synth_seconds = []
@@ -191,6 +197,7 @@ def run_one(
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "scales": model.config.num_scales,
         "waves": len(model.config.waves),
+        "draw_noise": model.config.draw_noise,  # the finer scales' noise multiple where it draws
         "swd_ratio": statistics.median(swd),
         "spec_ratio": statistics.median(spec),
         "copy": max(copy),

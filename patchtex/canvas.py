@@ -74,7 +74,7 @@ class KeyedSource:
         factor = self.config.factor(scale)
         period = None if self.periods is None else self.periods[scale]
         cond = keyed_noise(self.seed, scale, rect, self.config.noise_channels, period)
-        spread = self.config.noise_spread(scale)
+        spread = self.config.noise_spread(scale, drawing=True)
         if spread != 1.0:
             cond = cond * spread
         fed = list(self.config.waves_at(scale))

@@ -100,6 +100,11 @@ class ModelConfig:
     # a finer scale adds detail to a coarser image, and noise of the image's own spread
     # there starts it drawing grain where the exemplar is flat (lego's fur)
     fine_noise: float = 1.0
+    # where the model draws (renders, refine fills), its finer scales' noise spread is
+    # `fine_noise` times this: the multiple whose renders' spectrum is nearest the
+    # exemplar's, picked as a fit ends (`train.pick_draw_noise`); a fit itself always
+    # trains at `fine_noise`. 1 for every model file written before this field existed
+    draw_noise: float = 1.0
     # of a white quilt cell's candidates, how many continue a neighbour's block
     # (`layout.Quilt`); 0 for every model file written before this field existed
     layout_coherent: int = 0
@@ -164,6 +169,8 @@ class ModelConfig:
             raise ValueError("layout_offset needs a quilted coarsest scale and one value per image channel")
         if not 0.0 <= self.fine_noise <= 10.0:
             raise ValueError(f"fine_noise must be between 0 and 10, got {self.fine_noise}")
+        if not 0.0 <= self.draw_noise <= 10.0:
+            raise ValueError(f"draw_noise must be between 0 and 10, got {self.draw_noise}")
         if self.layout_cell < 4:
             raise ValueError(f"layout_cell must be at least 4, got {self.layout_cell}")
         if self.layout_size and (len(self.layout_size) != 2 or min(self.layout_size) < 1):
@@ -194,10 +201,13 @@ class ModelConfig:
             return tuple(range(len(self.waves))) if scale == 0 else ()
         return tuple(i for i, scales in enumerate(self.wave_scales) if scale in scales)
 
-    def noise_spread(self, scale: int) -> float:
+    def noise_spread(self, scale: int, drawing: bool = False) -> float:
         """The spread of the i.i.d. noise channels the generator of `scale` is fed: 1 at the
-        coarsest, `fine_noise` at every finer scale (renders and fits alike)."""
-        return 1.0 if scale == 0 else self.fine_noise
+        coarsest, `fine_noise` at every finer scale as it trains, and that times
+        `draw_noise` where the model draws (`drawing`: renders, refine fills)."""
+        if scale == 0:
+            return 1.0
+        return self.fine_noise * self.draw_noise if drawing else self.fine_noise
 
     def periodic_channels(self, scale: int) -> int:
         """Periodic input channels (sin and cos of each wave) of the generator of `scale`."""
@@ -226,6 +236,7 @@ class ModelConfig:
             layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
             layout_cell=int(raw.get("layout_cell", 16)),
             fine_noise=float(raw.get("fine_noise", 1.0)),
+            draw_noise=float(raw.get("draw_noise", 1.0)),
             layout_coherent=int(raw.get("layout_coherent", 0)),
             layout_feather=float(raw.get("layout_feather", 0.0)),
             residual_in_gamut=bool(raw.get("residual_in_gamut", False)),
@@ -412,6 +423,11 @@ class TrainConfig:
     # 1.23; worse by <= 0.05 on bricks, daisies, rust, hammered at seed 0. Outputs differ by
     # seed as much as before: the quilt and the coarsest scale carry the variety
     fine_noise: float = 0.1
+    # whether a new fit ends by picking `ModelConfig.draw_noise` (`train.pick_draw_noise`):
+    # renders of the exemplar's extent at `DRAW_NOISE_CHOICES` times `fine_noise`, and the
+    # multiple whose spectrum is nearest the exemplar's when it beats 1 by a clear margin.
+    # Refine's self-fits keep 1 (their exemplar's holes are filled smooth). SEE RESULTS
+    draw_noise_pick: bool = True
     # `ModelConfig.layout_coherent` of a new fit quilted without a lattice: each white
     # cell's last `quilt_coherent` of 16 candidates continue its neighbours' blocks (judged
     # on the three edges they do not continue), so bands and stones can run on across a
@@ -639,6 +655,7 @@ class TrainConfig:
             "quilt_offset": False,
             "layout_channels": False,
             "fine_noise": 1.0,  # the finer scales' noise at the coarsest's spread
+            "draw_noise_pick": False,  # drawn at the spread trained
             "quilt_coherent": 0,  # every quilt candidate a random place
             "quilt_feather": 0.0,  # hard quilt cuts
             "residual_in_gamut": False,  # residuals cut channel by channel at the end

@@ -65,7 +65,7 @@ from .model import (
 )
 from .noise import find_waves, wave_field
 from .palette import distance_field, support_loss
-from .quality import mean_power
+from .quality import mean_power, spectral_distance
 from .runtime import use_bf16
 from .symmetry import augment, symmetries
 
@@ -652,7 +652,54 @@ def fit_pyramid(
             scale_done(scale, pyramid, levels[scale].cpu(), device, bf16)
         prev_disc = {k: v.detach().cpu() for k, v in disc.state_dict().items()}
     pyramid.eval()
+    if train.draw_noise_pick and valid is None and cfg.num_scales > 1 and cfg.fine_noise > 0:
+        pick, _ = pick_draw_noise(pyramid, exemplar, generator, device, bf16)
+        pyramid.config = replace(pyramid.config, draw_noise=pick)
     return FitResult(pyramid, run.seconds(), losses)
+
+
+# the multiples of `ModelConfig.fine_noise` a fit draws its exemplar's extent at, as it
+# ends, to pick the spread its model draws with (`pick_draw_noise`), from one render
+# each at `DRAW_NOISE_RENDERS` seeds; a multiple other than 1 is taken only when its
+# spectral distance to the exemplar is below 1's by `DRAW_NOISE_MARGIN`. The renders
+# are at most `DRAW_NOISE_SIDE` a side: a large exemplar's spectrum (Welch-averaged over
+# all of it) is set against renders of a part of its extent. SEE RESULTS
+DRAW_NOISE_CHOICES = (0.5, 0.75, 1.0, 1.5)
+DRAW_NOISE_RENDERS = 3
+DRAW_NOISE_MARGIN = 0.05
+DRAW_NOISE_SIDE = 512
+
+
+def pick_draw_noise(
+    pyramid: Pyramid, exemplar: torch.Tensor, generator: torch.Generator, device: torch.device, bf16: bool
+) -> tuple[float, dict[float, float]]:
+    """The multiple of the trained finer scales' noise spread (`ModelConfig.draw_noise`)
+    at which a fitted `pyramid` draws its `exemplar` ([1,C,H,W] in [-1,1]) with the power
+    spectrum nearest the exemplar's (`quality.spectral_distance`, the mean over renders
+    of the exemplar's extent, at most `DRAW_NOISE_SIDE` a side, at seeds drawn from
+    `generator`), and each multiple's distance. The noise a finer scale trains with is the one spread for every exemplar;
+    drawn at it, lego's flat plastic takes a grain its studs' harmonics drown in, where
+    rust or leaves lose their fine detail at less. 1 (as trained) unless another multiple
+    is nearer by `DRAW_NOISE_MARGIN`. `pyramid.config` is left as it was."""
+    from .canvas import KeyedSource, infer
+
+    height, width = (min(side, DRAW_NOISE_SIDE) for side in exemplar.shape[-2:])
+    seeds = torch.randint(0, 2**62, (DRAW_NOISE_RENDERS,), generator=generator).tolist()
+    target, last = exemplar.detach().float().cpu(), pyramid.config.num_scales - 1
+
+    def render(seed: int) -> torch.Tensor:  # the seed's plane, drawn in one piece (not a canvas's tiles)
+        source = KeyedSource(pyramid, seed, device)
+        return infer(lambda: pyramid.render(last, (0, 0, width, height), source), device, bf16).clamp(-1, 1)
+
+    config, scores = pyramid.config, {}
+    try:
+        for multiple in DRAW_NOISE_CHOICES:
+            pyramid.config = replace(config, draw_noise=multiple)
+            scores[multiple] = sum(spectral_distance(render(s).cpu(), target) for s in seeds) / len(seeds)
+    finally:
+        pyramid.config = config
+    best = min(scores, key=scores.__getitem__)
+    return (best if scores[best] < (1 - DRAW_NOISE_MARGIN) * scores[1.0] else 1.0), scores
 
 
 # a quilt by agreement alone blander than this beside its level (`layout.quilt_contrast`)

@@ -201,8 +201,9 @@ def test_moved_waves_are_the_planes_further_on_and_the_noise_stays(tiny_model):
 
 def test_fine_noise_sets_the_spread_of_every_finer_scales_noise_in_fits_and_renders():
     """`ModelConfig.fine_noise` scales the noise channels of scales > 0 where a render
-    draws them (`KeyedSource`) and where a fit does (`TrainingSource`); the coarsest
-    scale's noise keeps a spread of 1, and old records read as 1 everywhere."""
+    draws them (`KeyedSource`) and where a fit does (`TrainingSource`), `draw_noise`
+    those a render draws only; the coarsest scale's noise keeps a spread of 1, and old
+    records read as 1 everywhere."""
     import dataclasses
     import json
 
@@ -220,6 +221,11 @@ def test_fine_noise_sets_the_spread_of_every_finer_scales_noise_in_fits_and_rend
         assert torch.allclose(b, a * spread)
         fitted = TrainingSource(quiet, torch.zeros(0, 2), 2, torch.Generator().manual_seed(0), CPU)(scale, rect)
         assert abs(fitted.std().item() - spread) < 0.02 * spread
+        drawn = dataclasses.replace(quiet, draw_noise=0.5)
+        c = KeyedSource(Pyramid(drawn), 5, CPU)(scale, rect)
+        assert torch.allclose(c, a * spread * (0.5 if scale else 1.0))
+        fitted = TrainingSource(drawn, torch.zeros(0, 2), 2, torch.Generator().manual_seed(0), CPU)(scale, rect)
+        assert abs(fitted.std().item() - spread) < 0.02 * spread  # a fit trains at fine_noise alone
     assert ModelConfig.from_json(quiet.to_json()) == quiet
     raw = json.loads(quiet.to_json())
     del raw["fine_noise"]

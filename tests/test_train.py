@@ -24,6 +24,7 @@ from patchtex.train import (
     consistency_loss,
     crop_power,
     fit_pyramid,
+    pick_draw_noise,
     random_crops,
     scale_critic,
     spectral_loss,
@@ -619,3 +620,41 @@ def test_a_fit_records_the_exemplars_colour_range_and_older_models_do_not(tmp_pa
     assert not TrainConfig.from_json(json.dumps({"seed": 0})).colour_range
     with pytest.raises(ValueError, match="colour_range"):
         dataclasses.replace(model.config, colour_range=((0.5, -0.5),) * 3)
+
+
+@pytest.mark.parametrize("truth", [0.5, 1.0, 1.5])
+def test_a_fit_draws_its_finer_scales_at_the_noise_spread_whose_spectrum_is_its_exemplars(truth):
+    """`pick_draw_noise` finds the multiple of the trained spread at which a pyramid drew
+    an image, from that image's spectrum alone, and leaves the pyramid as it was."""
+    from patchtex.canvas import Canvas
+
+    cpu = torch.device("cpu")
+    config = ModelConfig(num_scales=3, channels=(8, 8, 8), layers=(3, 3, 3), fine_noise=0.5)
+    pyramid = Pyramid(config)
+    init_weights(pyramid, torch.Generator().manual_seed(0), TrainConfig().init)
+    pyramid.eval()
+    pyramid.config = dataclasses.replace(config, draw_noise=truth)
+    drawn = Canvas(pyramid, 1234, device=cpu, bf16=False, size=(96, 96)).image()  # a seed the pick never uses
+    pyramid.config = config
+    pick, scores = pick_draw_noise(pyramid, drawn, torch.Generator().manual_seed(0), cpu, False)
+    assert pick == truth and min(scores, key=scores.__getitem__) == truth
+    assert pyramid.config is config
+
+
+def test_a_fit_records_its_draw_noise_and_a_self_fit_on_damage_keeps_the_trained_spread(tmp_path):
+    import json
+
+    import patchtex
+
+    train = dataclasses.replace(TINY_TRAIN, steps=(1, 1), fine_noise=1.0)
+    model = patchtex.fit(stripes(64), train)
+    assert model.config.draw_noise != 1.0  # barely trained, its finer scales draw best at another spread
+    again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
+    assert again.config.draw_noise == model.config.draw_noise
+    valid = torch.ones(1, 1, 64, 64)
+    valid[..., 20:40, 20:40] = 0
+    assert patchtex.fit(stripes(64), train, valid=valid).config.draw_noise == 1.0
+    raw = json.loads(model.config.to_json())
+    del raw["draw_noise"]
+    assert ModelConfig.from_json(json.dumps(raw)).draw_noise == 1.0  # files before it
+    assert not TrainConfig.from_json(json.dumps({"seed": 0})).draw_noise_pick
