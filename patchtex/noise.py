@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .channels import colour_mean
 
@@ -135,6 +136,14 @@ def wave_field(
     return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1).float()
 
 
+# `find_waves` reads a lattice off the exemplar's spectrum at most this many pixels on its
+# short side (the bench's exemplars are 96-256): at twice the size, lego's stud harmonics
+# at 4-8 px outranked its studs and were taken back to a bogus fundamental, and bricks',
+# parquet's, wicker's and a honeycomb's lattices changed too; `refine_lattice` then
+# places the waves at the full size
+WAVE_SIDE = 256
+
+
 def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0) -> list[tuple[float, float]]:
     """Dominant periodicities of an exemplar, as wave vectors in cycles per pixel.
 
@@ -145,10 +154,28 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     weave's over and under) is returned at that longer period. Returns at most
     `max_waves` non-parallel vectors; an empty list for stochastic textures. Two waves
     that span only part of the pattern's lattice (a honeycomb's walls) are replaced by a
-    basis of the whole lattice (`_finer_lattice`). The waves are then placed where the
-    exemplar agrees best with itself a lattice step away (`refine_lattice`).
+    basis of the whole lattice (`_finer_lattice`). An exemplar over `WAVE_SIDE` on its
+    short side is read so far downscaled (its periods then count in those pixels), and
+    at full size only where that finds none. The
+    waves are then placed where the exemplar agrees best with itself a lattice step away
+    (`refine_lattice`).
     """
     image = image.double()
+    height, width = image.shape[-2:]
+    factor = min(height, width) / WAVE_SIDE
+    if factor <= 1:
+        return refine_lattice(image[0].numpy(), _spectral_waves(image, max_waves, threshold))
+    small = F.interpolate(image, size=(round(height / factor), round(width / factor)), mode="bilinear", antialias=True)
+    sx, sy = small.shape[-1] / width, small.shape[-2] / height
+    waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
+    if not waves:  # a period under 8 px there (a fine weave in a large photo) shows at full size
+        waves = _spectral_waves(image, max_waves, threshold)
+    return refine_lattice(image[0].numpy(), waves)
+
+
+def _spectral_waves(image: torch.Tensor, max_waves: int, threshold: float) -> list[tuple[float, float]]:
+    """`find_waves` before `refine_lattice`: its waves as `image`'s ([1,C,H,W] float64)
+    spectrum places them."""
     colour = image[0].numpy()
     img = colour_mean(image)[0].numpy()
     height, width = img.shape
@@ -199,7 +226,7 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
             break
     if len(chosen) == 2:
         chosen = _finer_lattice(chosen, strong, weak)
-    return refine_lattice(colour, [supercell(colour, wave) for wave in chosen])
+    return [supercell(colour, wave) for wave in chosen]
 
 
 # `refine_lattice`: the exemplar is compared with itself moved by every lattice step

@@ -191,3 +191,26 @@ def test_find_waves_places_a_lattice_of_courses_on_its_studs(pitch, tilt):
     for step in ((math.cos(a), math.sin(a)), (-math.sin(a), math.cos(a))):
         cycles = pitch * (other[0] * step[0] + other[1] * step[1])
         assert abs(cycles - round(cycles)) < 0.01, (other, cycles)
+
+
+def test_find_waves_reads_a_larger_photo_of_the_same_wall_as_the_same_lattice():
+    """The wall of `_baseplate` at 1.5, 2 and 3 times the size (as a larger photo of it
+    would be): its stud harmonics at 8-16 px outranked the studs and were taken back to a
+    bogus fundamental (22.5 px across), and its courses were lost. `find_waves` reads the
+    same courses and stud lattice as at the bench's size (`WAVE_SIDE`); and a fine
+    period a downscaled read cannot see is still found at full size."""
+    import torch.nn.functional as F
+
+    small = find_waves(_baseplate(tilt=0.0))
+    for k in (1.5, 2.0, 3.0):
+        waves = find_waves(F.interpolate(_baseplate(tilt=0.0), scale_factor=k, mode="bicubic").clamp(-1, 1))
+        assert len(waves) == 2
+        for (kx, ky), (sx, sy) in zip(waves, small):
+            assert math.hypot(kx * k - sx, ky * k - sy) < 0.002 * math.hypot(sx, sy), (k, waves, small)
+        courses, other = sorted(waves, key=lambda v: math.hypot(*v))
+        assert abs(1 / math.hypot(*courses) / (6 * 16.08 * k) - 1) < 0.003
+        for step in ((1.0, 0.0), (0.0, 1.0)):
+            cycles = 16.08 * k * (other[0] * step[0] + other[1] * step[1])
+            assert abs(cycles - round(cycles)) < 0.01, (k, other, cycles)
+    fine = find_waves(_stripes(0, 12, size=768))  # 3 px at the downscaled read
+    assert len(fine) == 1 and abs(1 / math.hypot(*fine[0]) - 12) < 0.05, fine
