@@ -426,7 +426,10 @@ class TrainConfig:
     # whether a new fit ends by picking `ModelConfig.draw_noise` (`train.pick_draw_noise`):
     # renders of the exemplar's extent at `DRAW_NOISE_CHOICES` times `fine_noise`, and the
     # multiple whose spectrum is nearest the exemplar's when it beats 1 by a clear margin.
-    # Refine's self-fits keep 1 (their exemplar's holes are filled smooth). SEE RESULTS
+    # Refine's self-fits keep 1 (their exemplar's holes are filled smooth). On the bench
+    # only lego moves, to 0.75 at seeds 0-2 (benchmarks/RESULTS, session 43): spectral
+    # ratio 1.88 / 1.89 / 1.96 -> 1.55 / 1.55 / 1.61, VGG 1.41 / 1.49 / 1.45 -> 1.37 / 1.44 /
+    # 1.41 (24-draw means: spectral 1.81 / 1.78 / 1.86 -> 1.47 / 1.43 / 1.49); the rest are unchanged
     draw_noise_pick: bool = True
     # `ModelConfig.layout_coherent` of a new fit quilted without a lattice: each white
     # cell's last `quilt_coherent` of 16 candidates continue its neighbours' blocks (judged
