@@ -995,6 +995,12 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
         for w in info["waves"]
     )
     click.echo(f"waves     {waves or 'none (no periodic layout found)'}")
+    if info["num_scales"] > 1:
+        drawn = info.get("draw_noise", 1.0)
+        click.echo(
+            f"noise     finer scales at {info['fine_noise']:g} of the coarsest's spread as trained"
+            + (f", drawn at {drawn:g}x that (picked by the exemplar's spectrum)" if drawn != 1.0 else " and drawn")
+        )
     click.echo("scale  exemplar    width  layers  parameters  sees px (exemplar px)")
     for sc in info["scales"]:
         if sc.get("kind") == "quilt":

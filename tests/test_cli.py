@@ -295,8 +295,11 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     assert info["exemplar"]["sha256"] == ex["sha256"] and info["format_version"] >= 1
     assert info["train_config"]["coarse_steps"] == 2 and info["fit_seconds"] > 0 and "swd" in info["losses"]
     assert info["fine_noise"] == cfg.fine_noise == info["train_config"]["fine_noise"] == 0.1
+    assert info["draw_noise"] == cfg.draw_noise
     text = runner.invoke(main, ["info", str(model_file)])
     assert text.exit_code == 0 and f"{cfg.num_scales} scales" in text.output and "sees px" in text.output
+    drawn = " and drawn" if cfg.draw_noise == 1 else f", drawn at {cfg.draw_noise:g}x that"
+    assert f"finer scales at 0.1 of the coarsest's spread as trained{drawn}" in text.output, text.output
     # the stripes' 8 px period is 4 px at the coarser of 2 scales: it feeds both
     assert cfg.num_scales == 2 and [w["scales"] for w in info["waves"]] == [[0, 1]]
     assert re.search(r"period 8(\.0\d)? px at 90 deg \(scales 0-1\)", text.output), text.output
