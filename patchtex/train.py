@@ -681,10 +681,11 @@ def pick_draw_noise(
     at which a fitted `pyramid` draws its `exemplar` ([1,C,H,W] in [-1,1]) with the power
     spectrum nearest the exemplar's (`quality.spectral_distance`, the mean over renders
     of the exemplar's extent, at most `DRAW_NOISE_SIDE` a side, at seeds drawn from
-    `generator`), and each multiple's distance. The noise a finer scale trains with is the one spread for every exemplar;
-    drawn at it, lego's flat plastic takes a grain its studs' harmonics drown in, where
-    rust or leaves lose their fine detail at less. 1 (as trained) unless another multiple
-    is nearer by `DRAW_NOISE_MARGIN`. `pyramid.config` is left as it was."""
+    `generator`), and each multiple's distance. A finer scale trains with one spread for
+    every exemplar; drawn at it, lego's flat plastic takes a grain its studs' harmonics
+    drown in, where rust or leaves lose their fine detail at less. 1 (as trained) unless
+    another multiple is nearer by `DRAW_NOISE_MARGIN`. `pyramid.config` is left as it
+    was."""
     from .canvas import KeyedSource, infer
 
     height, width = (min(side, DRAW_NOISE_SIDE) for side in exemplar.shape[-2:])
