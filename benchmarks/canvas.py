@@ -4,6 +4,7 @@
     python benchmarks/canvas.py --sizes 4096 8192 16384     # the default sizes
     python benchmarks/canvas.py --sizes --seams             # only the tileable outputs of bench models
     python benchmarks/canvas.py --sizes --seams --models bench-out/edge_s0   # another models folder
+    python benchmarks/canvas.py --sizes --seams --tile-sizes 1   # one tile size a model (sessions <= 42)
 
 Prints: max |difference| between a 2048x2048 whole render and the same area stitched
 from 7 odd-sized windows (must be 0 in uint8); for each size, seconds, MP/s and peak RSS
@@ -78,6 +79,9 @@ def main() -> None:
         "--seams", action="store_true", help="seam ratios and quality of tileable outputs of bench models"
     )
     parser.add_argument("--models", type=Path, default=ROOT / "bench-out" / "quality", help="folder of bench models")
+    parser.add_argument(
+        "--tile-sizes", type=int, default=4, help="tileable sizes per model (the seeds take turns; 1 until session 43)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     patchtex.reuse_freed_memory()  # as the CLI does
@@ -97,16 +101,28 @@ def main() -> None:
     if models:
         print(
             f"\n{'model':<14} {'seam tileable':>13} {'seam plain':>10}"
-            f" {'SWD tileable/plain':>18} {'+-':>5} {'as framed':>9}   (means of 8 seeds)"
+            f" {'SWD tileable/plain':>18} {'+-':>5} {'as framed':>9} {'SWD tile':>8} {'plain':>8}   (means of 8 seeds)"
         )
     for path in models:
-        print(seam_row(path), flush=True)
+        print(seam_row(path, sizes=args.tile_sizes), flush=True)
 
 
-def seam_row(path: Path, seeds: int = 8, views: int = 2) -> str:
+def tile_sizes(width: int, height: int, count: int) -> list[tuple[int, int]]:
+    """`count` tileable sizes for an exemplar of `width` x `height`: about twice its size
+    and a size the coarse grids do not divide, then 13 %, 26 %, ... larger. A lattice is
+    rounded to whole cycles a period, and at one size that rounding moved a lattice's
+    ratio by up to 0.3 (lego's 533 px rows hold 5 courses of one lattice and 6 of another:
+    benchmarks/RESULTS, session 42)."""
+    base = (2 * width + 37, 2 * height + 21)
+    return [(round(base[0] * (1 + 0.13 * j)), round(base[1] * (1 + 0.13 * j))) for j in range(count)]
+
+
+def seam_row(path: Path, seeds: int = 8, views: int = 2, sizes: int = 4) -> str:
     """Seams and quality of tileable outputs of one bench model, at about twice the
     exemplar's size (patch SWD of single exemplar-sized outputs varies by +-10% from seed
-    to seed) and a size the coarse grids do not divide (so their resampling is exercised).
+    to seed) and a size the coarse grids do not divide (so their resampling is exercised);
+    seed s at the ((s - 1) mod `sizes`)-th of `tile_sizes` (until session 43 one size:
+    `--tile-sizes 1`).
 
     seam tileable: the output as written (its edges are placed on its calmest column and
     row, so this is below 1; that the plane wraps exactly is tested in tests/).
@@ -118,11 +134,12 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2) -> str:
     not the framing. +-: that ratio's standard error over the seeds (a texture of few large
     elements, such as knots, varies by 2x from window to window; 4 seeds of 4 views moved
     lego's ratio by 0.2 between two runs of the same models). as framed: the output as
-    written over the plain window at (0, 0)."""
+    written over the plain window at (0, 0). SWD tile, plain: the mean patch SWD of the
+    shifted tileable outputs and of the plain windows, which the ratio divides."""
     name = path.name.split(".")[0]
     m = patchtex.load(path)
     w, h = m.meta["exemplar"]["fitted_width"], m.meta["exemplar"]["fitted_height"]
-    size = (2 * w + 37, 2 * h + 21)
+    shapes = tile_sizes(w, h, sizes)
     # a bench exemplar, or a procedural stand-in's, which quality.py writes beside its models
     candidates = [ROOT.parent / "shared" / "bench" / f"{name}.png", path.parent / f"{name}-bench" / f"{name}.png"]
     found = [p for p in candidates if p.exists()]
@@ -130,8 +147,9 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2) -> str:
         return f"{name:<14} (no exemplar: {candidates[0]} or {candidates[1]})"
     ex = patchtex.load_image(found[0]).pixels
     rng = np.random.default_rng(0)
-    seams, plains, ratios, framed = [], [], [], []
+    seams, plains, ratios, framed, tiled_swd, plain_swd = [], [], [], [], [], []
     for seed in range(1, seeds + 1):
+        size = shapes[(seed - 1) % len(shapes)]
         tile = m.synth(size, seed=seed, tileable=True)
         plain = m.synth(size, seed=seed)
         seams.append(quality.seam_ratio(tile))
@@ -144,9 +162,11 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2) -> str:
             swd_t.append(quality.patch_swd(view, ex))
             swd_p.append(quality.patch_swd(m.synth_window(dx, dy, *size, seed=seed), ex))
         ratios.append(np.mean(swd_t) / np.mean(swd_p))
+        tiled_swd.append(np.mean(swd_t))
+        plain_swd.append(np.mean(swd_p))
     error = np.std(ratios) / np.sqrt(len(ratios))
     row = f"{name:<14} {np.mean(seams):13.2f} {np.mean(plains):10.2f} {np.mean(ratios):18.2f} {error:5.2f}"
-    return f"{row} {np.mean(framed):9.2f}"
+    return f"{row} {np.mean(framed):9.2f} {np.mean(tiled_swd):8.2f} {np.mean(plain_swd):8.2f}"
 
 
 if __name__ == "__main__":
