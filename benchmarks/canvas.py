@@ -147,7 +147,7 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2, sizes: int = 4) -> str:
         return f"{name:<14} (no exemplar: {candidates[0]} or {candidates[1]})"
     ex = patchtex.load_image(found[0]).pixels
     rng = np.random.default_rng(0)
-    seams, plains, ratios, framed, tiled_swd, plain_swd = [], [], [], [], [], []
+    seams, plains, framed, tiled_swd, plain_swd = [], [], [], [], []
     for seed in range(1, seeds + 1):
         size = shapes[(seed - 1) % len(shapes)]
         tile = m.synth(size, seed=seed, tileable=True)
@@ -161,9 +161,9 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2, sizes: int = 4) -> str:
             view = tile.roll((-dy, -dx), dims=(2, 3))
             swd_t.append(quality.patch_swd(view, ex))
             swd_p.append(quality.patch_swd(m.synth_window(dx, dy, *size, seed=seed), ex))
-        ratios.append(np.mean(swd_t) / np.mean(swd_p))
         tiled_swd.append(np.mean(swd_t))
         plain_swd.append(np.mean(swd_p))
+    ratios = np.array(tiled_swd) / np.array(plain_swd)  # per seed
     error = np.std(ratios) / np.sqrt(len(ratios))
     row = f"{name:<14} {np.mean(seams):13.2f} {np.mean(plains):10.2f} {np.mean(ratios):18.2f} {error:5.2f}"
     return f"{row} {np.mean(framed):9.2f} {np.mean(tiled_swd):8.2f} {np.mean(plain_swd):8.2f}"

@@ -162,12 +162,13 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     image = image.double()
     height, width = image.shape[-2:]
     factor = min(height, width) / WAVE_SIDE
-    if factor <= 1:
-        return refine_lattice(image[0].numpy(), _spectral_waves(image, max_waves, threshold))
-    small = F.interpolate(image, size=(round(height / factor), round(width / factor)), mode="bilinear", antialias=True)
-    sx, sy = small.shape[-1] / width, small.shape[-2] / height
-    waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
-    if not waves:  # a period under 8 px there (a fine weave in a large photo) shows at full size
+    waves = []
+    if factor > 1:
+        size = (round(height / factor), round(width / factor))
+        small = F.interpolate(image, size=size, mode="bilinear", antialias=True)
+        sx, sy = small.shape[-1] / width, small.shape[-2] / height
+        waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
+    if not waves:  # at most WAVE_SIDE, or a period under 8 px downscaled (a fine weave in a large photo)
         waves = _spectral_waves(image, max_waves, threshold)
     return refine_lattice(image[0].numpy(), waves)
 
