@@ -281,6 +281,56 @@ def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Te
     return levels
 
 
+# a wrapping plane's blocks come from a level stretched to its rounded lattice where,
+# unstretched, neighbouring blocks would meet at least this far out of step (level px):
+# the stretch resamples the level, softening a 1 px line (honeycomb walls at 1/4, bricks'
+# mortar at 1/2) by up to what half a pixel's shift does
+STRETCH_MISSTEP = 0.5
+
+
+def lattice_strain(lattice: np.ndarray, plane_lattice: np.ndarray) -> float:
+    """How far a plane that holds `plane_lattice` stretches `lattice` ([P,2] waves, cycles
+    per pixel; P of 1 or 2): the largest singular value of S - I, where S takes a plane
+    position to the position of the same phase of every wave (least norm for one wave:
+    only along it). A measure of the lattice, whichever pair of waves names it. Blocks
+    that hold `lattice` placed in step with the plane a cell apart meet this times a
+    cell out of step."""
+    k = np.asarray(lattice, dtype=np.float64)
+    return float(np.linalg.norm(np.linalg.pinv(k) @ (np.asarray(plane_lattice, dtype=np.float64) - k), ord=2))
+
+
+def strained_level(level: torch.Tensor, lattice: np.ndarray, plane_lattice: np.ndarray) -> torch.Tensor:
+    """`level` ([1,C,H,W]) stretched so that it holds `plane_lattice` where it held
+    `lattice` ([P,2] cycles per pixel): a wrapping plane's lattice is rounded to whole
+    cycles of its period (`canvas.quantize_waves`), and a block that holds the exemplar's
+    own lattice, placed in step with the plane's at its centre, is out of step with its
+    neighbours where they meet by `lattice_strain` times a cell (parquet's 92 px wave in
+    a 620 px tile: 11 %, 1.8 px of its 16 px cells at 1/8). A position x of the result
+    reads the level at S x (about the centres), where `lattice` S = `plane_lattice`
+    (least norm for one wave), by bicubic interpolation, within the level's range of each
+    channel; the result is as much smaller than the level as S needs to stay inside it."""
+    _, _, height, width = level.shape
+    k = np.asarray(lattice, dtype=np.float64)
+    s = np.eye(2) + np.linalg.pinv(k) @ (np.asarray(plane_lattice, dtype=np.float64) - k)  # (x, y)
+    extent = np.abs(s) @ np.array([width, height], dtype=np.float64)
+    shrink = min(1.0, width / extent[0], height / extent[1])
+    out_w, out_h = int(width * shrink), int(height * shrink)
+    ys, xs = torch.meshgrid(
+        torch.arange(out_h, dtype=torch.float64) + 0.5 - out_h / 2,
+        torch.arange(out_w, dtype=torch.float64) + 0.5 - out_w / 2,
+        indexing="ij",
+    )
+    matrix = torch.from_numpy(s)
+    src_x = matrix[0, 0] * xs + matrix[0, 1] * ys + width / 2
+    src_y = matrix[1, 0] * xs + matrix[1, 1] * ys + height / 2
+    grid = torch.stack([2 * src_x / width - 1, 2 * src_y / height - 1], dim=-1)[None].float()
+    with torch.autocast("cpu", enabled=False):
+        out = F.grid_sample(level.float(), grid, mode="bicubic", padding_mode="border", align_corners=False)
+    low = level.amin(dim=(2, 3), keepdim=True)
+    high = level.amax(dim=(2, 3), keepdim=True)
+    return torch.maximum(torch.minimum(out, high), low).contiguous()
+
+
 def quilt_options(config: ModelConfig) -> dict:
     """The `Quilt` keyword arguments a model's quilts take from its config (all but the
     level, seed, period and lattice, which depend on where the quilt is drawn)."""
@@ -410,7 +460,12 @@ class Quilt:
     wraps; `lattice` stays the exemplar's own, which the blocks hold. At a plane pixel q
     the quilt then shows the level where its lattice phase is `plane_lattice` q plus
     `lattice_phases(seed)`: what the periodic channels of a `phased_layout` model are
-    given (`every_wave`: every wave holds blocks, however short its period here)."""
+    given (`every_wave`: every wave holds blocks, however short its period here). Where
+    the two differ the blocks come from the level stretched to hold the plane's lattice
+    (`strained_level`; `stretch`): a block that held the exemplar's lattice was in step
+    with the plane at its centre only, and out of step with its neighbours where they
+    met (tileable parquet, lego, wicker and brick_gray 1.04-1.33x plain's patch SWD;
+    0.86-0.97x stretched: benchmarks/RESULTS, session 44)."""
 
     def __init__(
         self,
@@ -429,6 +484,7 @@ class Quilt:
         variance_credit: float = 0.0,
         edge_seams: bool = False,
         aligned: bool = False,
+        stretch: bool = True,
     ):
         from .symmetry import TRANSFORMS
 
@@ -465,6 +521,10 @@ class Quilt:
                 resolved[:] = True
             if resolved.any():
                 self.lattice, self.plane_lattice = waves[resolved], plane.reshape(waves.shape)[resolved]
+        if self.lattice is not None and stretch:
+            if lattice_strain(self.lattice, self.plane_lattice) * cell >= STRETCH_MISSTEP:
+                level = strained_level(level, self.lattice, self.plane_lattice)
+                self.lattice = self.plane_lattice
         if self.lattice is not None:
             self.solve = np.linalg.pinv(self.lattice)  # phase change -> displacement (least norm)
             grid = np.arange(-SNAP_STEPS, SNAP_STEPS + 1)

@@ -18,6 +18,7 @@ refine real images (what `refine` relies on). Losses:
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -684,25 +685,23 @@ def pick_draw_noise(
     `generator`), and each multiple's distance. A finer scale trains with one spread for
     every exemplar; drawn at it, lego's flat plastic takes a grain its studs' harmonics
     drown in, where rust or leaves lose their fine detail at less. 1 (as trained) unless
-    another multiple is nearer by `DRAW_NOISE_MARGIN`. `pyramid.config` is left as it
-    was."""
+    another multiple is nearer by `DRAW_NOISE_MARGIN`. Each multiple draws with a shallow
+    copy of `pyramid` (its networks shared) whose config has it: `pyramid` is untouched."""
     from .canvas import KeyedSource, infer
 
     height, width = (min(side, DRAW_NOISE_SIDE) for side in exemplar.shape[-2:])
     seeds = torch.randint(0, 2**62, (DRAW_NOISE_RENDERS,), generator=generator).tolist()
     target, last = exemplar.detach().float().cpu(), pyramid.config.num_scales - 1
 
-    def render(seed: int) -> torch.Tensor:  # the seed's plane, drawn in one piece (not a canvas's tiles)
-        source = KeyedSource(pyramid, seed, device)
-        return infer(lambda: pyramid.render(last, (0, 0, width, height), source), device, bf16).clamp(-1, 1)
+    def render(drawn: Pyramid, seed: int) -> torch.Tensor:  # in one piece (not a canvas's tiles)
+        source = KeyedSource(drawn, seed, device)
+        return infer(lambda: drawn.render(last, (0, 0, width, height), source), device, bf16).clamp(-1, 1)
 
-    config, scores = pyramid.config, {}
-    try:
-        for multiple in DRAW_NOISE_CHOICES:
-            pyramid.config = replace(config, draw_noise=multiple)
-            scores[multiple] = sum(spectral_distance(render(s).cpu(), target) for s in seeds) / len(seeds)
-    finally:
-        pyramid.config = config
+    scores = {}
+    for multiple in DRAW_NOISE_CHOICES:
+        drawn = copy.copy(pyramid)
+        drawn.config = replace(pyramid.config, draw_noise=multiple)
+        scores[multiple] = sum(spectral_distance(render(drawn, s).cpu(), target) for s in seeds) / len(seeds)
     best = min(scores, key=scores.__getitem__)
     return (best if scores[best] < (1 - DRAW_NOISE_MARGIN) * scores[1.0] else 1.0), scores
 

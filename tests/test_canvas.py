@@ -12,11 +12,13 @@ from patchtex.canvas import (
     fourier_resize,
     periodic_upsample,
     quantize_waves,
+    reduced_basis,
     tileable_period,
     tileable_periods,
     wrapped_crop,
 )
 from patchtex.images import to_uint8
+from patchtex.layout import lattice_strain
 from patchtex.model import upsample_valid
 
 CPU = torch.device("cpu")
@@ -136,15 +138,53 @@ def test_quantized_waves_round_unrelated_components_on_their_own():
     assert torch.allclose(cycles, torch.tensor([[15.0, 2.0], [2.0, 29.0]]), atol=1e-3)
 
 
-def test_quantized_waves_do_not_tie_components_only_near_two_to_one():
-    # a diamond plate's waves: x components 0.0509 and 0.0238 are 2.14:1, 7% off a
-    # lattice. Tied, the second moved 7% and its ridge pairs stood closer along x (tileable
-    # patch SWD 2.2x plain's); each rounded on its own moves under 1%
-    waves = torch.tensor([[0.0509, 0.0866], [0.0238, 0.0205]])
-    period = (550, 406)
-    out = quantize_waves(waves, period)
-    assert torch.allclose(out[:, 0] * 550, torch.tensor([28.0, 13.0]), atol=1e-3)
-    assert ((out - waves).abs() / waves.abs())[:, 0].max() < 0.01
+@pytest.mark.parametrize("period", [(550, 406), (620, 458), (692, 510), (764, 564), (436, 552)])
+def test_quantized_waves_keep_a_lattice_named_by_an_unreduced_pair(period):
+    # a diamond plate's waves: its 9.96 px ridge wave and one 31.9 px fundamental; the
+    # other fundamental is the first minus three times the second. Rounding the pair as
+    # named strained its lattice 6-14 % at these sizes (3x the second's error went into
+    # the other fundamental; tileable patch SWD 1.5x plain's); rounding the reduced pair
+    # strains it at most about 0.5 / 12 cycles a period
+    waves = torch.tensor([[0.05073, 0.08650], [0.02380, 0.02064]], dtype=torch.float64)
+    out = quantize_waves(waves, period).double()
+    cycles = out * torch.tensor(period, dtype=torch.float64)
+    assert torch.allclose(cycles, cycles.round(), atol=1e-4)  # whole cycles: it wraps
+    assert lattice_strain(waves, out) < 0.045
+    # the same waves, made from the same whole multiples of the rounded basis
+    basis, multiples = reduced_basis(waves)
+    assert torch.allclose(multiples @ basis, waves) and torch.equal(multiples, multiples.round())
+
+
+def test_a_reduced_basis_is_the_lattices_shortest_pair():
+    g = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        basis = torch.randn(2, 2, generator=g, dtype=torch.float64)
+        mix = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+        for _ in range(3):  # an unimodular mix: the same lattice, a longer pair
+            k = float(torch.randint(-3, 4, (1,), generator=g))
+            mix = mix @ (torch.tensor([[1.0, k], [0.0, 1.0]], dtype=torch.float64).flip(int(k) % 2))
+        waves = mix @ basis
+        reduced, multiples = reduced_basis(waves)
+        assert torch.allclose(multiples @ reduced, waves)
+        assert torch.equal(multiples, multiples.round()) and abs(abs(float(torch.linalg.det(multiples))) - 1) < 1e-9
+        a, b = reduced
+        assert a.norm() <= b.norm() + 1e-12 and abs(float(a.dot(b))) <= a.dot(a) / 2 + 1e-12
+        # as short as the shortest vectors of the lattice (any small combination)
+        shortest = min(
+            float((i * basis[0] + j * basis[1]).norm()) for i in range(-6, 7) for j in range(-6, 7) if i or j
+        )
+        assert float(a.norm()) <= shortest + 1e-9
+
+
+def test_lattice_strain_is_the_stretch_whatever_pair_names_the_lattice():
+    waves = torch.tensor([[0.05, 0.02], [-0.01, 0.04]], dtype=torch.float64)
+    assert lattice_strain(waves, waves) < 1e-12
+    # waves 1.05x longer: the plane's x reads the exemplar at x / 1.05
+    assert abs(lattice_strain(waves, waves / 1.05) - (1 - 1 / 1.05)) < 1e-9
+    mix = torch.tensor([[1.0, 3.0], [0.0, 1.0]], dtype=torch.float64)
+    assert abs(lattice_strain(mix @ waves, mix @ waves / 1.05) - (1 - 1 / 1.05)) < 1e-9
+    one = waves[:1]  # one wave: only along it
+    assert abs(lattice_strain(one, one * 0.9) - 0.1) < 1e-9
 
 
 def test_tileable_periods_are_exact_where_the_grids_divide(tiny_model):

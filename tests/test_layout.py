@@ -565,6 +565,40 @@ def test_a_wrapping_lattice_quilt_keeps_its_lattice_across_the_wrap():
     assert _spread(_cell_phases(twice, kq, 12)) < 0.01
 
 
+def test_a_wrapping_lattice_quilt_stretches_its_blocks_to_the_rounded_lattice():
+    """A period only a few lattice steps across rounds the lattice far (2.43 cycles of a
+    22 px wave in 54 px -> 2: 18 %). Blocks that hold the exemplar's own lattice, each in
+    step at its centre, are out of step at their edges; stretched to the plane's
+    lattice (`strained_level`) they agree with it everywhere."""
+    k = (0.045, 0.0)
+    level = _lattice_image([k], 64)
+    period = (3 * CELL + 6, 4 * CELL)
+    plane = quantize_waves(torch.tensor([k]), period).double()
+    assert abs(float(plane[0, 0]) * period[0] - 2) < 1e-6
+
+    def misfit(out: torch.Tensor) -> float:
+        """RMS of the quilt less the cosine of the plane's wave that fits it best."""
+        ys, xs = torch.meshgrid(torch.arange(float(out.shape[-2])), torch.arange(float(out.shape[-1])), indexing="ij")
+        angle = 2 * torch.pi * (float(plane[0, 0]) * xs + float(plane[0, 1]) * ys)
+        z = (out[0, 0] * torch.exp(-1j * angle)).mean()
+        return float((out[0, 0] - 2 * (z * torch.exp(1j * angle)).real).pow(2).mean().sqrt())
+
+    errors, lattice = {}, torch.tensor([k], dtype=torch.float64)
+    for stretch in (True, False):
+        quilt = Quilt(level, 5, period, lattice=lattice, plane_lattice=plane, stretch=stretch)
+        errors[stretch] = misfit(quilt((0, 0, *period)))
+    assert errors[True] < 0.02 < 0.04 < errors[False]
+    # the stretched level holds the plane's lattice, the level itself does not
+    stretched = layout.strained_level(level, np.array([k]), plane.numpy())
+    assert misfit(stretched) < 0.05 < 0.2 < misfit(level)
+    # a lattice rounded by under half a pixel a cell keeps its level's own pixels: the
+    # stretch would soften them for less than the misstep it saves
+    slight = lattice * (1 + 0.4 / CELL)  # 0.4 px out of step a cell apart
+    assert abs(layout.lattice_strain(lattice.numpy(), slight.numpy()) * CELL - 0.4) < 1e-9
+    kept = Quilt(level, 5, period, lattice=lattice, plane_lattice=slight)
+    assert torch.equal(kept.level, level)
+
+
 def test_a_tileable_canvas_quilts_with_waves_that_wrap():
     config = config_for(_lattice_image([(0.03, 0.021)], 128), 32, ((0.03, 0.021),), coarse_layout="quilt")
     pyramid = Pyramid(config)
