@@ -140,12 +140,13 @@ def seam_row(path: Path, seeds: int = 8, views: int = 2, sizes: int = 4) -> str:
     m = patchtex.load(path)
     w, h = m.meta["exemplar"]["fitted_width"], m.meta["exemplar"]["fitted_height"]
     shapes = tile_sizes(w, h, sizes)
+    from quality import bench_files  # benchmarks/quality.py (not patchtex.quality)
+
     # a bench exemplar, or a procedural stand-in's, which quality.py writes beside its models
-    candidates = [ROOT.parent / "shared" / "bench" / f"{name}.png", path.parent / f"{name}-bench" / f"{name}.png"]
-    found = [p for p in candidates if p.exists()]
-    if not found:
-        return f"{name:<14} (no exemplar: {candidates[0]} or {candidates[1]})"
-    ex = patchtex.load_image(found[0]).pixels
+    files = bench_files(name, folders=(path.parent,))
+    if files is None:
+        return f"{name:<14} (no exemplar: in the bench or {path.parent / (name + '-bench')})"
+    ex = patchtex.load_image(files[0]).pixels
     rng = np.random.default_rng(0)
     seams, plains, framed, tiled_swd, plain_swd = [], [], [], [], []
     for seed in range(1, seeds + 1):

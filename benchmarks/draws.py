@@ -30,33 +30,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 MEASURES = ("spectral", "vgg", "swd")
 
 
-def _exemplar_pair(name: str, bench: Path, folders: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
-    from patchtex.images import load_image
-
-    source = next((f / f"{name}-bench" for f in folders if (f / f"{name}-bench" / f"{name}.png").exists()), bench)
-    return load_image(source / f"{name}.png").pixels, load_image(source / f"{name}.ref.png").pixels
-
-
 def score_draws(name: str, folder: Path, draws: int, exemplar: torch.Tensor, held_out: torch.Tensor) -> dict:
     """{measure: [ratio per draw seed 1..draws]} of one folder's model of `name`."""
-    from quality import _has_deep
+    from quality import _has_deep, draw_ratios, floors
 
     import patchtex
-    from patchtex.quality import patch_swd, spectral_distance
 
     deep = _has_deep()
     if deep:
         from deep_structure import deep_ratio
-    floor_spec = spectral_distance(exemplar, held_out)
-    floor_swd = patch_swd(exemplar, held_out)
+    floor = floors(exemplar, held_out)
     model = patchtex.load(folder / f"{name}.patchtex.safetensors")
     height, width = held_out.shape[-2:]
     out: dict[str, list[float]] = {m: [] for m in MEASURES}
     for seed in range(1, draws + 1):
         sample = model.synth((width, height), seed=seed)
-        out["spectral"].append(spectral_distance(sample, held_out) / floor_spec)
+        ratios = draw_ratios(sample, held_out, floor)
+        out["spectral"].append(ratios["spectral"])
         out["vgg"].append(deep_ratio(sample, held_out, exemplar) if deep else float("nan"))
-        out["swd"].append(patch_swd(sample, held_out) / floor_swd)
+        out["swd"].append(ratios["swd"])
     return out
 
 
@@ -78,7 +70,14 @@ def main() -> None:
     if args.draws < 2:
         parser.error("--draws must be at least 2 (a standard error needs two)")
     torch.set_num_threads(2)
-    exemplar, held_out = _exemplar_pair(args.name, args.bench, args.folders)
+    from quality import bench_files
+
+    from patchtex.images import load_image
+
+    files = bench_files(args.name, args.bench, tuple(args.folders))
+    if files is None:
+        parser.error(f"no exemplar {args.name}.png in {args.bench} or a folder's {args.name}-bench/")
+    exemplar, held_out = (load_image(f).pixels for f in files)
     scores = [score_draws(args.name, f, args.draws, exemplar, held_out) for f in args.folders]
     print(f"{args.name}, draw seeds 1-{args.draws}: mean +- standard error (paired difference from the first folder)")
     for folder, got in zip(args.folders, scores):

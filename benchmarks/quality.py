@@ -126,6 +126,33 @@ def procedural_bench(name: str, out: Path) -> Path:
     return folder
 
 
+def bench_files(name: str, bench: Path = DEFAULT_BENCH, folders: tuple[Path, ...] = ()) -> tuple[Path, Path] | None:
+    """(exemplar, held-out half) files of texture `name`: a procedural or photo stand-in's
+    from `NAME-bench/` beside the models in one of `folders` (as `run_one` writes them),
+    else the bench's; None where neither has it."""
+    for folder in [*(f / f"{name}-bench" for f in folders), bench]:
+        if (folder / f"{name}.png").exists():
+            return folder / f"{name}.png", folder / f"{name}.ref.png"
+    return None
+
+
+def floors(ex, ref) -> dict[str, float]:
+    """The exemplar's own distances to its held-out half, which the ratios divide by."""
+    from patchtex import quality
+
+    return {"swd": quality.patch_swd(ex, ref), "spectral": quality.spectral_distance(ex, ref)}
+
+
+def draw_ratios(sample, ref, floor: dict[str, float]) -> dict[str, float]:
+    """One draw's patch SWD and spectral ratios to the held-out half (`floors`)."""
+    from patchtex import quality
+
+    return {
+        "swd": quality.patch_swd(sample, ref) / floor["swd"],
+        "spectral": quality.spectral_distance(sample, ref) / floor["spectral"],
+    }
+
+
 def run_one(
     name: str,
     bench: Path,
@@ -172,10 +199,10 @@ def run_one(
         samples.append(model.synth((width, height), seed=seed))
         synth_seconds.append(time.perf_counter() - t0)
         save_image(samples[-1], out / f"{name}_seed{seed}.png")
-    floor_swd = quality.patch_swd(ex, ref)
-    floor_spec = quality.spectral_distance(ex, ref)
-    swd = [quality.patch_swd(s, ref) / floor_swd for s in samples]
-    spec = [quality.spectral_distance(s, ref) / floor_spec for s in samples]
+    floor = floors(ex, ref)
+    ratios = [draw_ratios(s, ref, floor) for s in samples]
+    swd = [r["swd"] for r in ratios]
+    spec = [r["spectral"] for r in ratios]
     copy = [quality.copy_fraction(s, ex) for s in samples]
     false = [quality.false_colour_share(s, ex) for s in samples]
     from calibrate import block_shuffle
