@@ -523,8 +523,9 @@ class Quilt:
                 self.lattice, self.plane_lattice = waves[resolved], plane.reshape(waves.shape)[resolved]
         if self.lattice is not None and stretch:
             if lattice_strain(self.lattice, self.plane_lattice) * cell >= STRETCH_MISSTEP:
-                level = strained_level(level, self.lattice, self.plane_lattice)
-                self.lattice = self.plane_lattice
+                stretched = strained_level(level, self.lattice, self.plane_lattice)
+                if min(stretched.shape[-2:]) >= cell + 2 * OVERLAP:  # it still holds a block
+                    level, self.lattice = stretched, self.plane_lattice
         if self.lattice is not None:
             self.solve = np.linalg.pinv(self.lattice)  # phase change -> displacement (least norm)
             grid = np.arange(-SNAP_STEPS, SNAP_STEPS + 1)

@@ -597,6 +597,14 @@ def test_a_wrapping_lattice_quilt_stretches_its_blocks_to_the_rounded_lattice():
     assert abs(layout.lattice_strain(lattice.numpy(), slight.numpy()) * CELL - 0.4) < 1e-9
     kept = Quilt(level, 5, period, lattice=lattice, plane_lattice=slight)
     assert torch.equal(kept.level, level)
+    # nor is a level stretched smaller than a block (4.59 cycles -> 5: 9 % more of a
+    # level that holds a block with a pixel to spare); it quilts as before
+    k = (0.085, 0.0)
+    small = _lattice_image([k], CELL + 2 * OVERLAP + 1)
+    plane = quantize_waves(torch.tensor([k]), period).double()
+    assert min(layout.strained_level(small, np.array([k]), plane.numpy()).shape[-2:]) < CELL + 2 * OVERLAP
+    quilt = Quilt(small, 5, period, lattice=torch.tensor([k], dtype=torch.float64), plane_lattice=plane)
+    assert torch.equal(quilt.level, small) and quilt((0, 0, *period)).shape[-2:] == (period[1], period[0])
 
 
 def test_a_tileable_canvas_quilts_with_waves_that_wrap():
