@@ -26,6 +26,8 @@ from .checkpoint import load_fit, load_model, save_model
 from .config import MIN_EXEMPLAR, TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
+from .noise import find_waves
+from .perspective import find_perspective, lattice_range, local_waves, rectify
 from .refine import read_damage, refine_image
 from .runtime import check_precision, use_bf16
 from .streaming import STREAMING_FORMATS, write_streaming
@@ -225,6 +227,25 @@ def prepare_exemplar(pixels: torch.Tensor, max_side: int) -> tuple[torch.Tensor,
     return pixels, notes
 
 
+def rectify_exemplar(pixels: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+    """`pixels` seen square on where its lattice was photographed at an angle
+    (`perspective.find_perspective`), with a note; else as it is."""
+    height, width = pixels.shape[-2:]
+    waves = find_waves(pixels)
+    found = find_perspective(pixels, waves)
+    if found is None:
+        return pixels, []
+    out = rectify(pixels, found)
+    if min(out.shape[-2:]) < MIN_EXEMPLAR:
+        return pixels, []
+    low, high = lattice_range(local_waves(pixels, waves), found.wave)
+    note = (
+        f"exemplar seen at an angle (its lattice {low:.0f}-{high:.0f} px apart across it): fitted square on, "
+        f"{width}x{height} -> {out.shape[-1]}x{out.shape[-2]}; fit --no-rectify keeps it as photographed"
+    )
+    return out, [note]
+
+
 def fit(
     exemplar: str | os.PathLike | torch.Tensor,
     config: TrainConfig | None = None,
@@ -257,6 +278,9 @@ def fit(
     original = tuple(pixels.shape[-2:])
     pixels, more = prepare_exemplar(pixels, config.max_side)
     notes += more
+    if config.rectify and valid is None:
+        pixels, more = rectify_exemplar(pixels)
+        notes += more
     if valid is not None and tuple(pixels.shape[-2:]) != original:
         valid = (F.interpolate(valid.float(), size=pixels.shape[-2:], mode="bilinear") > 0.999).float()
     meta = _fit_meta(name, original, pixels, config, device, notes)

@@ -237,6 +237,11 @@ def main():
     help="What draws the coarsest image. quilt: blocks of the exemplar's own coarsest level (whole objects, "
     "closed cells; used where the exemplar has no lattice); generator: a small GAN (more novel, looser shapes).",
 )
+@click.option(
+    "--no-rectify",
+    is_flag=True,
+    help="Fit a lattice photographed at an angle as it is, instead of seen square on (a note says when it was).",
+)
 @device_option
 @precision_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -254,6 +259,7 @@ def fit_command(
     no_downscale: bool,
     preview: Path | None,
     coarse_layout: str,
+    no_rectify: bool,
     device: str,
     precision: str,
     quiet: bool,
@@ -298,7 +304,9 @@ def fit_command(
     from .train import FitInterrupted
 
     dev = pick_device(device)
-    config = _train_config(seed, steps, precision, max_side=max_side, coarse_layout=coarse_layout)
+    config = _train_config(
+        seed, steps, precision, max_side=max_side, coarse_layout=coarse_layout, rectify=not no_rectify
+    )
     if len(exemplars) > 1 or out_dir is not None or workers is not None or scheduler is not None:
         _fit_library(exemplars, out_dir, output, resume_path, preview, workers, scheduler, config)
         return
@@ -768,7 +776,8 @@ def refine_command(
         model = load(model_path, dev, precision)
     else:
         width, height = loaded.size
-        config = _train_config(seed, steps, precision)
+        # the model refines this image as photographed: not seen square on (`perspective`)
+        config = _train_config(seed, steps, precision, rectify=False)
         period = None  # measured on the exemplar as fit prepares it (a 12 MP photo's own FFT took 2.4 s)
         if damage.hole is None:
             period = structure_period(prepare_exemplar(damage.pixels, config.max_side)[0])

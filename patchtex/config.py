@@ -366,6 +366,10 @@ class TrainConfig:
     # (benchmarks/RESULTS, session 13)
     augment: bool = False
     max_side: int = 1024  # exemplars larger than this are downscaled before fitting
+    # a lattice photographed at an angle (its spacing and direction changing across the
+    # photo the way a plane's do) is resampled square on before the fit (`perspective`):
+    # brick_gray's quilt jogged at every block border, one lattice could not hold it
+    rectify: bool = True
     lr_g: float = 5e-4
     lr_d: float = 5e-4
     # the finer critics' width. At 32 the bench's fits took 16-28 % less time (leaves 157
@@ -656,6 +660,7 @@ class TrainConfig:
             "layout_finer": 0,  # the quilt where layout_side and the structure put it
             "layout_course_finer": 0,  # and where a course lays its cells too
             "quilt_offset": False,
+            "rectify": False,  # fitted as photographed
             "layout_channels": False,
             "fine_noise": 1.0,  # the finer scales' noise at the coarsest's spread
             "draw_noise_pick": False,  # drawn at the spread trained
