@@ -288,15 +288,21 @@ def subpixel_levels(level: torch.Tensor, steps: int = SUBPIXEL) -> list[torch.Te
 STRETCH_MISSTEP = 0.5
 
 
-def lattice_strain(lattice: np.ndarray, plane_lattice: np.ndarray) -> float:
-    """How far a plane that holds `plane_lattice` stretches `lattice` ([P,2] waves, cycles
-    per pixel; P of 1 or 2): the largest singular value of S - I, where S takes a plane
-    position to the position of the same phase of every wave (least norm for one wave:
-    only along it). A measure of the lattice, whichever pair of waves names it. Blocks
-    that hold `lattice` placed in step with the plane a cell apart meet this times a
-    cell out of step."""
+def lattice_map(lattice: np.ndarray, plane_lattice: np.ndarray) -> np.ndarray:
+    """S ([2,2], x then y): where a plane that holds `plane_lattice` shows the phase of
+    every wave of `lattice` ([P,2] waves, cycles per pixel; P of 1 or 2) that position x
+    of `lattice`'s image has, S x (least norm for one wave: only along it);
+    `lattice` S = `plane_lattice`."""
     k = np.asarray(lattice, dtype=np.float64)
-    return float(np.linalg.norm(np.linalg.pinv(k) @ (np.asarray(plane_lattice, dtype=np.float64) - k), ord=2))
+    return np.eye(2) + np.linalg.pinv(k) @ (np.asarray(plane_lattice, dtype=np.float64) - k)
+
+
+def lattice_strain(lattice: np.ndarray, plane_lattice: np.ndarray) -> float:
+    """How far a plane that holds `plane_lattice` stretches `lattice`: the largest
+    singular value of S - I (`lattice_map`). A measure of the lattice, whichever pair of
+    waves names it. Blocks that hold `lattice` placed in step with the plane a cell apart
+    meet this times a cell out of step."""
+    return float(np.linalg.norm(lattice_map(lattice, plane_lattice) - np.eye(2), ord=2))
 
 
 def strained_level(level: torch.Tensor, lattice: np.ndarray, plane_lattice: np.ndarray) -> torch.Tensor:
@@ -306,12 +312,11 @@ def strained_level(level: torch.Tensor, lattice: np.ndarray, plane_lattice: np.n
     own lattice, placed in step with the plane's at its centre, is out of step with its
     neighbours where they meet by `lattice_strain` times a cell (parquet's 92 px wave in
     a 620 px tile: 11 %, 1.8 px of its 16 px cells at 1/8). A position x of the result
-    reads the level at S x (about the centres), where `lattice` S = `plane_lattice`
-    (least norm for one wave), by bicubic interpolation, within the level's range of each
-    channel; the result is as much smaller than the level as S needs to stay inside it."""
+    reads the level at S x (`lattice_map`, about the centres) by bicubic interpolation,
+    within the level's range of each channel; the result is as much smaller than the
+    level as S needs to stay inside it."""
     _, _, height, width = level.shape
-    k = np.asarray(lattice, dtype=np.float64)
-    s = np.eye(2) + np.linalg.pinv(k) @ (np.asarray(plane_lattice, dtype=np.float64) - k)  # (x, y)
+    s = lattice_map(lattice, plane_lattice)
     extent = np.abs(s) @ np.array([width, height], dtype=np.float64)
     shrink = min(1.0, width / extent[0], height / extent[1])
     out_w, out_h = int(width * shrink), int(height * shrink)
@@ -460,12 +465,12 @@ class Quilt:
     wraps; `lattice` stays the exemplar's own, which the blocks hold. At a plane pixel q
     the quilt then shows the level where its lattice phase is `plane_lattice` q plus
     `lattice_phases(seed)`: what the periodic channels of a `phased_layout` model are
-    given (`every_wave`: every wave holds blocks, however short its period here). Where
-    the two differ the blocks come from the level stretched to hold the plane's lattice
-    (`strained_level`; `stretch`): a block that held the exemplar's lattice was in step
-    with the plane at its centre only, and out of step with its neighbours where they
-    met (tileable parquet, lego, wicker and brick_gray 1.04-1.33x plain's patch SWD;
-    0.86-0.97x stretched: benchmarks/RESULTS, session 44)."""
+    given (`every_wave`: every wave holds blocks, however short its period here). A block
+    that holds the exemplar's lattice is in step with the plane's at its centre only;
+    where neighbours would meet `STRETCH_MISSTEP` or more out of step (`lattice_strain`
+    times a cell), the blocks come from the level stretched to hold the plane's lattice
+    instead (`strained_level`; `stretch`): tileable parquet 1.33 -> 0.96x plain's patch
+    SWD, lego 1.04 -> 0.88x (benchmarks/RESULTS, session 44)."""
 
     def __init__(
         self,
