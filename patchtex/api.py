@@ -27,7 +27,7 @@ from .config import MIN_EXEMPLAR, TrainConfig
 from .images import load_image, output_format, save_image
 from .model import Pyramid
 from .noise import find_waves
-from .perspective import find_perspective, lattice_range, local_waves, rectify
+from .perspective import find_perspective, rectify
 from .refine import read_damage, refine_image
 from .runtime import check_precision, use_bf16
 from .streaming import STREAMING_FORMATS, write_streaming
@@ -231,14 +231,13 @@ def rectify_exemplar(pixels: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
     """`pixels` seen square on where its lattice was photographed at an angle
     (`perspective.find_perspective`), with a note; else as it is."""
     height, width = pixels.shape[-2:]
-    waves = find_waves(pixels)
-    found = find_perspective(pixels, waves)
+    found = find_perspective(pixels, find_waves(pixels))
     if found is None:
         return pixels, []
     out = rectify(pixels, found)
     if min(out.shape[-2:]) < MIN_EXEMPLAR:
         return pixels, []
-    low, high = lattice_range(local_waves(pixels, waves), found.wave)
+    low, high = found.periods
     note = (
         f"exemplar seen at an angle (its lattice {low:.0f}-{high:.0f} px apart across it): fitted square on, "
         f"{width}x{height} -> {out.shape[-1]}x{out.shape[-2]}; fit --no-rectify keeps it as photographed"

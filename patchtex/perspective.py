@@ -45,14 +45,16 @@ RESIDUAL = 0.25
 @dataclass(frozen=True)
 class Perspective:
     """G(x) = x / (1 + c . x) about `centre` (x, y, exemplar pixels): `c` per pixel;
-    `wave`: the index of the wave that decided it, and `spread` and `residual` that wave's
-    spread before and after (`wave_spread`)."""
+    `wave`: the index of the wave that decided it, `spread` and `residual` that wave's
+    spread before and after (`wave_spread`), and `periods` the shortest and longest
+    period it was read at across the photo (px)."""
 
     c: tuple[float, float]
     centre: tuple[float, float]
     wave: int
     spread: float
     residual: float
+    periods: tuple[float, float]
 
 
 def local_waves(image: torch.Tensor, waves: list[tuple[float, float]]) -> np.ndarray:
@@ -147,7 +149,16 @@ def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> P
     if best is None:
         return None
     _, wave, c, spread, residual = best
-    return Perspective((float(c[0]), float(c[1])), (float(centre[0]), float(centre[1])), wave, spread, residual)
+    k = field[field[:, 2] == wave][:, 3:5]
+    periods = 1 / np.hypot(k[:, 0], k[:, 1])
+    return Perspective(
+        (float(c[0]), float(c[1])),
+        (float(centre[0]), float(centre[1])),
+        wave,
+        spread,
+        residual,
+        (float(periods.min()), float(periods.max())),
+    )
 
 
 def rectify(image: torch.Tensor, perspective: Perspective) -> torch.Tensor:
@@ -172,10 +183,3 @@ def rectify(image: torch.Tensor, perspective: Perspective) -> torch.Tensor:
             image.float(), grid.to(image.device), mode="bicubic", padding_mode="border", align_corners=False
         )
     return out.clamp(-1, 1)
-
-
-def lattice_range(field: np.ndarray, wave: int) -> tuple[float, float]:
-    """The shortest and longest period (px) one wave is read at across the photo."""
-    k = field[field[:, 2] == wave][:, 3:5]
-    periods = 1 / np.hypot(k[:, 0], k[:, 1])
-    return float(periods.min()), float(periods.max())
