@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .channels import colour_mean
+from .noise import WAVE_SIDE
 
 # a wave is read in windows of half the exemplar's short side (at least this), a
 # quarter of that apart: brick_gray's 256 x 512 in 3 x 7 windows of 128 px
@@ -135,25 +136,33 @@ def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> P
     if not waves:
         return None
     height, width = image.shape[-2:]
-    field = local_waves(image, waves)
+    # read at most `noise.WAVE_SIDE` on the short side, as the waves are (a 1024 x 764
+    # photo's windows took 10 s at full size): x there is x / (fx, fy) here
+    factor = max(1.0, min(height, width) / WAVE_SIDE)
+    small = image
+    if factor > 1:
+        size = (round(height / factor), round(width / factor))
+        small = F.interpolate(image.double(), size=size, mode="bilinear", antialias=True)
+    fx, fy = width / small.shape[-1], height / small.shape[-2]
+    field = local_waves(small, [(kx * fx, ky * fy) for kx, ky in waves])
     if len(field) < 4 * len(waves):  # too few windows to fit two numbers from
         return None
-    centre = np.array([width / 2, height / 2])
+    centre = np.array([small.shape[-1] / 2, small.shape[-2] / 2])
     best = None
     for i in range(len(waves)):
         rows = field[field[:, 2] == i]
         spread = wave_spread(rows, np.zeros(2), centre)
-        c, residual = fit_projective(rows, centre, float(max(height, width)))
+        c, residual = fit_projective(rows, centre, float(max(small.shape[-2:])))
         if spread >= SPREAD_MIN and residual <= RESIDUAL * spread and (best is None or residual / spread < best[0]):
             best = (residual / spread, i, c, spread, residual)
     if best is None:
         return None
     _, wave, c, spread, residual = best
-    k = field[field[:, 2] == wave][:, 3:5]
+    k = field[field[:, 2] == wave][:, 3:5] / np.array([fx, fy])  # cycles per photo pixel
     periods = 1 / np.hypot(k[:, 0], k[:, 1])
     return Perspective(
-        (float(c[0]), float(c[1])),
-        (float(centre[0]), float(centre[1])),
+        (float(c[0] / fx), float(c[1] / fy)),
+        (width / 2, height / 2),
         wave,
         spread,
         residual,
