@@ -36,9 +36,10 @@ PAD = 8  # each window's spectrum zero-padded this many times (then a parabola's
 SEARCH = 0.3  # a window's peak is looked for within this share of the wave's length
 # a perspective is taken out where one wave's readings spread by at least this much
 # (mean squared difference from their mean over its squared length: brick_gray's columns
-# 0.0108, about 10 % in period; the flat bench lattices at most 0.0021 for a wave the fit
-# could not explain) and a homography explains all but `RESIDUAL` of that spread
-# (brick_gray 0.03; bark, lego, parquet and honeycomb 0.59-0.92; benchmarks/RESULTS, session 44)
+# 0.0108, about 10 % in period; wicker's waves and the diamond plate's ridges 0.0002-0.0021)
+# and a homography explains all but `RESIDUAL` of that spread (brick_gray's columns keep
+# 0.03 of theirs; every wave of bark, bricks, lego, parquet and a honeycomb 0.60-0.99:
+# `benchmarks/perspective.py`, benchmarks/RESULTS session 44)
 SPREAD_MIN = 0.004
 RESIDUAL = 0.25
 
@@ -127,17 +128,25 @@ def fit_projective(field: np.ndarray, centre: np.ndarray, extent: float) -> tupl
     return best_c, best
 
 
-def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> Perspective | None:
-    """The perspective a lattice exemplar ([1,C,H,W]) was photographed at, or None when its
-    lattice is flat (`SPREAD_MIN`) or no homography explains how it varies (`RESIDUAL`).
-    Each wave is fitted on its own and the one a homography explains best decides: a
-    brick wall's second wave (its joints) is read unreliably in a window that holds two or
-    three bricks along it."""
-    if not waves:
-        return None
+@dataclass(frozen=True)
+class WaveFit:
+    """One wave's window readings (`local_waves`): their `spread` (`wave_spread`) on the
+    photo, and the `residual` spread on the plane of the G (`c`, per photo pixel, about
+    the photo's centre) that makes them agree best; `periods`: the shortest and longest
+    period it was read at (photo pixels)."""
+
+    c: tuple[float, float]
+    spread: float
+    residual: float
+    periods: tuple[float, float]
+
+
+def wave_fits(image: torch.Tensor, waves: list[tuple[float, float]]) -> list[WaveFit]:
+    """Each of `waves` read across `image` ([1,C,H,W]) and fitted on its own
+    (`fit_projective`); none where too few windows fit. Read at most `noise.WAVE_SIDE` on
+    the short side, as the waves are (a 1024 x 764 photo's windows took 10 s at full
+    size): x there is x / (fx, fy) here."""
     height, width = image.shape[-2:]
-    # read at most `noise.WAVE_SIDE` on the short side, as the waves are (a 1024 x 764
-    # photo's windows took 10 s at full size): x there is x / (fx, fy) here
     factor = max(1.0, min(height, width) / WAVE_SIDE)
     small = image
     if factor > 1:
@@ -146,28 +155,44 @@ def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> P
     fx, fy = width / small.shape[-1], height / small.shape[-2]
     field = local_waves(small, [(kx * fx, ky * fy) for kx, ky in waves])
     if len(field) < 4 * len(waves):  # too few windows to fit two numbers from
-        return None
+        return []
     centre = np.array([small.shape[-1] / 2, small.shape[-2] / 2])
-    best = None
+    fits = []
     for i in range(len(waves)):
         rows = field[field[:, 2] == i]
-        spread = wave_spread(rows, np.zeros(2), centre)
         c, residual = fit_projective(rows, centre, float(max(small.shape[-2:])))
-        if spread >= SPREAD_MIN and residual <= RESIDUAL * spread and (best is None or residual / spread < best[0]):
-            best = (residual / spread, i, c, spread, residual)
+        k = rows[:, 3:5] / np.array([fx, fy])  # cycles per photo pixel
+        periods = 1 / np.hypot(k[:, 0], k[:, 1])
+        fits.append(
+            WaveFit(
+                (float(c[0] / fx), float(c[1] / fy)),
+                wave_spread(rows, np.zeros(2), centre),
+                residual,
+                (float(periods.min()), float(periods.max())),
+            )
+        )
+    return fits
+
+
+def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> Perspective | None:
+    """The perspective a lattice exemplar ([1,C,H,W]) was photographed at, or None when its
+    lattice is flat (`SPREAD_MIN`) or no homography explains how it varies (`RESIDUAL`).
+    Each wave is fitted on its own (`wave_fits`) and the one a homography explains best
+    decides: a brick wall's second wave (its joints) is read unreliably in a window that
+    holds two or three bricks along it."""
+    if not waves:
+        return None
+    height, width = image.shape[-2:]
+    best = None
+    for i, fit in enumerate(wave_fits(image, waves)):
+        if fit.spread < SPREAD_MIN or fit.residual > RESIDUAL * fit.spread:
+            continue
+        if best is None or fit.residual / fit.spread < best[1].residual / best[1].spread:
+            best = (i, fit)
     if best is None:
         return None
-    _, wave, c, spread, residual = best
-    k = field[field[:, 2] == wave][:, 3:5] / np.array([fx, fy])  # cycles per photo pixel
-    periods = 1 / np.hypot(k[:, 0], k[:, 1])
-    return Perspective(
-        (float(c[0] / fx), float(c[1] / fy)),
-        (width / 2, height / 2),
-        wave,
-        spread,
-        residual,
-        (float(periods.min()), float(periods.max())),
-    )
+    wave, fit = best
+    return Perspective(fit.c, (width / 2, height / 2), wave, fit.spread, fit.residual, fit.periods)
 
 
 def rectify(image: torch.Tensor, perspective: Perspective) -> torch.Tensor:
