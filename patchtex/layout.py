@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MIN_WAVE_PERIOD, ModelConfig, num_scales_for
-from .noise import _mix, cubic_taps, mix_array
+from .noise import _mix, bicubic_at, cubic_taps, mix_array
 
 CELL = 16  # coarse pixels a cell spans (its width on a wrapping plane: `Axis`)
 OVERLAP = 3  # pixels beyond a cell's edge compared with its neighbours' blocks
@@ -328,9 +328,7 @@ def strained_level(level: torch.Tensor, lattice: np.ndarray, plane_lattice: np.n
     matrix = torch.from_numpy(s)
     src_x = matrix[0, 0] * xs + matrix[0, 1] * ys + width / 2
     src_y = matrix[1, 0] * xs + matrix[1, 1] * ys + height / 2
-    grid = torch.stack([2 * src_x / width - 1, 2 * src_y / height - 1], dim=-1)[None].float()
-    with torch.autocast("cpu", enabled=False):
-        out = F.grid_sample(level.float(), grid, mode="bicubic", padding_mode="border", align_corners=False)
+    out = bicubic_at(level, src_x, src_y)
     low = level.amin(dim=(2, 3), keepdim=True)
     high = level.amax(dim=(2, 3), keepdim=True)
     return torch.maximum(torch.minimum(out, high), low).contiguous()

@@ -144,6 +144,16 @@ def wave_field(
 WAVE_SIDE = 256
 
 
+def wave_read(image: torch.Tensor) -> torch.Tensor:
+    """`image` ([1,C,H,W]) as a lattice is read off it: downscaled to `WAVE_SIDE` on its
+    short side (bilinear, antialiased) where it is larger, else `image` itself."""
+    height, width = image.shape[-2:]
+    factor = min(height, width) / WAVE_SIDE
+    if factor <= 1:
+        return image
+    return F.interpolate(image, size=(round(height / factor), round(width / factor)), mode="bilinear", antialias=True)
+
+
 def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0) -> list[tuple[float, float]]:
     """Dominant periodicities of an exemplar, as wave vectors in cycles per pixel.
 
@@ -161,11 +171,9 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     """
     image = image.double()
     height, width = image.shape[-2:]
-    factor = min(height, width) / WAVE_SIDE
+    small = wave_read(image)
     waves = []
-    if factor > 1:
-        size = (round(height / factor), round(width / factor))
-        small = F.interpolate(image, size=size, mode="bilinear", antialias=True)
+    if small is not image:
         sx, sy = small.shape[-1] / width, small.shape[-2] / height
         waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
     if not waves:  # at most WAVE_SIDE, or a period under 8 px downscaled (a fine weave in a large photo)
@@ -249,6 +257,16 @@ def cubic_taps(fraction: np.ndarray) -> np.ndarray:
     near = 1.5 * t**3 - 2.5 * t**2 + 1
     far = -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2
     return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+
+
+def bicubic_at(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """`image` ([1,C,H,W]) read at positions `x`, `y` ([h, w] each, in pixels, pixel
+    centres at half-pixels) by bicubic interpolation, the border repeated, outside any
+    autocast: [1,C,h,w] float32."""
+    height, width = image.shape[-2:]
+    grid = torch.stack([2 * x / width - 1, 2 * y / height - 1], dim=-1)[None].float().to(image.device)
+    with torch.autocast(image.device.type, enabled=False):
+        return F.grid_sample(image.float(), grid, mode="bicubic", padding_mode="border", align_corners=False)
 
 
 class _Autocorrelation:

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .channels import colour_mean
-from .noise import WAVE_SIDE
+from .noise import bicubic_at, wave_read
 
 # a wave is read in windows of half the exemplar's short side (at least this), a
 # quarter of that apart: brick_gray's 256 x 512 in 3 x 7 windows of 128 px
@@ -143,15 +142,11 @@ class WaveFit:
 
 def wave_fits(image: torch.Tensor, waves: list[tuple[float, float]]) -> list[WaveFit]:
     """Each of `waves` read across `image` ([1,C,H,W]) and fitted on its own
-    (`fit_projective`); none where too few windows fit. Read at most `noise.WAVE_SIDE` on
-    the short side, as the waves are (a 1024 x 764 photo's windows took 10 s at full
-    size): x there is x / (fx, fy) here."""
+    (`fit_projective`); none where too few windows fit. Read where the waves are read
+    (`noise.wave_read`: a 1024 x 764 photo's windows took 10 s at full size): x there is
+    x / (fx, fy) here."""
     height, width = image.shape[-2:]
-    factor = max(1.0, min(height, width) / WAVE_SIDE)
-    small = image
-    if factor > 1:
-        size = (round(height / factor), round(width / factor))
-        small = F.interpolate(image.double(), size=size, mode="bilinear", antialias=True)
+    small = wave_read(image.double())
     fx, fy = width / small.shape[-1], height / small.shape[-2]
     field = local_waves(small, [(kx * fx, ky * fy) for kx, ky in waves])
     if len(field) < 4 * len(waves):  # too few windows to fit two numbers from
@@ -210,10 +205,4 @@ def rectify(image: torch.Tensor, perspective: Perspective) -> torch.Tensor:
     v = torch.arange(out_h, dtype=torch.float64) + 0.5 + top
     vv, uu = torch.meshgrid(v, u, indexing="ij")
     denominator = 1 - (c[0] * uu + c[1] * vv)  # x = u / (1 - c . u)
-    x, y = uu / denominator + centre[0], vv / denominator + centre[1]
-    grid = torch.stack([2 * x / width - 1, 2 * y / height - 1], dim=-1)[None].float()
-    with torch.autocast(image.device.type, enabled=False):
-        out = F.grid_sample(
-            image.float(), grid.to(image.device), mode="bicubic", padding_mode="border", align_corners=False
-        )
-    return out.clamp(-1, 1)
+    return bicubic_at(image, uu / denominator + centre[0], vv / denominator + centre[1]).clamp(-1, 1)
