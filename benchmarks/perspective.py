@@ -34,7 +34,7 @@ from quality import DEFAULT_BENCH, bench_files, draw_ratios, floors  # noqa: E40
 import patchtex  # noqa: E402
 from patchtex.api import prepare_exemplar, rectify_exemplar  # noqa: E402
 from patchtex.noise import find_waves  # noqa: E402
-from patchtex.perspective import RESIDUAL, SPREAD_MIN, find_perspective, wave_fits  # noqa: E402
+from patchtex.perspective import RESIDUAL, SPREAD_MIN, pick_perspective, wave_fits  # noqa: E402
 
 LATTICES = ("brick_gray", "bricks", "lego", "parquet", "wicker", "bark", "diamond_plate", "honeycomb")
 
@@ -45,9 +45,10 @@ def read_row(name: str, image: torch.Tensor, scale: float) -> str:
     image, _ = prepare_exemplar(image.clamp(-1, 1), 1024)
     start = time.perf_counter()
     waves = find_waves(image)
-    found = find_perspective(image, waves)
+    fits = wave_fits(image, waves) if waves else []
+    found = pick_perspective(fits, (image.shape[-1], image.shape[-2]))  # as find_perspective decides
     seconds = time.perf_counter() - start
-    cells = [f"{fit.spread:.4f}->{fit.residual:.4f}" for fit in wave_fits(image, waves)] if waves else []
+    cells = [f"{fit.spread:.4f}->{fit.residual:.4f}" for fit in fits]
     spreads = "  ".join(cells) if cells else "no lattice"
     if found is None:
         verdict = "-"

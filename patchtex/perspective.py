@@ -171,15 +171,21 @@ def wave_fits(image: torch.Tensor, waves: list[tuple[float, float]]) -> list[Wav
 
 def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> Perspective | None:
     """The perspective a lattice exemplar ([1,C,H,W]) was photographed at, or None when its
-    lattice is flat (`SPREAD_MIN`) or no homography explains how it varies (`RESIDUAL`).
-    Each wave is fitted on its own (`wave_fits`) and the one a homography explains best
-    decides: a brick wall's second wave (its joints) is read unreliably in a window that
-    holds two or three bricks along it."""
+    lattice is flat or no homography explains how it varies (`pick_perspective` of its
+    `wave_fits`)."""
     if not waves:
         return None
     height, width = image.shape[-2:]
+    return pick_perspective(wave_fits(image, waves), (width, height))
+
+
+def pick_perspective(fits: list[WaveFit], size: tuple[int, int]) -> Perspective | None:
+    """Of the waves fitted on their own (`wave_fits`) on a photo of `size` (width,
+    height), the one a homography explains best decides, if it spreads by `SPREAD_MIN`
+    or more and keeps at most `RESIDUAL` of that: a brick wall's second wave (its joints)
+    is read unreliably in a window that holds two or three bricks along it."""
     best = None
-    for i, fit in enumerate(wave_fits(image, waves)):
+    for i, fit in enumerate(fits):
         if fit.spread < SPREAD_MIN or fit.residual > RESIDUAL * fit.spread:
             continue
         if best is None or fit.residual / fit.spread < best[1].residual / best[1].spread:
@@ -187,7 +193,7 @@ def find_perspective(image: torch.Tensor, waves: list[tuple[float, float]]) -> P
     if best is None:
         return None
     wave, fit = best
-    return Perspective(fit.c, (width / 2, height / 2), wave, fit.spread, fit.residual, fit.periods)
+    return Perspective(fit.c, (size[0] / 2, size[1] / 2), wave, fit.spread, fit.residual, fit.periods)
 
 
 def rectify(image: torch.Tensor, perspective: Perspective) -> torch.Tensor:
