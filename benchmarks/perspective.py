@@ -36,7 +36,7 @@ from patchtex.api import prepare_exemplar, rectify_exemplar  # noqa: E402
 from patchtex.noise import find_waves  # noqa: E402
 from patchtex.perspective import RESIDUAL, SPREAD_MIN, pick_perspective, wave_fits  # noqa: E402
 
-LATTICES = ("brick_gray", "bricks", "lego", "parquet", "wicker", "bark", "diamond_plate", "honeycomb")
+LATTICES = ("brick_gray", "bricks", "lego", "parquet", "wicker", "knots", "bark", "diamond_plate", "honeycomb")
 
 
 def read_row(name: str, image: torch.Tensor, scale: float) -> str:

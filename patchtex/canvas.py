@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from .channels import colour_mean
 from .layout import Quilt, coarse_lattice, lattice_phases, quilt_options
 from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
-from .noise import keyed_noise, seed_phases, segments, wave_field
+from .noise import keyed_noise, reduced_basis, seed_phases, segments, wave_field
 
 TILE = 512
 
@@ -106,24 +106,6 @@ def quantize_waves(waves: torch.Tensor, period: tuple[int, int]) -> torch.Tensor
         basis, multiples = reduced_basis(vectors)
         return (multiples @ _round_axes(basis, period)).float()
     return _round_axes(vectors, period).float()
-
-
-def reduced_basis(waves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two non-parallel vectors [2, 2] (float64) -> (the shortest basis of the lattice
-    they span, [2, 2]; the whole multiples [2, 2] (float64) that make `waves` from it).
-    Lagrange's reduction: take the shorter vector from the longer as many times as it
-    goes, until neither shortens the other."""
-    basis = waves.clone()
-    multiples = torch.eye(2, dtype=torch.float64)  # waves = multiples @ basis, throughout
-    for _ in range(64):
-        if basis[0].dot(basis[0]) > basis[1].dot(basis[1]):
-            basis, multiples = basis.flip(0), multiples.flip(1)
-        mu = round(float(basis[0].dot(basis[1]) / basis[0].dot(basis[0])))
-        if mu == 0:
-            break
-        basis[1] -= mu * basis[0]
-        multiples[:, 0] += mu * multiples[:, 1]
-    return basis, multiples
 
 
 def _round_axes(vectors: torch.Tensor, period: tuple[int, int]) -> torch.Tensor:

@@ -178,7 +178,21 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
         waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
     if not waves:  # at most WAVE_SIDE, or a period under 8 px downscaled (a fine weave in a large photo)
         waves = _spectral_waves(image, max_waves, threshold)
-    return refine_lattice(image[0].numpy(), waves)
+    lattice = []
+    if max_waves >= 2:  # a lattice repeated only two or three times across (`correlation_lattice`)
+        sx, sy = small.shape[-1] / width, small.shape[-2] / height
+        lattice = [(kx * sx, ky * sy) for kx, ky in correlation_lattice(small[0].numpy())]
+    if not waves and not lattice:
+        return []
+    auto = _Autocorrelation(image[0].numpy())
+    if not lattice:
+        return _refine(auto, waves)[0]
+    found, score = _refine(auto, lattice)
+    if len(waves) == 2:  # both read a lattice: the one the exemplar repeats on better
+        spectral, spectral_score = _refine(auto, waves)
+        if spectral_score >= score - CORR_MARGIN:
+            return spectral
+    return found
 
 
 def _spectral_waves(image: torch.Tensor, max_waves: int, threshold: float) -> list[tuple[float, float]]:
@@ -235,6 +249,115 @@ def _spectral_waves(image: torch.Tensor, max_waves: int, threshold: float) -> li
     if len(chosen) == 2:
         chosen = _finer_lattice(chosen, strong, weak)
     return [supercell(colour, wave) for wave in chosen]
+
+
+# `correlation_lattice`: where the spectrum shows no lattice, the exemplar's own
+# autocorrelation may: a lattice repeated only two or three times across its exemplar (a
+# close-up of a knotted net, a few large tiles) smears its spectral peaks under the window
+# into their neighbours' bins. Its steps are the autocorrelation's two strongest
+# non-parallel peaks (at least CORR_MIN, at most CORR_SPAN of the exemplar's side, so it
+# repeats at least twice, and at least 8 px); they are taken as a lattice when their sum
+# and difference peak too (at least CORR_MIN) and the correlation halfway along each of
+# the four stands CORR_CONTRAST below the weakest of them (a pattern that repeats there
+# too is a finer lattice, or none). A spectral lattice gives way to it only where it is
+# CORR_MARGIN better by `_Autocorrelation.lattice_score` (a diamond plate's spectral pair
+# is another basis of the same lattice, and scores within 0.002 of it).
+CORR_MIN = 0.4
+CORR_SPAN = 0.5
+CORR_CONTRAST = 0.3
+CORR_MARGIN = 0.1
+CORR_PEAKS = 8  # the strongest peaks a lattice's two steps are sought among
+CORR_REACH = 2  # px either way a step's sum or difference may peak from where it is
+
+
+def correlation_lattice(image: np.ndarray) -> list[tuple[float, float]]:
+    """Two wave vectors (cycles per pixel, x then y, in `find_waves`'s half plane) of the
+    lattice `image` ([C, H, W]) repeats on, read off its autocorrelation; empty where it
+    has none (see `CORR_MIN`)."""
+    auto = _Autocorrelation(np.asarray(image, dtype=np.float64))
+    height, width = auto.height, auto.width
+    corr = np.fft.fftshift(auto.corr)  # [dy + H, dx + W]
+    dy, dx = np.mgrid[-height:height, -width:width]
+    window = (np.abs(dy) <= CORR_SPAN * height) & (np.abs(dx) <= CORR_SPAN * width)
+    reach = range(-2, 3)
+    neigh = np.max([np.roll(corr, (a, b), (0, 1)) for a in reach for b in reach if a or b], axis=0)
+    half = (dy > 0) | ((dy == 0) & (dx > 0))
+    peaks = window & half & (np.hypot(dx, dy) >= 8) & (corr >= neigh) & (corr >= CORR_MIN)
+    ys, xs = np.nonzero(peaks)
+    if len(ys) < 2:
+        return []
+    order = np.argsort(-corr[ys, xs])[:CORR_PEAKS]
+    steps = [_parabola_peak(corr, int(ys[i]), int(xs[i]))[::-1] - (width, height) for i in order]  # x, y
+    # the pair of strong peaks that spans the smallest cell: two of the lattice's longer
+    # steps (a net's diagonals) span a part of it only
+    pairs = [
+        (abs(float(a[0] * b[1] - a[1] * b[0])), a, b)
+        for i, a in enumerate(steps)
+        for b in steps[i + 1 :]
+        if abs(a @ b) < 0.95 * np.hypot(*a) * np.hypot(*b)
+    ]
+    if not pairs:
+        return []
+    _, first, second = min(pairs, key=lambda t: t[0])
+    basis, _ = reduced_basis(torch.from_numpy(np.stack([first, second])))
+    a1, a2 = basis.numpy()
+
+    def best_near(v: np.ndarray) -> float | None:
+        """The highest correlation within CORR_REACH of step `v`; None beyond the window."""
+        x, y = round(v[0]), round(v[1])
+        if abs(x) + CORR_REACH > CORR_SPAN * width or abs(y) + CORR_REACH > CORR_SPAN * height:
+            return None
+        r = np.arange(-CORR_REACH, CORR_REACH + 1)
+        return float(corr[(y + height + r)[:, None], (x + width + r)[None, :]].max())
+
+    steps4 = [a1, a2, a1 + a2, a1 - a2]
+    on = [best_near(v) for v in steps4]
+    if on[0] is None or on[1] is None:
+        return []
+    on_values = [c for c in on if c is not None]
+    if min(on_values) < CORR_MIN:
+        return []
+    between = auto.at(np.stack([v / 2 for v in steps4]))
+    if between.max() > min(on_values) - CORR_CONTRAST:
+        return []
+    k = np.linalg.inv(np.stack([a1, a2])).T  # rows: k_i with k_i . a_j = delta_ij
+    return [
+        (float(v[0]), float(v[1])) if v[1] > 0 or (v[1] == 0 and v[0] > 0) else (float(-v[0]), float(-v[1])) for v in k
+    ]
+
+
+def _parabola_peak(values: np.ndarray, row: int, col: int) -> np.ndarray:
+    """(row, col) of the peak of `values` at (row, col), placed to a fraction of a pixel
+    by a parabola along each axis."""
+
+    def offset(a: float, b: float, c: float) -> float:
+        bend = a - 2 * b + c
+        return float(np.clip(0.5 * (a - c) / bend, -0.5, 0.5)) if bend < 0 else 0.0
+
+    return np.array(
+        [
+            row + offset(values[row - 1, col], values[row, col], values[row + 1, col]),
+            col + offset(values[row, col - 1], values[row, col], values[row, col + 1]),
+        ]
+    )
+
+
+def reduced_basis(waves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two non-parallel vectors [2, 2] (float64) -> (the shortest basis of the lattice
+    they span, [2, 2]; the whole multiples [2, 2] (float64) that make `waves` from it).
+    Lagrange's reduction: take the shorter vector from the longer as many times as it
+    goes, until neither shortens the other."""
+    basis = waves.clone()
+    multiples = torch.eye(2, dtype=torch.float64)  # waves = multiples @ basis, throughout
+    for _ in range(64):
+        if basis[0].dot(basis[0]) > basis[1].dot(basis[1]):
+            basis, multiples = basis.flip(0), multiples.flip(1)
+        mu = round(float(basis[0].dot(basis[1]) / basis[0].dot(basis[0])))
+        if mu == 0:
+            break
+        basis[1] -= mu * basis[0]
+        multiples[:, 0] += mu * multiples[:, 1]
+    return basis, multiples
 
 
 # `refine_lattice`: the exemplar is compared with itself moved by every lattice step
@@ -332,7 +455,11 @@ def refine_lattice(image: np.ndarray, waves: list[tuple[float, float]]) -> list[
     at once puts the courses at 96.51 px and 90.01 degrees. Each wave keeps its sign."""
     if not waves:
         return waves
-    auto = _Autocorrelation(np.asarray(image, dtype=np.float64))
+    return _refine(_Autocorrelation(np.asarray(image, dtype=np.float64)), waves)[0]
+
+
+def _refine(auto: _Autocorrelation, waves: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], float]:
+    """`refine_lattice` on an image's autocorrelation: (the waves, their lattice score)."""
     k = np.asarray(waves, dtype=np.float64)
     params = np.stack([np.log(np.hypot(k[:, 0], k[:, 1])), np.arctan2(k[:, 1], k[:, 0])], axis=1)
 
@@ -357,7 +484,7 @@ def refine_lattice(image: np.ndarray, waves: list[tuple[float, float]]) -> list[
                 if scores[j] > best:
                     best, params[i, d] = scores[j], tries[j]
         span = span / 3
-    return [(float(kx), float(ky)) for kx, ky in vectors(params)]
+    return [(float(kx), float(ky)) for kx, ky in vectors(params)], best
 
 
 def _finer_lattice(waves: list[tuple[float, float]], peaks: np.ndarray, weak: np.ndarray) -> list[tuple[float, float]]:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from patchtex.noise import BLOCK, find_waves, keyed_noise, wave_field
+from patchtex.noise import BLOCK, _spectral_waves, correlation_lattice, find_waves, keyed_noise, wave_field
 
 from .conftest import honeycomb
 
@@ -214,3 +214,63 @@ def test_find_waves_reads_a_larger_photo_of_the_same_wall_as_the_same_lattice():
             assert abs(cycles - round(cycles)) < 0.01, (k, other, cycles)
     fine = find_waves(_stripes(0, 12, size=768))  # 3 px at the downscaled read
     assert len(fine) == 1 and abs(1 / math.hypot(*fine[0]) - 12) < 0.05, fine
+
+
+NET_STEPS = ((40.0, 0.0), (6.0, 44.0))
+
+
+def _net(seed: int, width: int = 96, height: int = 192) -> torch.Tensor:
+    """A knotted net (knots on the lattice `NET_STEPS`, ropes along its second step) two
+    and a bit cells across, as the bench's 96 px knots exemplar is."""
+    y, x = torch.meshgrid(
+        torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64), indexing="ij"
+    )
+    steps = torch.tensor(NET_STEPS, dtype=torch.float64).T
+    uv = torch.linalg.solve(steps, torch.stack([x.ravel() + 7, y.ravel() + 5]))  # lattice coordinates
+    du, dv = (uv - uv.round()).reshape(2, height, width)
+    px, py = du * NET_STEPS[0][0] + dv * NET_STEPS[1][0], du * NET_STEPS[0][1] + dv * NET_STEPS[1][1]
+    knot = torch.exp(-(px**2 + py**2) / (2 * 7.0**2))
+    rope = torch.exp(-((px - py * NET_STEPS[1][0] / NET_STEPS[1][1]) ** 2) / (2 * 2.5**2))
+    img = torch.maximum(knot, 0.7 * rope) * 1.6 - 0.8
+    img = img + 0.15 * torch.randn(height, width, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return img.clamp(-1, 1).float()[None, None].expand(1, 3, height, width).contiguous()
+
+
+def _on_net_lattice(waves) -> bool:
+    """Whether `waves` are the lattice `NET_STEPS` repeats on: a whole number of cycles
+    along each step, and one cell of the same area."""
+    if len(waves) != 2:
+        return False
+    whole = all(abs(c - round(c)) < 0.05 for k in waves for a in NET_STEPS for c in [k[0] * a[0] + k[1] * a[1]])
+    area = 1 / abs(waves[0][0] * waves[1][1] - waves[0][1] * waves[1][0])
+    return whole and abs(area / (40 * 44) - 1) < 0.03
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_find_waves_reads_a_net_repeated_twice_across(seed):
+    """With two and a half cells across, the spectrum's fundamentals fall under the three
+    repeats a spectral peak needs and the Hann window smears them: the spectrum reads the
+    knots' harmonics (a finer lattice, or one wave, or none). The autocorrelation reads
+    the net's own lattice (`correlation_lattice`), and beats the harmonics' lattice."""
+    net = _net(seed)
+    assert not _on_net_lattice(_spectral_waves(net.double(), 2, 40.0))
+    waves = find_waves(net)
+    assert _on_net_lattice(waves), waves
+    assert all(ky > 0 or (ky == 0 and kx > 0) for kx, ky in waves)
+
+
+def test_correlation_lattice_sees_no_lattice_in_noise_or_stripes():
+    """Noise, smooth noise and stripes repeated twice have no 2D lattice: stripes
+    correlate all along their ridge, halfway between any two steps too."""
+    import torch.nn.functional as F
+
+    generator = torch.Generator().manual_seed(2)
+    rough = torch.randn(3, 96, 192, generator=generator, dtype=torch.float64).clamp(-1, 1)
+    smooth = F.avg_pool2d(torch.randn(3, 104, 200, generator=generator, dtype=torch.float64)[None], 9, 1)[0]
+    y, x = torch.meshgrid(
+        torch.arange(96.0, dtype=torch.float64), torch.arange(96.0, dtype=torch.float64), indexing="ij"
+    )
+    grain = 0.3 * torch.randn(3, 96, 96, generator=generator, dtype=torch.float64)  # peaks all along the ridge
+    stripes = [torch.sin(2 * math.pi * t / 40)[None] + grain for t in (x, y)]
+    for image in (rough, smooth, *stripes):
+        assert correlation_lattice(image.numpy()) == []
