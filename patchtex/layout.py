@@ -571,8 +571,8 @@ class Quilt:
         to whole cycles, up to `SNAP_STEPS` cycles either way, is a place the block may
         come from; of those inside the level, those near whole pixels
         (`SNAP_TOLERANCES`), and of those the nearest to (row, col), placed to
-        1/`SUBPIXEL` pixel. (row, col) unchanged where none fits (a level less than a
-        lattice step larger than a block)."""
+        1/`SUBPIXEL` pixel. Where none is inside (a level less than a lattice step
+        larger than a block), the one that reaches least far out, moved inside."""
         _, _, height, width = self.level.shape
         half = np.array([self.block_w / 2, self.block_h / 2])  # (x, y)
         start = np.stack([col, row], axis=-1)  # [N, 2] (x, y)
@@ -607,10 +607,16 @@ class Quilt:
             pick[here] = np.where(near_whole, move, np.inf).argmin(axis=1)[here]
         rest = (pick < 0) & inside.any(axis=1)
         pick[rest] = np.where(inside, off, np.inf).argmin(axis=1)[rest]
+        # none inside (a level under a lattice step larger than a block, in some phases):
+        # the place in step that reaches least far out, moved in, so the block is out of
+        # step by that much only (a random place, as before, is out by up to half a cell)
+        limit = np.array([width - self.block_w, height - self.block_h])
+        reach = np.maximum(-whole, 0) + np.maximum(whole - limit, 0)  # [N, options, 2]
+        out_of = pick < 0
+        pick[out_of] = reach.sum(axis=-1).argmin(axis=1)[out_of]
         n = np.arange(len(start))
-        k = np.maximum(pick, 0)
-        out = np.stack([sub[n, k, 1] * SUBPIXEL + sub[n, k, 0], whole[n, k, 1], whole[n, k, 0]], axis=-1)
-        out[pick < 0] = np.stack([np.zeros_like(row), row, col], axis=-1)[pick < 0]
+        whole[out_of] = np.clip(whole[out_of], 0, limit)
+        out = np.stack([sub[n, pick, 1] * SUBPIXEL + sub[n, pick, 0], whole[n, pick, 1], whole[n, pick, 0]], axis=-1)
         return out
 
     def _slide(self, places: np.ndarray, width: int, height: int) -> np.ndarray:
