@@ -609,7 +609,7 @@ class Quilt:
         pick[rest] = np.where(inside, off, np.inf).argmin(axis=1)[rest]
         # none inside (a level under a lattice step larger than a block, in some phases):
         # the place in step that reaches least far out, moved in, so the block is out of
-        # step by that much only (a random place, as before, is out by up to half a cell)
+        # step by that much only (a random place, as before, is out by up to half a cycle)
         limit = np.array([width - self.block_w, height - self.block_h])
         reach = np.maximum(-whole, 0) + np.maximum(whole - limit, 0)  # [N, options, 2]
         out_of = pick < 0

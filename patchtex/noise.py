@@ -166,8 +166,12 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     that span only part of the pattern's lattice (a honeycomb's walls) are replaced by a
     basis of the whole lattice (`_finer_lattice`). An exemplar over `WAVE_SIDE` on its
     short side is read so far downscaled (its periods then count in those pixels), and
-    at full size only where that finds none. The waves are then placed on the full-size
-    exemplar, where it agrees best with itself a lattice step away (`refine_lattice`).
+    at full size only where that finds none. A 2D lattice read off the exemplar's own
+    autocorrelation (`correlation_lattice`: one repeated only two or three times across,
+    whose spectrum reads none, one wave or a harmonic) is taken instead where the
+    spectrum reads fewer than two waves, or a pair that agrees with itself `CORR_MARGIN`
+    worse. The waves are then placed on the full-size exemplar, where it agrees best with
+    itself a lattice step away (`refine_lattice`).
     """
     image = image.double()
     height, width = image.shape[-2:]
