@@ -319,18 +319,20 @@ def correlation_lattice(image: np.ndarray) -> list[tuple[float, float]]:
     ]
 
 
+def parabola_vertex(a: float, b: float, c: float) -> float:
+    """The offset (-0.5..0.5) from the middle sample of the peak of the parabola through
+    three equally spaced values `a`, `b`, `c`; 0 where they do not bend down."""
+    bend = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / bend, -0.5, 0.5)) if bend < 0 else 0.0
+
+
 def _parabola_peak(values: np.ndarray, row: int, col: int) -> np.ndarray:
     """(row, col) of the peak of `values` at (row, col), placed to a fraction of a pixel
-    by a parabola along each axis."""
-
-    def offset(a: float, b: float, c: float) -> float:
-        bend = a - 2 * b + c
-        return float(np.clip(0.5 * (a - c) / bend, -0.5, 0.5)) if bend < 0 else 0.0
-
+    by a parabola along each axis (`parabola_vertex`)."""
     return np.array(
         [
-            row + offset(values[row - 1, col], values[row, col], values[row + 1, col]),
-            col + offset(values[row, col - 1], values[row, col], values[row, col + 1]),
+            row + parabola_vertex(values[row - 1, col], values[row, col], values[row + 1, col]),
+            col + parabola_vertex(values[row, col - 1], values[row, col], values[row, col + 1]),
         ]
     )
 
@@ -596,8 +598,7 @@ def supercell(image: np.ndarray, wave: tuple[float, float]) -> tuple[float, floa
     if score < SUPERCELL_MIN or score - scores[1][0] < SUPERCELL_GAIN:
         return wave
     below, above = (_lag_correlation(profile, lag + e) for e in (-1, 1))
-    bend = below - 2 * score + above
-    long_period = lag + (float(np.clip(0.5 * (below - above) / bend, -0.5, 0.5)) if bend < 0 else 0.0)
+    long_period = lag + parabola_vertex(below, score, above)
     return wave[0] * period / long_period, wave[1] * period / long_period
 
 

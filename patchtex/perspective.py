@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .channels import colour_mean
-from .noise import bicubic_at, wave_read
+from .noise import bicubic_at, parabola_vertex, wave_read
 
 # a wave is read in windows of half the exemplar's short side (at least this), a
 # quarter of that apart: brick_gray's 256 x 512 in 3 x 7 windows of 128 px
@@ -85,9 +85,7 @@ def local_waves(image: torch.Tensor, waves: list[tuple[float, float]]) -> np.nda
 
 def _vertex(values: np.ndarray) -> float:
     """The offset (-0.5..0.5) of the peak of a parabola through three log powers."""
-    a, b, c = np.log(np.maximum(values, 1e-30))
-    denominator = a - 2 * b + c
-    return 0.0 if denominator >= 0 else float(np.clip(0.5 * (a - c) / denominator, -0.5, 0.5))
+    return parabola_vertex(*np.log(np.maximum(values, 1e-30)))
 
 
 def rectified_waves(field: np.ndarray, c: np.ndarray, centre: np.ndarray) -> np.ndarray:
