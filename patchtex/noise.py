@@ -176,19 +176,20 @@ def find_waves(image: torch.Tensor, max_waves: int = 2, threshold: float = 40.0)
     image = image.double()
     height, width = image.shape[-2:]
     small = wave_read(image)
+    sx, sy = small.shape[-1] / width, small.shape[-2] / height
     waves = []
     if small is not image:
-        sx, sy = small.shape[-1] / width, small.shape[-2] / height
         waves = [(kx * sx, ky * sy) for kx, ky in _spectral_waves(small, max_waves, threshold)]
     if not waves:  # at most WAVE_SIDE, or a period under 8 px downscaled (a fine weave in a large photo)
         waves = _spectral_waves(image, max_waves, threshold)
-    lattice = []
+    lattice, read = [], None
     if max_waves >= 2:  # a lattice repeated only two or three times across (`correlation_lattice`)
-        sx, sy = small.shape[-1] / width, small.shape[-2] / height
-        lattice = [(kx * sx, ky * sy) for kx, ky in correlation_lattice(small[0].numpy())]
+        read = _Autocorrelation(small[0].numpy())
+        lattice = [(kx * sx, ky * sy) for kx, ky in _correlation_lattice(read)]
     if not waves and not lattice:
         return []
-    auto = _Autocorrelation(image[0].numpy())
+    # the waves are placed on the full-size exemplar: the read's autocorrelation where it is that
+    auto = read if read is not None and small is image else _Autocorrelation(image[0].numpy())
     if not lattice:
         return _refine(auto, waves)[0]
     found, score = _refine(auto, lattice)
@@ -285,7 +286,11 @@ def correlation_lattice(image: np.ndarray) -> list[tuple[float, float]]:
     """Two wave vectors (cycles per pixel, x then y, in `find_waves`'s half plane) of the
     lattice `image` ([C, H, W]) repeats on, read off its autocorrelation; empty where it
     has none (see `CORR_MIN`)."""
-    auto = _Autocorrelation(np.asarray(image, dtype=np.float64))
+    return _correlation_lattice(_Autocorrelation(np.asarray(image, dtype=np.float64)))
+
+
+def _correlation_lattice(auto: _Autocorrelation) -> list[tuple[float, float]]:
+    """`correlation_lattice` of the image whose autocorrelation is `auto`."""
     height, width = auto.height, auto.width
     corr = np.fft.fftshift(auto.corr)  # [dy + H, dx + W]
     dy, dx = np.mgrid[-height:height, -width:width]
