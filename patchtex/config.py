@@ -91,8 +91,16 @@ class ModelConfig:
     layout_transforms: tuple[str, ...] = ()
     # per channel, what the quilt adds to every pixel so that its expected colour is the
     # level's (`layout.quilt_offset`); empty = nothing (every model file written before
-    # this field existed, whose pixels stay as they were)
+    # this field existed, whose pixels stay as they were). Measured on the quilts the
+    # model draws (renders, refine fills) since session 46; before, on those it trained on
     layout_offset: tuple[float, ...] = ()
+    # per channel, what the quilts a fit's finer scales train on add instead
+    # (`train.training_quilt_options`), where those quilts drift otherwise than the ones
+    # the model draws: they take no variance credit and lay no cells along a wave, and
+    # lego's aligned quilts drift 0.054 brighter than its square-celled ones
+    # (benchmarks/RESULTS, session 46). Empty = `layout_offset` (every model file written
+    # before this field existed, and every fit whose two kinds of quilt are the same)
+    layout_train_offset: tuple[float, ...] = ()
     # the quilt's cell side in coarsest pixels (`layout.CELL` for every model file written
     # before this field existed)
     layout_cell: int = 16
@@ -167,6 +175,10 @@ class ModelConfig:
             raise ValueError("layout_transforms would break a lattice quilt's lattice (waves)")
         if self.layout_offset and (not self.layout_size or len(self.layout_offset) != self.image_channels):
             raise ValueError("layout_offset needs a quilted coarsest scale and one value per image channel")
+        if self.layout_train_offset and (
+            not self.layout_offset or len(self.layout_train_offset) != self.image_channels
+        ):
+            raise ValueError("layout_train_offset needs a layout_offset and one value per image channel")
         if not 0.0 <= self.fine_noise <= 10.0:
             raise ValueError(f"fine_noise must be between 0 and 10, got {self.fine_noise}")
         if not 0.0 <= self.draw_noise <= 10.0:
@@ -234,6 +246,7 @@ class ModelConfig:
             layout_size=tuple(int(n) for n in raw.get("layout_size", ())),
             layout_transforms=tuple(str(name) for name in raw.get("layout_transforms", ())),
             layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
+            layout_train_offset=tuple(float(v) for v in raw.get("layout_train_offset", ())),
             layout_cell=int(raw.get("layout_cell", 16)),
             fine_noise=float(raw.get("fine_noise", 1.0)),
             draw_noise=float(raw.get("draw_noise", 1.0)),

@@ -686,24 +686,44 @@ def test_a_fit_records_its_quilts_offset_and_older_models_draw_as_before():
     config = model.config
     level = model.pyramid.generators[0].level
     cell = config.layout_cell  # 12: the blobs (128x128) are a small exemplar
-    offset = layout.quilt_offset(
-        level,
-        cell=cell,
-        coherent=config.layout_coherent,
-        feather=config.layout_feather,
-        edge_seams=config.layout_edge_seams,
+    plain = dict(
+        cell=cell, coherent=config.layout_coherent, feather=config.layout_feather, edge_seams=config.layout_edge_seams
     )
-    assert config.layout_offset == offset and any(config.layout_offset)
-    assert ModelConfig.from_json(config.to_json()).layout_offset == config.layout_offset
+    # the blobs' quilts by agreement alone are blander than their level, so the model
+    # draws with a variance credit its finer scales did not train with: two kinds of
+    # quilt, each with the offset measured on its own kind
+    credit = config.layout_variance_credit
+    assert credit > 0
+    trained = layout.quilt_offset(level, **plain)
+    drawn = layout.quilt_offset(level, **plain, variance_credit=credit)
+    assert config.layout_offset == drawn != trained and config.layout_train_offset == trained
+    assert any(drawn) and any(trained)
+    assert layout.quilt_options(config)["offset"] == drawn and training_quilt_options(config)["offset"] == trained
+
+    def drift(offset: tuple[float, ...]) -> float:  # the drawn quilts' colour from the level's
+        rect = (0, 0, 24 * cell, 24 * cell)
+        means = [
+            Quilt(level, seed, **{**layout.quilt_options(config), "offset": offset})(rect).mean() for seed in range(8)
+        ]
+        return abs(float(torch.stack(means).mean() - level.mean()))
+
+    assert drift(drawn) < 0.5 * drift(trained)
+    assert ModelConfig.from_json(config.to_json()) == config
     off = patchtex.fit(exemplar, dataclasses.replace(train, quilt_offset=False))
-    assert off.config.layout_offset == ()
-    # a model file written before the field existed reads as no offset
+    assert off.config.layout_offset == off.config.layout_train_offset == ()
+    # a model file written before the fields existed reads as no offset, and one written
+    # before the training quilts had their own trained on its one offset
     raw = json.loads(config.to_json())
+    del raw["layout_train_offset"]
+    older = ModelConfig.from_json(json.dumps(raw))
+    assert older.layout_train_offset == () and training_quilt_options(older)["offset"] == drawn
     del raw["layout_offset"]
     assert ModelConfig.from_json(json.dumps(raw)).layout_offset == ()
     assert TrainConfig.from_json(json.dumps({"seed": 0})).quilt_offset is False
     with pytest.raises(ValueError, match="layout_offset needs a quilted coarsest scale"):
         ModelConfig(layout_offset=(0.1, 0.1, 0.1))
+    with pytest.raises(ValueError, match="layout_train_offset needs a layout_offset"):
+        dataclasses.replace(config, layout_offset=())
 
 
 def _phased_model(k_fine, side: int = 48) -> tuple[ModelConfig, torch.Tensor]:
@@ -975,7 +995,7 @@ def test_a_fit_records_its_quilts_continuations_and_older_models_have_none(tmp_p
         feather=config.layout_feather,
         edge_seams=config.layout_edge_seams,
     )
-    assert config.layout_offset == offset
+    assert config.layout_train_offset == offset  # the quilts it trains on take no credit
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config.layout_coherent == 4
     assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
@@ -1048,13 +1068,16 @@ def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_d
     offset = layout.quilt_offset(
         level, cell=config.layout_cell, feather=config.layout_feather, edge_seams=config.layout_edge_seams
     )
-    assert config.layout_offset == offset  # measured on the quilts it trains on: no credit
+    assert config.layout_train_offset == offset  # the quilts it trains on take no credit
     again = patchtex.load(model.save(tmp_path / "m.patchtex.safetensors"))
     assert again.config == config
     assert torch.equal(again.synth((40, 40), seed=3), model.synth((40, 40), seed=3))
     # the credit is the model's where it draws: its finer scales trained as without it
     plain = patchtex.fit(exemplar, dataclasses.replace(train, quilt_variance_credit=0.0))
-    assert plain.config == dataclasses.replace(config, layout_variance_credit=0.0)
+    # one kind of quilt, one offset: the credited fit's training quilts' own
+    assert plain.config == dataclasses.replace(
+        config, layout_variance_credit=0.0, layout_offset=config.layout_train_offset, layout_train_offset=()
+    )
     weights = plain.pyramid.state_dict()
     assert all(torch.equal(v, weights[k]) for k, v in model.pyramid.state_dict().items())
     assert not torch.equal(plain.synth((96, 96), seed=3), model.synth((96, 96), seed=3))
@@ -1217,7 +1240,11 @@ def test_a_fit_records_whether_its_quilt_lays_cells_along_a_wave_and_trains_as_b
     assert again.config == config
     square = patchtex.fit(exemplar, dataclasses.replace(train, quilt_aligned=False))
     assert not square.config.layout_aligned
-    assert dataclasses.replace(square.config, layout_aligned=True) == config
+    # the same training quilts and their offset; the drawn quilts, aligned, get their own
+    assert config.layout_train_offset == square.config.layout_train_offset
+    assert training_quilt_options(config) == training_quilt_options(square.config)
+    assert config.layout_offset != square.config.layout_offset
+    assert dataclasses.replace(square.config, layout_aligned=True, layout_offset=config.layout_offset) == config
     for mine, theirs in zip(model.pyramid.state_dict().values(), square.pyramid.state_dict().values()):
         assert torch.equal(mine, theirs)
     assert not torch.equal(model.synth((96, 96), seed=1), square.synth((96, 96), seed=1))
