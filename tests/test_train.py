@@ -24,6 +24,7 @@ from patchtex.train import (
     consistency_loss,
     crop_power,
     fit_pyramid,
+    mean_drift,
     pick_draw_noise,
     random_crops,
     scale_critic,
@@ -147,6 +148,26 @@ def test_consistency_is_zero_for_a_real_image_and_its_downsampling():
         assert consistency_loss(shifted, coarse, crect).item() > 0.05
         up = upsample_into(coarse, crect, rin)[..., halo:-halo, halo:-halo]
         assert consistency_loss(up, coarse, crect).item() > 0.05
+
+
+def test_mean_drift_sees_the_colour_a_scale_adds_that_consistency_is_blind_to():
+    """Deep dark holes in a few pixels (sharpened knots' holes) pull the crop's mean down
+    while the absolute 2x2 gap stays least with the rest of the crop where it was (its
+    median): the consistency loss keeps the drift, the mean gap removes it. The truth
+    has neither, and a uniform shift is both's."""
+    gen = torch.Generator().manual_seed(1)
+    fine = torch.rand(2, 3, 32, 32, generator=gen) * 1.2 - 0.6
+    coarse, crect = downsample(fine), (0, 0, 16, 16)
+    assert mean_drift(fine, coarse, crect).item() < 1e-6
+    holes = fine.clone()
+    holes[..., ::4, ::4] -= 0.4  # one coarse pixel in four 0.1 darker: the crop 0.025 darker
+    assert abs(mean_drift(holes, coarse, crect).item() - 0.025) < 1e-4
+    lifted = holes + 0.025  # the crop's colour put back
+    assert mean_drift(lifted, coarse, crect).item() < 1e-5
+    assert consistency_loss(lifted, coarse, crect) > 1.4 * consistency_loss(holes, coarse, crect)
+    shifted = fine + 0.05
+    assert abs(mean_drift(shifted, coarse, crect).item() - 0.05) < 1e-5
+    assert abs(consistency_loss(shifted, coarse, crect).item() - 0.05) < 1e-5
 
 
 def _tensor_fit(pixels):
