@@ -758,12 +758,10 @@ def quilt_offsets(config: ModelConfig, level: torch.Tensor, plain: torch.Tensor 
     drawn quilts' own offset; benchmarks/RESULTS, session 46)."""
     level = level.cpu()
     train_offset = quilt_offset(level, plain_probe(config, level) if plain is None else plain)
-    bare = replace(config, layout_offset=(), layout_train_offset=())
-    drawn = {**quilt_options(bare), "offset": ()}
-    if drawn == {**training_quilt_options(bare), "offset": ()}:
+    bare = replace(config, layout_offset=(), layout_train_offset=())  # the options, offsets aside
+    if quilt_options(bare) == training_quilt_options(bare):
         return {"layout_offset": train_offset, "layout_train_offset": ()}
-    lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
-    draw_offset = quilt_offset(level, probe_quilt(level, lattice=lattice, **drawn))
+    draw_offset = quilt_offset(level, options_probe(config, level, quilt_options(bare)))
     # aligned cells that no wave lays draw the training quilts themselves
     return {"layout_offset": draw_offset, "layout_train_offset": () if draw_offset == train_offset else train_offset}
 
@@ -781,11 +779,17 @@ def colour_range(exemplar: torch.Tensor, valid: torch.Tensor | None = None) -> t
 
 def plain_probe(config: ModelConfig, level: torch.Tensor) -> torch.Tensor:
     """The `layout.probe_quilt` of a quilted model's coarsest `level` with white cells
-    chosen by agreement alone (`training_quilt_options`): what its quilt offset and its
-    variance credit are measured on."""
+    chosen by agreement alone (`training_quilt_options`): what its training quilts' offset
+    and its variance credit are measured on."""
+    return options_probe(config, level, training_quilt_options(config))
+
+
+def options_probe(config: ModelConfig, level: torch.Tensor, options: dict) -> torch.Tensor:
+    """The `layout.probe_quilt` of a quilted model's coarsest `level` drawn with `options`
+    (`Quilt`'s keyword arguments) on the model's own lattice."""
     # the waves as the pyramid's float32 buffer holds them, which its quilts' lattice comes from
     lattice = coarse_lattice(config, torch.tensor(config.waves, dtype=torch.float32))
-    return probe_quilt(level.cpu(), lattice=lattice, **training_quilt_options(config))
+    return probe_quilt(level.cpu(), lattice=lattice, **options)
 
 
 def variance_credit(
