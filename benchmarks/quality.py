@@ -20,7 +20,8 @@ Per texture: fit seconds and peak RSS (each fit runs in its own process), the me
 seeds of SWD(sample, held-out) / SWD(exemplar, held-out) and the same ratio for the
 spectral structure distance, the worst copy fraction, diversity across seeds, and the
 worst false-colour share (`quality.false_colour_share`; `calibrate.py` shows the held-out
-halves score <= 0.00002), the median structure ratio (`quality.structure_ratio`,
+halves score <= 0.00002), the median over seeds of how far the samples' mean colour is
+from the exemplar's (`colour_offset`, beside the held-out half's own), the median structure ratio (`quality.structure_ratio`,
 random-CNN features at 3-38 px) and the median deep structure ratio (VGG-16 features,
 `deep_structure.py`, when its weights are installed: the issue's object-scale measure),
 each beside what a 16 px block shuffle of the exemplar scores (issue 14: every texture
@@ -153,6 +154,15 @@ def draw_ratios(sample, ref, floor: dict[str, float]) -> dict[str, float]:
     }
 
 
+def colour_offset(image, exemplar) -> float:
+    """The largest channel's difference between `image`'s and `exemplar`'s mean colour
+    ([1,C,H,W] in [-1,1]), in [0, 1] units: a model's output should keep its exemplar's
+    colour. The held-out halves have their own (bark's is 0.09 brighter), which the
+    ratios above reward or punish; this is measured against the exemplar instead."""
+    gap = image.float().mean(dim=(0, 2, 3)) - exemplar.float().mean(dim=(0, 2, 3))
+    return float(gap.abs().max()) / 2
+
+
 def run_one(
     name: str,
     bench: Path,
@@ -205,6 +215,7 @@ def run_one(
     spec = [r["spectral"] for r in ratios]
     copy = [quality.copy_fraction(s, ex) for s in samples]
     false = [quality.false_colour_share(s, ex) for s in samples]
+    colour = [colour_offset(s, ex) for s in samples]
     from calibrate import block_shuffle
 
     shuffled = block_shuffle(ex)
@@ -229,6 +240,8 @@ def run_one(
         "spec_ratio": statistics.median(spec),
         "copy": max(copy),
         "false_colour": max(false),
+        "colour": statistics.median(colour),  # the samples' colour off the exemplar's (`colour_offset`)
+        "ref_colour": colour_offset(ref, ex),  # the held-out half's own
         "structure": statistics.median(structure),
         "structure_shuffle": shuffle,
         "deep": deep,
@@ -272,7 +285,7 @@ def main() -> None:
         "cobbles"
     ]
     rows = []
-    header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6} {'false':>7} {'struct':>6} {'shuffle':>7} {'deep':>5} {'shuffle':>7}"
+    header = f"{'texture':<12} {'fit s':>6} {'RSS MB':>7} {'scales':>6} {'waves':>5} {'SWD ratio':>9} {'spec ratio':>10} {'copy':>6} {'divers':>6} {'false':>7} {'struct':>6} {'shuffle':>7} {'deep':>5} {'shuffle':>7} {'colour':>6} {'ref':>5}"
     print(header, flush=True)
     for name in names:
         cmd = [
@@ -309,7 +322,8 @@ def main() -> None:
         print(
             f"{name:<12} {row['fit_s']:6.0f} {row['peak_rss_mb']:7.0f} {row['scales']:6d} {row['waves']:5d} "
             f"{row['swd_ratio']:9.2f} {row['spec_ratio']:10.2f} {row['copy']:6.3f} {row['diversity']:6.2f} {row['false_colour']:7.5f} "
-            f"{row['structure']:6.2f} {row['structure_shuffle']:7.2f} {row['deep']:5.2f} {row['deep_shuffle']:7.2f}",
+            f"{row['structure']:6.2f} {row['structure_shuffle']:7.2f} {row['deep']:5.2f} {row['deep_shuffle']:7.2f} "
+            f"{row['colour']:6.3f} {row['ref_colour']:5.3f}",
             flush=True,
         )
     if args.fit_only:
@@ -348,6 +362,8 @@ def main() -> None:
         ]
     for label, value, ok in checks:
         print(f"{label:<32} {value:8.3f}  {'met' if ok else 'MISSED'}")
+    colour = [r["colour"] for r in rows]
+    print(f"{'colour off exemplar median, max':<32} {statistics.median(colour):8.3f} {max(colour):6.3f}  (no bar)")
     (args.out / "results.json").write_text(json.dumps(rows, indent=2))
     _contact_sheet(args.out, names)
     print(f"\nsamples and contact sheets in {args.out}")

@@ -412,6 +412,12 @@ class TrainConfig:
     # 1.12 / 1.07 / 1.16 -> 1.17 / 1.18 / 1.19. Off until a weight helps without that
     # (0.2: benchmarks/RESULTS, session 46)
     drift_weight: float = 0.0
+    # as each finer scale's fit ends, the mean its residual adds (per channel, measured on
+    # renders of the exemplar's extent, `train.residual_mean`) is taken off its last conv's
+    # bias (`train.centre_residual`): its output keeps its input's colour, as the exemplar's
+    # own levels do (a 2x2 box average of one is the next coarser), and the next finer
+    # scale trains on it so. The weights' shapes and every other weight are left as trained
+    centre_residual: bool = True
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     # log power spectrum of generated crops vs the exemplar's. The spectrum is blind to
     # phase and most of its bins lie near Nyquist, so a scale can meet a strong spectral
@@ -667,6 +673,7 @@ class TrainConfig:
             "ema_half_life": 0.0,
             "sr_weight": 0.0,
             "drift_weight": 0.0,
+            "centre_residual": False,  # residuals' means left as trained
             "spectral_warmup": 0.0,
             "saturation_weight": 0.0,
             "spectral_weight": 0.0,  # fits before the spectral loss had none

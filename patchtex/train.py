@@ -662,6 +662,9 @@ def fit_pyramid(
         losses = fit.run(first, steps[scale], run, callback)
         fit.finish()
         gen.requires_grad_(False)
+        if train.centre_residual and scale > 0:
+            extent = tuple(min(side, CENTRE_SIDE) for side in levels[scale].shape[:-3:-1])
+            centre_residual(pyramid, scale, extent, centre_seeds(train.seed), device, bf16)
         scale_done = getattr(callback, "scale_done", None)
         if scale_done is not None:
             scale_done(scale, pyramid, levels[scale].cpu(), device, bf16)
@@ -671,6 +674,67 @@ def fit_pyramid(
         pick, _ = pick_draw_noise(pyramid, exemplar, generator, device, bf16)
         pyramid.config = replace(pyramid.config, draw_noise=pick)
     return FitResult(pyramid, run.seconds(), losses)
+
+
+CENTRE_KEY = 0xCE47  # keys the renders `centre_residual` measures on apart from every other draw
+CENTRE_RENDERS = 3
+CENTRE_SIDE = 384  # those renders' largest side, in the pixels of the scale measured
+CENTRE_ROUNDS = 2  # the gamut and range holds bend a shift a little: measured and taken off twice
+
+
+def centre_seeds(seed: int, count: int = CENTRE_RENDERS) -> list[int]:
+    """The render seeds a fit with seed `seed` measures its residuals' means on."""
+    return [int(v) for v in np.random.SeedSequence([CENTRE_KEY, seed]).generate_state(count, np.uint64) >> 2]
+
+
+def residual_mean(
+    pyramid: Pyramid, scale: int, size: tuple[int, int], seeds: list[int], device: torch.device, bf16: bool
+) -> torch.Tensor:
+    """Per channel, what finer `scale`'s generator adds to its upsampled input on average
+    (its output, held in gamut and in range as drawn, less that input), over renders of
+    `size` (width, height) of its own pixels at each of `seeds`: [C] float64 on the CPU."""
+    from .canvas import KeyedSource, infer
+
+    gen, (width, height) = pyramid.generators[scale], size
+    rin = grow((0, 0, width, height), gen.halo)
+    crect, halo = coarse_rect(rin), gen.halo
+    total = torch.zeros(pyramid.config.image_channels, dtype=torch.float64)
+    for seed in seeds:
+        source = KeyedSource(pyramid, seed, device)
+
+        def added(source: KeyedSource = source) -> torch.Tensor:
+            prev = upsample_into(pyramid.render(scale - 1, crect, source), crect, rin)
+            out = gen(prev, source(scale, rin))
+            return (out.float() - prev[..., halo:-halo, halo:-halo].float()).mean(dim=(0, 2, 3))
+
+        with torch.no_grad():
+            total += infer(added, device, bf16).double()
+    return total / len(seeds)
+
+
+def centre_residual(
+    pyramid: Pyramid,
+    scale: int,
+    size: tuple[int, int],
+    seeds: list[int],
+    device: torch.device,
+    bf16: bool,
+    rounds: int = CENTRE_ROUNDS,
+) -> torch.Tensor:
+    """Take the mean a fitted finer `scale` adds to its input (`residual_mean`) off its
+    last conv's bias, so its output keeps its input's colour, as an exemplar's levels do.
+    The consistency loss, an absolute difference, is least at the median of a crop's
+    2x2 gaps and blind to their mean: a scale whose errors lean one way (knots' holes
+    sharpened darker, few and deep) shifts the whole image's colour, and every finer
+    scale trains on that. Returns the shift taken off, per channel ([C] float64)."""
+    tail = pyramid.generators[scale].tail
+    shift = torch.zeros(pyramid.config.image_channels, dtype=torch.float64)
+    for _ in range(rounds):
+        mean = residual_mean(pyramid, scale, size, seeds, device, bf16)
+        with torch.no_grad():
+            tail.bias -= mean.to(tail.bias)
+        shift += mean
+    return shift
 
 
 # the multiples of `ModelConfig.fine_noise` a fit draws its exemplar's extent at, as it

@@ -1,6 +1,7 @@
 """Training does what it should: the critic's advantage shrinks, the seed decides."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -20,6 +21,8 @@ from patchtex.model import (
 )
 from patchtex.train import (
     _carried_critics,
+    centre_residual,
+    centre_seeds,
     config_for,
     consistency_loss,
     crop_power,
@@ -27,6 +30,7 @@ from patchtex.train import (
     mean_drift,
     pick_draw_noise,
     random_crops,
+    residual_mean,
     scale_critic,
     spectral_loss,
     spectrum_target,
@@ -168,6 +172,52 @@ def test_mean_drift_sees_the_colour_a_scale_adds_that_consistency_is_blind_to():
     shifted = fine + 0.05
     assert abs(mean_drift(shifted, coarse, crect).item() - 0.05) < 1e-5
     assert abs(consistency_loss(shifted, coarse, crect).item() - 0.05) < 1e-5
+
+
+def test_centring_takes_the_colour_a_finer_scale_adds_off_its_bias_and_nothing_else():
+    """A finer scale whose residual leans one way (here a tail drawn large, plus a bias)
+    adds a colour its input lacks; centred, it adds none on renders it was not measured
+    on, and only its last conv's bias moved."""
+    cpu = torch.device("cpu")
+    pyramid = Pyramid(TINY)
+    init_weights(pyramid, torch.Generator().manual_seed(0))
+    tail = pyramid.generators[1].tail
+    with torch.no_grad():
+        tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
+        tail.bias.copy_(torch.tensor([0.08, -0.05, 0.02]))
+    before = {k: v.clone() for k, v in pyramid.state_dict().items()}
+    held_out = [101, 102, 103]
+    drift = residual_mean(pyramid, 1, (48, 40), held_out, cpu, False)
+    assert drift.abs().max() > 0.04
+    shift = centre_residual(pyramid, 1, (48, 40), [1, 2, 3, 4], cpu, False)
+    after = residual_mean(pyramid, 1, (48, 40), held_out, cpu, False)
+    assert after.abs().max() < 0.25 * drift.abs().max()
+    assert torch.allclose(tail.bias.double(), before["generators.1.tail.bias"].double() - shift, atol=1e-6)
+    for key, value in pyramid.state_dict().items():
+        if key != "generators.1.tail.bias":
+            assert torch.equal(value, before[key]), key
+
+
+def test_a_fit_centres_its_finer_scales_and_older_records_did_not():
+    """By default a fit ends each finer scale centred; with it off the fit is the same
+    but for that bias. A training record from before the field ran without it."""
+    cpu = torch.device("cpu")
+    exemplar = stripes(48, seed=3)
+    on = fit_pyramid(exemplar, TINY_TRAIN, device=cpu, model_config=TINY).pyramid
+    off = fit_pyramid(
+        exemplar, dataclasses.replace(TINY_TRAIN, centre_residual=False), device=cpu, model_config=TINY
+    ).pyramid
+    extent = (exemplar.shape[-1], exemplar.shape[-2])
+    seeds = centre_seeds(7)
+    assert residual_mean(on, 1, extent, seeds, cpu, False).abs().max() < 2e-3
+    assert residual_mean(off, 1, extent, seeds, cpu, False).abs().max() > 3e-3
+    a, b = on.state_dict(), off.state_dict()
+    assert not torch.equal(a["generators.1.tail.bias"], b["generators.1.tail.bias"])
+    assert all(torch.equal(a[k], b[k]) for k in a if k != "generators.1.tail.bias")
+    record = json.loads(TrainConfig().to_json())
+    del record["centre_residual"]
+    assert TrainConfig.from_json(json.dumps(record)).centre_residual is False
+    assert TrainConfig().centre_residual is True
 
 
 def _tensor_fit(pixels):
