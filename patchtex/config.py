@@ -413,7 +413,8 @@ class TrainConfig:
     # (0.2: benchmarks/RESULTS, session 46)
     drift_weight: float = 0.0
     # as each finer scale's fit ends, the mean its residual adds (per channel, measured on
-    # renders of the exemplar's extent as the model draws them, `train.residual_mean`) is
+    # renders of the exemplar's extent, `train.residual_mean`, their quilts drawn as the
+    # finer scales train on them, `train.centring_view`) is
     # taken off its last conv's bias (`train.centre_residual`): its output keeps its
     # input's colour, as the exemplar's own levels do (a 2x2 box average of one is the
     # next coarser), and the next finer scale trains on it so. Every other weight is left
@@ -422,7 +423,9 @@ class TrainConfig:
     # they were up to 0.019 off (knots 0.018 darker, hammered 0.011, tomatoes 0.010, lego's
     # blue 0.012 low); their structure is unchanged (the patch SWD ratio with mean colours
     # matched moved by 0.04 at most). The plain ratio against held-out halves that have
-    # their own colour moves with it both ways (benchmarks/RESULTS, session 47)
+    # their own colour moves with it both ways (benchmarks/RESULTS, session 47). Measured
+    # on the quilts the model draws instead (session 47), the seed-0 bench's figures were
+    # the same to 0.02, but a fit's weights then depended on draw-only options (session 48)
     centre_residual: bool = True
     swd_weight: float = 1.0  # patch sliced-Wasserstein loss against the exemplar
     # log power spectrum of generated crops vs the exemplar's. The spectrum is blind to

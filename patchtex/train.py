@@ -687,29 +687,72 @@ def centre_seeds(seed: int, count: int = CENTRE_RENDERS) -> list[int]:
     return [int(v) for v in np.random.SeedSequence([CENTRE_KEY, seed]).generate_state(count, np.uint64) >> 2]
 
 
-def residual_mean(
+def centring_view(pyramid: Pyramid) -> Pyramid:
+    """A shallow copy of `pyramid` (its networks shared) whose quilts are drawn as its
+    finer scales train on them (`training_quilt_options`: by agreement alone, on square
+    cells, at the training quilts' offset), what `residual_mean` renders: a fit's
+    weights then depend on what it trained on, not on the options it draws with."""
+    config = pyramid.config
+    if not config.layout_size:
+        return pyramid
+    view = copy.copy(pyramid)
+    view.config = replace(
+        config,
+        layout_variance_credit=0.0,
+        layout_aligned=False,
+        layout_offset=config.layout_train_offset or config.layout_offset,
+        layout_train_offset=(),
+    )
+    return view
+
+
+def residual_inputs(
     pyramid: Pyramid, scale: int, size: tuple[int, int], seeds: list[int], device: torch.device, bf16: bool
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per seed of `seeds`, what finer `scale`'s generator is fed on a render of `size`
+    (width, height) of its own pixels (`centring_view`'s quilts): (its upsampled coarser
+    image, its conditioning), on `device`."""
+    from .canvas import KeyedSource, infer
+
+    view, (width, height) = centring_view(pyramid), size
+    rin = grow((0, 0, width, height), pyramid.generators[scale].halo)
+    crect, inputs = coarse_rect(rin), []
+    for seed in seeds:
+        source = KeyedSource(view, seed, device)
+        with torch.no_grad():
+            coarse = infer(lambda source=source: view.render(scale - 1, crect, source), device, bf16)
+        inputs.append((upsample_into(coarse.to(device), crect, rin), source(scale, rin)))
+    return inputs
+
+
+def residual_mean(
+    pyramid: Pyramid,
+    scale: int,
+    size: tuple[int, int],
+    seeds: list[int],
+    device: torch.device,
+    bf16: bool,
+    inputs: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Per channel, what finer `scale`'s generator adds to its upsampled input on average
     (its output, held in gamut and in range as drawn, less that input), over renders of
-    `size` (width, height) of its own pixels at each of `seeds`: [C] float64 on the CPU."""
-    from .canvas import KeyedSource, infer
+    `size` (width, height) of its own pixels at each of `seeds` (`residual_inputs`; or
+    `inputs`, those already drawn): [C] float64 on the CPU."""
+    from .canvas import infer
 
-    gen, (width, height) = pyramid.generators[scale], size
-    rin = grow((0, 0, width, height), gen.halo)
-    crect, halo = coarse_rect(rin), gen.halo
-    total = torch.zeros(pyramid.config.image_channels, dtype=torch.float64)
-    for seed in seeds:
-        source = KeyedSource(pyramid, seed, device)
+    gen = pyramid.generators[scale]
+    if inputs is None:
+        inputs = residual_inputs(pyramid, scale, size, seeds, device, bf16)
+    halo, total = gen.halo, torch.zeros(pyramid.config.image_channels, dtype=torch.float64)
+    for prev, cond in inputs:
 
-        def added(source: KeyedSource = source) -> torch.Tensor:
-            prev = upsample_into(pyramid.render(scale - 1, crect, source), crect, rin)
-            out = gen(prev, source(scale, rin))
+        def added(prev: torch.Tensor = prev, cond: torch.Tensor = cond) -> torch.Tensor:
+            out = gen(prev, cond)
             return (out.float() - prev[..., halo:-halo, halo:-halo].float()).mean(dim=(0, 2, 3))
 
         with torch.no_grad():
             total += infer(added, device, bf16).double()
-    return total / len(seeds)
+    return total / len(inputs)
 
 
 def centre_residual(
@@ -726,11 +769,14 @@ def centre_residual(
     The consistency loss, an absolute difference, is least at the median of a crop's
     2x2 gaps and blind to their mean: a scale whose errors lean one way (knots' holes
     sharpened darker, few and deep) shifts the whole image's colour, and every finer
-    scale trains on that. Returns the shift taken off, per channel ([C] float64)."""
+    scale trains on that. The coarser scales are fixed by then: their renders are drawn
+    once and each round runs only this scale's generator. Returns the shift taken off,
+    per channel ([C] float64)."""
     tail = pyramid.generators[scale].tail
+    inputs = residual_inputs(pyramid, scale, size, seeds, device, bf16)
     shift = torch.zeros(pyramid.config.image_channels, dtype=torch.float64)
     for _ in range(rounds):
-        mean = residual_mean(pyramid, scale, size, seeds, device, bf16)
+        mean = residual_mean(pyramid, scale, size, seeds, device, bf16, inputs)
         with torch.no_grad():
             tail.bias -= mean.to(tail.bias)
         shift += mean

@@ -1061,11 +1061,7 @@ def test_only_a_quilt_blander_than_its_level_takes_the_credit():
 
 def test_a_fit_records_its_quilts_feather_and_variance_credit_and_older_models_draw_as_before(tmp_path):
     exemplar = _blobs()  # a quilt of its level by agreement alone is blander than the level
-    # (each finer scale's centring is measured on the quilts the model draws, credit and
-    # all, so it is left off here: what is compared is what the finer scales learn)
-    train = TrainConfig(
-        steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0, centre_residual=False
-    )
+    train = TrainConfig(steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
     model = patchtex.fit(exemplar, train)
     config = model.config
     level = model.pyramid.generators[0].level
@@ -1235,16 +1231,7 @@ def test_a_fit_records_whether_its_quilt_lays_cells_along_a_wave_and_trains_as_b
     """`quilt_aligned` changes where a model draws, not what it learns: its finer scales
     train on square cells (`training_quilt_options`), so the weights are the same."""
     exemplar = 0.7 * _lattice_image([(0.0, 1 / 48), (1 / 8, 0.0)], 192) + 0.2 * _blobs(192)
-    # (centring is measured on the quilts the model draws: left off, as above)
-    train = TrainConfig(
-        coarse_steps=1,
-        fine_steps=2,
-        batch_size=2,
-        crop_size=16,
-        coarse_side=32,
-        layout_element_px=0,
-        centre_residual=False,
-    )
+    train = TrainConfig(coarse_steps=1, fine_steps=2, batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0)
     model = patchtex.fit(exemplar, train)
     config = model.config
     assert config.waves and config.layout_aligned and layout.quilt_options(config)["aligned"]
