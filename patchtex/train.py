@@ -689,20 +689,12 @@ def centre_seeds(seed: int, count: int = CENTRE_RENDERS) -> list[int]:
 
 def centring_view(pyramid: Pyramid) -> Pyramid:
     """A shallow copy of `pyramid` (its networks shared) whose quilts are drawn as its
-    finer scales train on them (`training_quilt_options`: by agreement alone, on square
-    cells, at the training quilts' offset), what `residual_mean` renders: a fit's
-    weights then depend on what it trained on, not on the options it draws with."""
-    config = pyramid.config
-    if not config.layout_size:
+    finer scales train on them (`training_quilt_config`), what `residual_mean` renders:
+    a fit's weights then depend on what it trained on, not on the options it draws with."""
+    if not pyramid.config.layout_size:
         return pyramid
     view = copy.copy(pyramid)
-    view.config = replace(
-        config,
-        layout_variance_credit=0.0,
-        layout_aligned=False,
-        layout_offset=config.layout_train_offset or config.layout_offset,
-        layout_train_offset=(),
-    )
+    view.config = training_quilt_config(pyramid.config)
     return view
 
 
@@ -851,8 +843,20 @@ def training_quilt_options(config: ModelConfig) -> dict:
     anywhere, lego's finer scales drew aligned quilts at VGG ratio 1.21 / 1.37 / 1.35
     (seeds 0-2), where fits that also trained on aligned ones drew 1.32 / 1.50 / 1.46
     (benchmarks/RESULTS, session 41)."""
-    options = quilt_options(replace(config, layout_variance_credit=0.0, layout_aligned=False))
-    return {**options, "offset": config.layout_train_offset or config.layout_offset}
+    return quilt_options(training_quilt_config(config))
+
+
+def training_quilt_config(config: ModelConfig) -> ModelConfig:
+    """`config` with its quilts drawn as its finer scales train on them (its
+    `training_quilt_options`): no variance credit, square cells, and the training
+    quilts' offset as its one offset."""
+    return replace(
+        config,
+        layout_variance_credit=0.0,
+        layout_aligned=False,
+        layout_offset=config.layout_train_offset or config.layout_offset,
+        layout_train_offset=(),
+    )
 
 
 def quilt_offsets(config: ModelConfig, level: torch.Tensor, plain: torch.Tensor | None = None) -> dict:
