@@ -929,7 +929,14 @@ def _fit_estimate(width: int, height: int, steps: int | None, period: float | No
     quilted = None
     if train.coarse_layout == "quilt":
         plan = quilt_plan(
-            height, width, train.coarse_side, train.layout_side, period, train.layout_element_px, train.layout_finer
+            height,
+            width,
+            train.coarse_side,
+            train.layout_side,
+            period,
+            train.layout_element_px,
+            train.layout_finer,
+            most=train.quilt_finer_scales,
         )
         quilted = None if plan is None else plan[0]
     coarse, *fine = train.scale_steps(n if quilted is None else quilted, width * height)

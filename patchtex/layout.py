@@ -240,14 +240,20 @@ def quilt_plan(
     finer: int = 0,
     cell: int = CELL,
     lattice_period: float | None = None,
+    most: int = 0,
 ) -> tuple[int, int] | None:
     """(scales, cell side) of a pyramid whose coarsest scale is a quilt (`quilt_scales`),
     drawn up to `finer` scales finer than that with cells as many times 2x wider, so that
     a block covers the same part of the exemplar with more of its own pixels (never finer
     than `quilt_scales` allows with a `layout_side` that many times larger: one finer
     scale always remains, and the exemplar's structure may hold it coarser already).
-    None where no level holds a block."""
+    With `most` > 0, at least as many scales finer as would leave at most `most` finer
+    scales above the quilt (within the same bounds: where the exemplar's structure already
+    put the level finer than `layout_side` would, fewer or none). None where no level
+    holds a block."""
     n = quilt_scales(height, width, coarse_side, layout_side, period, element_px, lattice_period)
+    if n is not None and most > 0:
+        finer = max(finer, n - 1 - most)
     if n is None or finer <= 0:
         return None if n is None else (n, cell)
     m = quilt_scales(

@@ -471,6 +471,7 @@ def config_for(
     cell: int = CELL,
     finer: int = 0,
     course_finer: int = 0,
+    most: int = 0,
 ) -> ModelConfig:
     """The default architecture for `exemplar`; with a damage mask (`valid`), coarse
     scales are dropped until the coarsest level still holds an undamaged
@@ -483,16 +484,17 @@ def config_for(
     (`ModelConfig.phased_layout`), else none: they carry the lattice on from the layout
     they are given. The quilt's cells are `cell` coarsest pixels (`ModelConfig.layout_cell`),
     or up to `finer` scales finer with cells as many times 2x wider (`layout.quilt_plan`);
-    up to `course_finer` where a wave there lays its cells (`layout.lays_cells`)."""
+    up to `course_finer` where a wave there lays its cells (`layout.lays_cells`), and as
+    many as leave at most `most` finer scales above the quilt (0: no such limit)."""
     height, width = exemplar.shape[-2:]
     short = min(height, width)
     if coarse_layout == "quilt" and valid is None:
         period = structure_period(exemplar) if element_px > 0 else None
         shortest = min(1.0 / float(np.hypot(*wave)) for wave in waves) if waves else None
-        plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell, shortest)
+        plan = quilt_plan(height, width, coarse_side, layout_side, period, element_px, finer, cell, shortest, most)
         if plan is not None and waves and course_finer > finer:
             along = quilt_plan(
-                height, width, coarse_side, layout_side, period, element_px, course_finer, cell, shortest
+                height, width, coarse_side, layout_side, period, element_px, course_finer, cell, shortest, most
             )
             factor = 2 ** (along[0] - 1)
             if lays_cells(np.array(waves) * factor, height // factor, width // factor, along[1]):
@@ -573,6 +575,7 @@ def fit_pyramid(
             cell=train.small_layout_cell if train.is_small(pixels) else CELL,
             finer=train.layout_finer,
             course_finer=train.layout_course_finer if train.quilt_aligned else 0,
+            most=train.quilt_finer_scales,
         )
     if resume is None and train.fine_noise != model_config.fine_noise:
         model_config = replace(model_config, fine_noise=train.fine_noise)

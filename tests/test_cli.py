@@ -131,11 +131,15 @@ def test_refine_without_model_says_it_fits_first(runner, exemplar_png, tmp_path)
 
 def test_fit_estimate_counts_the_scales_of_the_downscaled_exemplar():
     from patchtex.cli import _fit_estimate
-    from patchtex.config import num_scales_for
 
-    # a 4000x3000 photo is fitted at 1024x768: scales follow the 768 px short side
-    assert _fit_estimate(4000, 3000, None).startswith(f"{num_scales_for(768, 40)} scales")
-    assert _fit_estimate(256, 256, None).startswith(f"{num_scales_for(256, 40)} scales")
+    # a 4000x3000 photo is fitted at 1024x768 (at full size its structure would ask 5 scales)
+    assert _fit_estimate(4000, 3000, None, period=192.0) == _fit_estimate(1024, 768, None, period=192.0)
+    assert _fit_estimate(1024, 768, None, period=192.0).startswith("3 scales")
+    # a quilt leaves at most two GAN scales (`quilt_finer_scales`; 5 by `layout_side`
+    # alone), unless the structure already holds the level finer than `layout_side` would
+    assert _fit_estimate(1024, 768, None).startswith("3 scales")
+    assert _fit_estimate(1024, 768, None, period=96.0).startswith("4 scales")
+    assert _fit_estimate(256, 256, None).startswith("3 scales")
 
 
 def test_synth_window_matches_whole(runner, model_file, tmp_path):

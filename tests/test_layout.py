@@ -325,6 +325,21 @@ def test_a_finer_quilt_keeps_its_blocks_footprint_and_a_finer_scale():
         TrainConfig(layout_finer=-1)
 
 
+def test_a_cap_on_the_finer_scales_draws_the_quilt_finer_only_where_it_binds():
+    exemplar = _blobs(256)  # quilted at 1/8 by layout_side 32: three finer scales
+    plain = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32)
+    assert (plain.layout_size, plain.layout_cell, plain.num_scales) == ((32, 32), CELL, 4)
+    capped = config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, most=2)
+    # one scale finer with cells twice as wide (a block covers the same 128 px), two GAN scales
+    assert (capped.layout_size, capped.layout_cell, capped.num_scales) == ((64, 64), 2 * CELL, 3)
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, most=1).num_scales == 2
+    # a cap the pyramid is under already changes nothing, nor one that layout_finer passed
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, most=3) == plain
+    assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=32, finer=2, most=2).num_scales == 2
+    with pytest.raises(ValueError, match="quilt_finer_scales"):
+        TrainConfig(quilt_finer_scales=-1)
+
+
 def test_layout_side_sizes_the_quilted_level_and_a_finer_scale_always_remains():
     exemplar = _blobs()
     assert config_for(exemplar, 32, (), coarse_layout="quilt", layout_side=64).layout_size == (64, 64)
