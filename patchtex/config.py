@@ -354,10 +354,10 @@ class TrainConfig:
     # leaves and parquet (4 -> 3 scales); cobbles, tomatoes (3 scales) keep theirs, where
     # one GAN scale over a 1/2 quilt left its cuts straight and plain (session 27). Seeds
     # 0 / 1 / 2 (benchmarks/RESULTS, session 49): leaves VGG ratio 1.73 / 1.75 / 1.72 ->
-    # 1.70 / 1.72 / 1.77, patch SWD 1.24 / 1.22 / 1.25 -> 0.88 / 0.87 / 0.88, fit 173 /
-    # 168 / 163 s -> 117 / 123 / 128; parquet herringbone planks where it wove a basket,
-    # VGG 1.12 / 1.12 / 1.10 -> 1.25 / 1.30 / 1.30 (its grain flecked), SWD 0.95 / 0.94 /
-    # 0.92 -> 0.89 / 0.90 / 0.91, fit 189 / 184 / 163 s -> 117 / 120 / 119; a photo of
+    # 1.70 / 1.72 / 1.77, patch SWD 1.24 / 1.22 / 1.25 -> 0.88 / 0.87 / 0.88; parquet
+    # herringbone planks where it wove a basket, VGG 1.12 / 1.12 / 1.10 -> 1.25 / 1.30 /
+    # 1.30 (its grain flecked), SWD 0.95 / 0.94 / 0.92 -> 0.89 / 0.90 / 0.91; seed-0 fits
+    # on one host, back to back: leaves 203 -> 125 s, parquet 153 -> 117 s; a photo of
     # tissue (not on the bench) VGG 1.43 -> 1.29, SWD 0.93 -> 0.73, fit 176 -> 135 s
     quilt_finer_scales: int = 2
     # quilt blocks also flipped or turned where the exemplar has that symmetry

@@ -252,10 +252,12 @@ def quilt_plan(
     put the level finer than `layout_side` would, fewer or none). None where no level
     holds a block."""
     n = quilt_scales(height, width, coarse_side, layout_side, period, element_px, lattice_period)
-    if n is not None and most > 0:
+    if n is None:
+        return None
+    if most > 0:
         finer = max(finer, n - 1 - most)
-    if n is None or finer <= 0:
-        return None if n is None else (n, cell)
+    if finer <= 0:
+        return n, cell
     m = quilt_scales(
         height, width, coarse_side, (layout_side or coarse_side) << finer, period, element_px, lattice_period
     )
