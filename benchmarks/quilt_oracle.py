@@ -1,24 +1,37 @@
-"""How much of a quilted model's miss is its quilt's: the finer scales fed the exemplar's
-own coarsest level (what a perfect quilt would hand them) against the quilt they are fed.
+"""How much of a quilted model's miss is its quilt's, and how much its finer scales'.
 
-For each model (fitted by `quality.py`), renders the exemplar's extent at full size twice
-with each seed's noise: once from the quilt, once with the real coarsest level injected
-in its place (reflected past its border), and prints the patch SWD ratio of each against
-the held-out half (floor: the exemplar against the held-out half, as `quality.py`).
+For each model (fitted by `quality.py`), renders at full size with each seed's noise:
 
-    python benchmarks/quilt_oracle.py bench-out/quality/bricks.patchtex.safetensors [...]
+- `quilt`: from the quilt, as `synth` does, scored against the held-out half (the ratio
+  `quality.py` reports);
+- `own level`: with the exemplar's own coarsest level injected in the quilt's place
+  (reflected past its border), scored against the held-out half: a perfect quilt, but one
+  whose layout the finer scales trained on (their real coarse pairs are cut from it);
+- `held-out level`: with the held-out half's coarsest level injected, scored against the
+  exemplar (floor: the held-out half against the exemplar). The finer scales never saw
+  that level, so this is what they make of a real layout that is new to them: 1.0 is
+  the held-out half itself; what it scores above 1 is lost in the finer scales whatever
+  the quilt does.
+
+Each as patch SWD ratio and, where its weights are installed (`deep_structure.py`), the
+VGG ratio, each the mean over the seeds.
+
+    python benchmarks/quilt_oracle.py bench-out/quality/*.patchtex.safetensors
         [--bench ../shared/bench] [--seeds 1 2]
 
-Session 27, bricks (seed-0 model): 1.12 / 1.13 from its real level, 1.61 / 2.02 from
-its quilt (seeds 1 / 2). Session 28 found most of that gap is where the quilt puts the
-lattice in the frame, not how it draws it: the real level holds the exemplar's own phase,
-and the same model's quilt at that phase scores 1.11 (RESULTS, session 28;
-`calibrate.py --offsets`: the exemplar itself half a course lower scores 1.82).
+Session 27, bricks (seed-0 model): patch SWD 1.12 / 1.13 from its own level, 1.61 / 2.02
+from its quilt (seeds 1 / 2). Session 28 found most of that gap is where the quilt puts
+the lattice in the frame, not how it draws it: the real level holds the exemplar's own
+phase, and the same model's quilt at that phase scores 1.11 (RESULTS, session 28;
+`calibrate.py --offsets`: the exemplar itself half a course lower scores 1.82). Session
+50: from the held-out level the finer scales score VGG 1.16-1.51 (leaves the most).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 from pathlib import Path
 
 import torch
@@ -27,9 +40,12 @@ import torch.nn.functional as F
 import patchtex
 from patchtex.canvas import KeyedSource
 from patchtex.images import load_image
+from patchtex.model import halvings
 from patchtex.quality import patch_swd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import DEFAULT_BENCH, _has_deep, bench_files  # noqa: E402  (benchmarks/quality.py)
 
 
 def reflected(level: torch.Tensor, margin: int):
@@ -43,38 +59,62 @@ def reflected(level: torch.Tensor, margin: int):
     return crop
 
 
+def scores(image: torch.Tensor, target: torch.Tensor, floor_image: torch.Tensor, deep: bool) -> tuple[float, float]:
+    """(patch SWD ratio, VGG ratio or nan) of `image` against `target`, each divided by
+    what `floor_image` scores against the same target."""
+    swd = patch_swd(image, target) / patch_swd(floor_image, target)
+    if not deep:
+        return swd, float("nan")
+    from deep_structure import deep_ratio
+
+    return swd, deep_ratio(image, target, floor_image)
+
+
+def oracle_rows(path: Path, bench: Path, seeds: list[int], deep: bool) -> dict[str, tuple[float, float]] | None:
+    """{'quilt' | 'own level' | 'held-out level': (patch SWD ratio, VGG ratio)}, means over
+    `seeds`; None for a model that is not quilted or whose exemplar is not found."""
+    model = patchtex.load(path)
+    pyramid = model.pyramid
+    files = bench_files(path.name.split(".")[0], bench, (path.parent,))
+    if not pyramid.config.layout_size or files is None:
+        return None
+    exemplar, held_out = (load_image(f).pixels for f in files)
+    top = pyramid.config.num_scales - 1
+    own = pyramid.generators[0].level.float()
+    unseen = halvings(held_out, top)[0]
+    # the held-out half is the exemplar's size on the bench, so one rect serves all three
+    rect = (0, 0, held_out.shape[-1], held_out.shape[-2])
+    rows: dict[str, list[tuple[float, float]]] = {"quilt": [], "own level": [], "held-out level": []}
+    for seed in seeds:
+        source = KeyedSource(pyramid, seed, torch.device("cpu"))
+        with torch.no_grad():
+            quilt = pyramid.render(top, rect, source).clamp(-1, 1)
+            from_own = pyramid.render(top, rect, source, inject=(0, reflected(own, min(own.shape[-2:]) - 1)))
+            from_unseen = pyramid.render(top, rect, source, inject=(0, reflected(unseen, min(unseen.shape[-2:]) - 1)))
+        rows["quilt"].append(scores(quilt, held_out, exemplar, deep))
+        rows["own level"].append(scores(from_own.clamp(-1, 1), held_out, exemplar, deep))
+        rows["held-out level"].append(scores(from_unseen.clamp(-1, 1), exemplar, held_out, deep))
+    return {k: (statistics.mean(s for s, _ in v), statistics.mean(d for _, d in v)) for k, v in rows.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path)
-    parser.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench")
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(f"{'model':<16} {'seed':>4} {'from real level':>15} {'from quilt':>10}")
+    deep = _has_deep()
+    columns = ("quilt", "own level", "held-out level")
+    print(f"{'model':<14} {'quilted':>7} " + " ".join(f"{c + ' SWD / VGG':>26}" for c in columns))
     for path in args.models:
-        model = patchtex.load(path)
-        pyramid = model.pyramid
-        if not pyramid.config.layout_size:
-            print(f"{path.name}: not a quilted model")
+        rows = oracle_rows(path, args.bench, args.seeds, deep)
+        if rows is None:
+            print(f"{path.name}: not a quilted model, or its exemplar is not found")
             continue
-        name = path.name.split(".")[0]
-        exemplar = load_image(args.bench / f"{name}.png").pixels
-        held_out = load_image(args.bench / f"{name}.ref.png").pixels
-        floor = patch_swd(exemplar, held_out)
-        level = pyramid.generators[0].level.float()
-        factor = pyramid.config.factor(0)
-        rect = (0, 0, exemplar.shape[-1], exemplar.shape[-2])
-        top = pyramid.config.num_scales - 1
-        real = reflected(level, min(level.shape[-2:]) - 1)
-        for seed in args.seeds:
-            source = KeyedSource(pyramid, seed, torch.device("cpu"))
-            with torch.no_grad():
-                ours = pyramid.render(top, rect, source).clamp(-1, 1)
-                oracle = pyramid.render(top, rect, source, inject=(0, real)).clamp(-1, 1)
-            print(
-                f"{name:<16} {seed:>4} {patch_swd(oracle, held_out) / floor:>15.2f} "
-                f"{patch_swd(ours, held_out) / floor:>10.2f}   (quilted at 1/{factor})"
-            )
+        factor = patchtex.load(path).pyramid.config.factor(0)
+        cells = " ".join(f"{rows[c][0]:>15.2f} / {rows[c][1]:>4.2f}" for c in columns)
+        print(f"{path.name.split('.')[0]:<14} {'1/' + str(factor):>7} {cells}", flush=True)
 
 
 if __name__ == "__main__":
