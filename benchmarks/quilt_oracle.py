@@ -41,9 +41,8 @@ import patchtex
 from patchtex.canvas import KeyedSource
 from patchtex.images import load_image
 from patchtex.model import halvings
-from patchtex.quality import patch_swd
+from patchtex.quality import level_ratio, patch_swd
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DEFAULT_BENCH, _has_deep, bench_files  # noqa: E402  (benchmarks/quality.py)
 
@@ -59,41 +58,52 @@ def reflected(level: torch.Tensor, margin: int):
     return crop
 
 
-def scores(image: torch.Tensor, target: torch.Tensor, floor_image: torch.Tensor, deep: bool) -> tuple[float, float]:
-    """(patch SWD ratio, VGG ratio or nan) of `image` against `target`, each divided by
-    what `floor_image` scores against the same target."""
-    swd = patch_swd(image, target) / patch_swd(floor_image, target)
-    if not deep:
-        return swd, float("nan")
-    from deep_structure import deep_ratio
+class Against:
+    """Scores against one `target`, each as a ratio to what `floor_image` scores against
+    it (the floors worked out once, not per render)."""
 
-    return swd, deep_ratio(image, target, floor_image)
+    def __init__(self, target: torch.Tensor, floor_image: torch.Tensor, deep: bool):
+        self.target, self.deep = target, deep
+        self.swd_floor = patch_swd(floor_image, target)
+        self.deep_floor = self._deep(floor_image) if deep else []
+
+    def _deep(self, image: torch.Tensor) -> list[float]:
+        from deep_structure import deep_distances
+
+        return deep_distances(image, self.target)
+
+    def __call__(self, image: torch.Tensor) -> tuple[float, float]:
+        """(patch SWD ratio, VGG ratio or nan) of `image`."""
+        swd = patch_swd(image, self.target) / self.swd_floor
+        return swd, level_ratio(self._deep(image), self.deep_floor) if self.deep else float("nan")
 
 
-def oracle_rows(path: Path, bench: Path, seeds: list[int], deep: bool) -> dict[str, tuple[float, float]] | None:
-    """{'quilt' | 'own level' | 'held-out level': (patch SWD ratio, VGG ratio)}, means over
-    `seeds`; None for a model that is not quilted or whose exemplar is not found."""
-    model = patchtex.load(path)
+def oracle_rows(
+    model: patchtex.Model, files: tuple[Path, Path], seeds: list[int], deep: bool
+) -> dict[str, tuple[float, float]]:
+    """{'quilt' | 'own level' | 'held-out level': (patch SWD ratio, VGG ratio)} of a
+    quilted `model`, means over `seeds`; `files` are its exemplar and held-out half."""
     pyramid = model.pyramid
-    files = bench_files(path.name.split(".")[0], bench, (path.parent,))
-    if not pyramid.config.layout_size or files is None:
-        return None
     exemplar, held_out = (load_image(f).pixels for f in files)
     top = pyramid.config.num_scales - 1
     own = pyramid.generators[0].level.float()
     unseen = halvings(held_out, top)[0]
+    layouts = {  # what each row injects in the quilt's place (None: the quilt itself)
+        "quilt": None,
+        "own level": (0, reflected(own, min(own.shape[-2:]) - 1)),
+        "held-out level": (0, reflected(unseen, min(unseen.shape[-2:]) - 1)),
+    }
+    to_held_out = Against(held_out, exemplar, deep)
+    judges = {"quilt": to_held_out, "own level": to_held_out, "held-out level": Against(exemplar, held_out, deep)}
     # the held-out half is the exemplar's size on the bench, so one rect serves all three
     rect = (0, 0, held_out.shape[-1], held_out.shape[-2])
-    rows: dict[str, list[tuple[float, float]]] = {"quilt": [], "own level": [], "held-out level": []}
+    rows: dict[str, list[tuple[float, float]]] = {name: [] for name in layouts}
     for seed in seeds:
         source = KeyedSource(pyramid, seed, torch.device("cpu"))
-        with torch.no_grad():
-            quilt = pyramid.render(top, rect, source).clamp(-1, 1)
-            from_own = pyramid.render(top, rect, source, inject=(0, reflected(own, min(own.shape[-2:]) - 1)))
-            from_unseen = pyramid.render(top, rect, source, inject=(0, reflected(unseen, min(unseen.shape[-2:]) - 1)))
-        rows["quilt"].append(scores(quilt, held_out, exemplar, deep))
-        rows["own level"].append(scores(from_own.clamp(-1, 1), held_out, exemplar, deep))
-        rows["held-out level"].append(scores(from_unseen.clamp(-1, 1), exemplar, held_out, deep))
+        for name, inject in layouts.items():
+            with torch.no_grad():
+                image = pyramid.render(top, rect, source, inject=inject).clamp(-1, 1)
+            rows[name].append(judges[name](image))
     return {k: (statistics.mean(s for s, _ in v), statistics.mean(d for _, d in v)) for k, v in rows.items()}
 
 
@@ -108,11 +118,13 @@ def main() -> None:
     columns = ("quilt", "own level", "held-out level")
     print(f"{'model':<14} {'quilted':>7} " + " ".join(f"{c + ' SWD / VGG':>26}" for c in columns))
     for path in args.models:
-        rows = oracle_rows(path, args.bench, args.seeds, deep)
-        if rows is None:
+        model = patchtex.load(path)
+        files = bench_files(path.name.split(".")[0], args.bench, (path.parent,))
+        if not model.pyramid.config.layout_size or files is None:
             print(f"{path.name}: not a quilted model, or its exemplar is not found")
             continue
-        factor = patchtex.load(path).pyramid.config.factor(0)
+        rows = oracle_rows(model, files, args.seeds, deep)
+        factor = model.pyramid.config.factor(0)
         cells = " ".join(f"{rows[c][0]:>15.2f} / {rows[c][1]:>4.2f}" for c in columns)
         print(f"{path.name.split('.')[0]:<14} {'1/' + str(factor):>7} {cells}", flush=True)
 
