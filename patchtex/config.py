@@ -561,7 +561,13 @@ class TrainConfig:
     # the coarsest scale has none: there it collapsed lego to one flat orange (all scales
     # at 300), and 10 beside 300 at the finer ones did not help (session 14)
     coarse_palette_weight: float = 0.0
-    real_coarse_prob: float = 0.2  # how often a fine scale is fed the real coarser exemplar
+    # how often a finer scale is fed the real coarser exemplar (with the real crop it is the
+    # downsampling of) instead of what the coarser scales draw. Under a quilt, over three
+    # seeds at 0 (benchmarks/RESULTS, session 51), VGG ratio gravel_gray 1.39 / 1.32 / 1.36
+    # -> 1.30 / 1.27 / 1.22, leaves and knots better, but rust 1.10 / 1.05 / 1.14 -> 1.27 /
+    # 1.38 / 1.16 and cobbles worse: level over the bench (summed 61.21 -> 61.29). At 0.5
+    # gravel_gray's stones went soft (1.68; 1.71 with `sr_weight` 1)
+    real_coarse_prob: float = 0.2
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
     sr_weight: float = 0.0
