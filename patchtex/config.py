@@ -566,7 +566,7 @@ class TrainConfig:
     # seeds at 0 (benchmarks/RESULTS, session 51), VGG ratio gravel_gray 1.39 / 1.32 / 1.36
     # -> 1.30 / 1.27 / 1.22, leaves and knots better, but rust 1.10 / 1.05 / 1.14 -> 1.27 /
     # 1.38 / 1.16 and cobbles worse: level over the bench (summed 61.21 -> 61.29). At 0.5
-    # gravel_gray's stones went soft (1.68; 1.71 with `sr_weight` 1)
+    # (seed 0) gravel_gray's stones went soft (1.68; 1.71 with `sr_weight` 1)
     real_coarse_prob: float = 0.2
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
