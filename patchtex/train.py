@@ -1025,9 +1025,10 @@ class _ScaleFit:
                 self.coarse_at = crop_positions(valids[scale - 1], self.crect[2], self.crect[3])
                 # only where a whole coarse crop is undamaged (then so is its fine crop)
                 self.pairs = self.pairs and fits_valid(valids[scale - 1], self.crect[2], self.crect[3])
-        # the coarsest scale has its own R1 strength and spectral weight (config.py says why)
+        # the coarsest scale has its own R1 strength, spectral and patch SWD weights (config.py says why)
         self.r1_gamma = train.coarse_r1_gamma if scale == 0 else train.r1_gamma
         self.spectral_weight = train.coarse_spectral_weight if scale == 0 else train.spectral_weight
+        self.swd_weight = train.coarse_swd_weight if scale == 0 else train.swd_weight
         self.pre_tanh: torch.Tensor | None = None  # the coarsest scale's image before tanh, this step
         self.spectral_now = self.spectral_weight  # this step's weight (see TrainConfig.spectral_warmup)
         self.target = None
@@ -1170,7 +1171,7 @@ class _ScaleFit:
         patches = train.batch_size * (self.crop - 6) ** 2
         samples = torch.randperm(patches, generator=generator)[:4096].to(self.device)
         loss_swd = patch_swd_loss(fake, real, directions, samples)
-        loss = loss_adv + train.swd_weight * loss_swd
+        loss = loss_adv + self.swd_weight * loss_swd
         loss_spec = torch.zeros(())
         if self.target is not None:
             loss_spec = spectral_loss(fake, self.target)

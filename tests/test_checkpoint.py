@@ -104,7 +104,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
 
     from patchtex.config import TrainConfig
 
-    old = json.loads(TrainConfig(r1_gamma=0.7, spectral_weight=0.6).to_json())
+    old = json.loads(TrainConfig(r1_gamma=0.7, spectral_weight=0.6, swd_weight=0.8).to_json())
     names = (
         "coarse_critics",
         "fine_critics",
@@ -112,6 +112,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
         "sr_weight",
         "coarse_r1_gamma",
         "coarse_spectral_weight",
+        "coarse_swd_weight",
         "grad_clip",
         "coarse_rec_weight",
         "init",
@@ -128,6 +129,7 @@ def test_a_train_record_without_the_newer_fields_reads_as_the_fit_that_ran():
     config = TrainConfig.from_json(json.dumps(old))
     assert (config.coarse_critics, config.fine_critics, config.ema_half_life, config.sr_weight) == (1, 1, 0.0, 0.0)
     assert (config.coarse_r1_gamma, config.coarse_spectral_weight) == (0.7, 0.6)
+    assert (config.swd_weight, config.coarse_swd_weight) == (0.8, 0.8)  # one weight for every scale
     assert config.grad_clip == 0.0  # fits before the clip ran unclipped
     assert config.init == "uniform"  # and drew their weights from PyTorch's default
     assert config.coarse_rec_weight == 0.0

@@ -367,6 +367,26 @@ def test_the_coarsest_scale_has_its_own_spectral_weight(coarse, fine):
         assert (losses["spec"] > 0) == (weight > 0)
 
 
+@pytest.mark.parametrize("coarse, fine", [(0.0, 1.0), (1.0, 0.0)])
+def test_the_coarsest_scale_has_its_own_patch_swd_weight(coarse, fine):
+    """coarse_swd_weight weighs scale 0's patch SWD loss alone, swd_weight every finer
+    scale's: a scale's generator gradient moves with its own weight and no other."""
+
+    def gradients(swd: float, coarse_swd: float) -> list[torch.Tensor]:
+        train = TrainConfig(steps=(1, 1), batch_size=2, crop_size=16, swd_weight=swd, coarse_swd_weight=coarse_swd)
+        torch.manual_seed(0)
+        found = []
+        # fine to coarse: a finer scale's input is drawn by the coarser generators, which
+        # their own steps then move
+        for fit in reversed(scale_fits(train)):
+            fit.generator_step(*fit.batch())
+            found.insert(0, torch.cat([p.grad.flatten() for p in fit.gen.parameters() if p.grad is not None]))
+        return found
+
+    for same, moved, weight in zip(gradients(1.0, 1.0), gradients(fine, coarse), (coarse, fine)):
+        assert torch.equal(same, moved) == (weight == 1.0)
+
+
 def test_spectral_weight_starts_full_and_falls_to_the_scales_weight():
     from patchtex.train import spectral_weight_at
 
@@ -528,7 +548,7 @@ def test_the_coarsest_scale_learns_to_redraw_the_exemplar_from_its_fixed_noise()
     exemplar = stripes(24, noise=0.05)
 
     def error(weight: float) -> float:
-        train = TrainConfig(steps=(150,), batch_size=2, crop_size=16, coarse_rec_weight=weight, swd_weight=0.0)
+        train = TrainConfig(steps=(150,), batch_size=2, crop_size=16, coarse_rec_weight=weight, coarse_swd_weight=0.0)
         pyramid = fit_pyramid(exemplar, train, device=torch.device("cpu"), model_config=ONE_SCALE).pyramid
         cond = reconstruction_cond(ONE_SCALE, pyramid.waves, exemplar, train.seed)
         with torch.no_grad():
