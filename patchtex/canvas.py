@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .layout import Quilt, coarse_lattice, lattice_phases, quilt_options
-from .model import LayoutScale, Pyramid, Rect, grow, upsample_valid
+from .model import LayoutScale, Pyramid, Rect, grow, lifted, upsample_valid
 from .noise import keyed_noise, reduced_basis, seed_phases, segments, wave_field
 
 TILE = 512
@@ -40,6 +40,9 @@ class KeyedSource:
         self.seed, self.device = seed, device
         self.periods = periods
         self._quilt: Quilt | None = None
+        first = pyramid.generators[0]
+        self._hint_level = getattr(first, "hints", None)  # `ModelConfig.hint_channels`
+        self._level = first.level if isinstance(first, LayoutScale) else None
         self.waves = pyramid.waves.detach().cpu()
         count = len(self.config.waves)
         # a phased layout's channels draw the lattice where its quilt sets it
@@ -65,10 +68,23 @@ class KeyedSource:
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
             lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
+            hints = None if self._hint_level is None else self._hint_level.cpu()
             self._quilt = Quilt(
-                level, self.seed, period, lattice=lattice, plane_lattice=plane, **quilt_options(self.config)
+                level,
+                self.seed,
+                period,
+                lattice=lattice,
+                plane_lattice=plane,
+                hints=hints,
+                **quilt_options(self.config),
             )
         return self._quilt(rect).to(self.device)
+
+    def hints(self, scale: int, rect: Rect) -> torch.Tensor:
+        """The quilt's guide channels (`Quilt.guide`) lifted to `rect` of `scale`."""
+        if self._quilt is None:
+            self.layout(self._level, (0, 0, 1, 1))
+        return lifted(self._quilt.guide, scale, rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         factor = self.config.factor(scale)
@@ -270,7 +286,14 @@ class Canvas:
         lattice up with the coarse layout it placed in a hole."""
         self.source.move_waves(dx, dy)
 
-    def step(self, scale: int, prev: torch.Tensor | None, rect: Rect, bounded: bool = True) -> torch.Tensor:
+    def step(
+        self,
+        scale: int,
+        prev: torch.Tensor | None,
+        rect: Rect,
+        bounded: bool = True,
+        guide: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Generator `scale` alone on `rect` of this scale's grid: `prev` is the coarser
         image already on this grid, covering `rect` grown by the generator's halo (None
         at the coarsest scale). [1,C,h,w] float32 on the CPU (unclamped). Refine runs
@@ -281,9 +304,21 @@ class Canvas:
         if isinstance(gen, LayoutScale):
             return self.source.layout(gen.level, rect)
         cond = self.source(scale, grow(rect, gen.halo))
+        if scale > 0 and self.pyramid.config.hint_channels and self.pyramid.config.layout_size:
+            # a quilted model's guide channels: the plane's quilt's, or (refine) `guide`,
+            # given on `rect` grown by the halo
+            hints = self.source.hints(scale, grow(rect, gen.halo)) if guide is None else guide
+            cond = torch.cat([cond, hints.to(cond.device, cond.dtype)], 1)
         return infer(lambda: gen(None if prev is None else prev.to(self.device), cond, bounded), self.device, self.bf16)
 
-    def finite_step(self, scale: int, prev: torch.Tensor, size: tuple[int, int], bounded: bool = True) -> torch.Tensor:
+    def finite_step(
+        self,
+        scale: int,
+        prev: torch.Tensor,
+        size: tuple[int, int],
+        bounded: bool = True,
+        guide: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Generator `scale` over a whole finite image of `size` (height, width): `prev`,
         the image one scale coarser (not the plane's), upsampled 2x, with reflected halos
         where the plane has neighbouring tiles. [1,C,height,width] float32 (unclamped).
@@ -292,7 +327,9 @@ class Canvas:
         height, width = size
         halo = self.pyramid.generators[scale].halo
         padded = F.pad(upsample_to(prev, height, width), (halo, halo, halo, halo), mode="reflect")
-        return self.step(scale, padded, (0, 0, width, height), bounded)
+        if guide is not None:  # a quilted model's guide channels on the image ([1,K,height,width])
+            guide = F.pad(guide, (halo, halo, halo, halo), mode="reflect")
+        return self.step(scale, padded, (0, 0, width, height), bounded, guide)
 
     def _whole(self) -> Rect:
         if self.size is None:

@@ -104,6 +104,11 @@ class ModelConfig:
     # the quilt's cell side in coarsest pixels (`layout.CELL` for every model file written
     # before this field existed)
     layout_cell: int = 16
+    # guide channels fed to every finer scale of a quilted model: the finest exemplar's
+    # local orientation (two channels, times its coherence) and detail energy, box-averaged
+    # to the quilted level and read through the quilt's own blocks and cuts
+    # (`Quilt.guide`), then upsampled; 0 = none (every model file written before this field)
+    hint_channels: int = 0
     # the spread of the i.i.d. noise channels at every finer scale (the coarsest keeps 1):
     # a finer scale adds detail to a coarser image, and noise of the image's own spread
     # there starts it drawing grain where the exemplar is flat (lego's fur)
@@ -248,6 +253,7 @@ class ModelConfig:
             layout_offset=tuple(float(v) for v in raw.get("layout_offset", ())),
             layout_train_offset=tuple(float(v) for v in raw.get("layout_train_offset", ())),
             layout_cell=int(raw.get("layout_cell", 16)),
+            hint_channels=int(raw.get("hint_channels", 0)),
             fine_noise=float(raw.get("fine_noise", 1.0)),
             draw_noise=float(raw.get("draw_noise", 1.0)),
             layout_coherent=int(raw.get("layout_coherent", 0)),
@@ -583,6 +589,9 @@ class TrainConfig:
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
     sr_weight: float = 0.0
+    # a quilted fit's finer scales are fed the exemplar's detail orientation and energy
+    # where the quilt took each block from (`ModelConfig.hint_channels`)
+    detail_hints: bool = False
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
     # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it
     # sees objects twice as large as one 5-layer critic's 11 px field (issue 14)
@@ -715,6 +724,7 @@ class TrainConfig:
             "fine_critics": 1,
             "ema_half_life": 0.0,
             "sr_weight": 0.0,
+            "detail_hints": False,
             "drift_weight": 0.0,
             "centre_residual": False,  # residuals' means left as trained
             "spectral_warmup": 0.0,

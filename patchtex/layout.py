@@ -496,8 +496,9 @@ class Quilt:
         edge_seams: bool = False,
         aligned: bool = False,
         stretch: bool = True,
+        hints: torch.Tensor | None = None,
     ):
-        from .symmetry import TRANSFORMS
+        from .symmetry import _MOMENTS, TRANSFORMS
 
         self.edge_seams = edge_seams  # cuts weighed by the blocks' own colour steps (`seam_costs`)
         if not 0.0 <= feather <= 1.0:
@@ -536,6 +537,8 @@ class Quilt:
             if lattice_strain(self.lattice, self.plane_lattice) * cell >= STRETCH_MISSTEP:
                 stretched = strained_level(level, self.lattice, self.plane_lattice)
                 if min(stretched.shape[-2:]) >= cell + 2 * OVERLAP:  # it still holds a block
+                    if hints is not None:
+                        hints = strained_level(hints.float().cpu(), self.lattice, self.plane_lattice)
                     level, self.lattice = stretched, self.plane_lattice
         if self.lattice is not None:
             self.solve = np.linalg.pinv(self.lattice)  # phase change -> displacement (least norm)
@@ -545,8 +548,16 @@ class Quilt:
             )
             self.phase = lattice_phases(seed, len(self.lattice))
             self.variants = subpixel_levels(level)
+            self.hint_variants = None if hints is None else subpixel_levels(hints.float().cpu())
         else:
             self.variants = [level] + [TRANSFORMS[name](level).contiguous() for name in transforms]
+            self.hint_variants = None
+            if hints is not None:  # orientation channels (0, 1) turn with the block
+                hints = hints.float().cpu()
+                self.hint_variants = [hints]
+                for name in transforms:
+                    sign = torch.tensor([*_MOMENTS[name], *([1.0] * (hints.shape[1] - 2))]).view(1, -1, 1, 1)
+                    self.hint_variants.append((TRANSFORMS[name](hints) * sign).contiguous())
         self.level, self.seed = level, seed
         # added to every pixel (`quilt_offset`); the blocks are chosen and cut as without it
         self.offset = torch.tensor(offset, dtype=torch.float32).view(1, -1, 1, 1) if offset else None
@@ -568,6 +579,7 @@ class Quilt:
         self.chosen: dict[tuple[int, int], tuple[int, int, int]] = {}
         self.seams: dict[tuple[int, int, bool], torch.Tensor] = {}
         self._stack: torch.Tensor | None = None  # the variants in one tensor (`_stacked`)
+        self._hint_stack: torch.Tensor | None = None
 
     def _snap_many(self, cells: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
         """For each (i, j) of `cells` ([N,2]) and its random place (`row`, `col`, [N]):
@@ -892,12 +904,26 @@ class Quilt:
         share = self.feather * (count > 0).float()
         return out + share * (total / count.clamp(min=1) - out)
 
-    def _read(self, origins: torch.Tensor, rect: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def guide(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
+        """The hint channels (`hints`) on `rect`, read through the same blocks and cuts as
+        the quilt's pixels (no feather): [1,K,h,w]."""
+        if self._hint_stack is None:
+            height = max(v.shape[-2] for v in self.hint_variants)
+            width = max(v.shape[-1] for v in self.hint_variants)
+            self._hint_stack = torch.cat(
+                [F.pad(v, (0, width - v.shape[-1], 0, height - v.shape[-2])) for v in self.hint_variants]
+            )
+        out, _ = self._read(self._origins(rect), rect, self._hint_stack)
+        return out
+
+    def _read(
+        self, origins: torch.Tensor, rect: tuple[int, int, int, int], stack: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The pixels of `rect` each read where `origins` ([h, w, 3], `_origins`) says:
         [1,C,h,w], and [h, w] bool: whether that place lies in the level (places beyond it,
         which only a neighbour's block read past a cut can reach, are read at its border)."""
         x0, y0, w, h = rect
-        stack = self._stacked()
+        stack = self._stacked() if stack is None else stack
         sy = origins[..., 1] + torch.arange(y0, y0 + h)[:, None]
         sx = origins[..., 2] + torch.arange(x0, x0 + w)[None, :]
         within = (sy >= 0) & (sy < stack.shape[-2]) & (sx >= 0) & (sx < stack.shape[-1])
@@ -964,6 +990,29 @@ OFFSET_CELLS = 32  # the side of that quilt, in cells
 CONTRAST_WINDOW = 5  # the side of the windows `quilt_contrast` measures variance over, in pixels
 
 
+HINT_CHANNELS = 3  # orientation (two) and detail energy: `detail_hints`
+
+
+def detail_hints(exemplar: torch.Tensor, factor: int) -> torch.Tensor:
+    """The finest exemplar's ([1,C,H,W]) local detail, box-averaged over `factor` x
+    `factor` pixels (the grid of its level `factor` times coarser): [1,3,H//f,W//f] of
+    the structure tensor's (Jxx - Jyy, 2 Jxy) over its trace (orientation times
+    coherence, in [-1, 1]) and the log trace, standardised over the level."""
+    from .channels import colour_mean
+
+    lum = F.pad(colour_mean(exemplar.float().cpu())[:, None], (1, 1, 1, 1), mode="replicate")
+    gy = (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]) / 2
+    gx = (lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]) / 2
+    moments = torch.cat([gx.square() - gy.square(), 2 * gx * gy, gx.square() + gy.square()], dim=1)
+    moments = F.avg_pool2d(moments, factor) if factor > 1 else moments
+    energy = moments[:, 2:3]
+    floor = 1e-3 * float(energy.mean()) + 1e-12
+    orientation = moments[:, :2] / (energy + floor)
+    log_energy = (energy + floor).log()
+    log_energy = (log_energy - log_energy.mean()) / log_energy.std().clamp(min=1e-6)
+    return torch.cat([orientation, log_energy], dim=1)
+
+
 def probe_quilt(level: torch.Tensor, **options) -> torch.Tensor:
     """The quilt `quilt_offset` and `quilt_contrast` measure: `OFFSET_CELLS` x
     `OFFSET_CELLS` cells of `level` at a fixed seed, without an offset. `options`:
@@ -1023,7 +1072,14 @@ def quilt_bank(
     # one quilt alive at a time: a lattice quilt holds its level resampled at 64 sub-pixel
     # places (`subpixel_levels`), ~100 MB for a 256 px level, and 32 of them held at once
     # took a 1024 px lattice photo's fit to 3.5 GB
-    return torch.cat([Quilt(level, k, **options)((0, 0, side, side)) for k in bank_seeds(seed, count)])
+    out = []
+    for k in bank_seeds(seed, count):
+        quilt = Quilt(level, k, **options)
+        image = quilt((0, 0, side, side))
+        if options.get("hints") is not None:
+            image = torch.cat([image, quilt.guide((0, 0, side, side))], dim=1)
+        out.append(image)
+    return torch.cat(out)
 
 
 def bank_seeds(seed: int, count: int = BANK_COUNT) -> list[int]:

@@ -95,7 +95,17 @@ def cond_channels(config: ModelConfig, scale: int) -> int:
     """Noise channels at every scale; the periodic channels of the waves that feed this
     scale (`ModelConfig.waves_at`): a wave enters where the scale resolves its period,
     and with the default reach stays on at every finer scale."""
-    return config.noise_channels + config.periodic_channels(scale)
+    hints = config.hint_channels if scale > 0 and config.layout_size else 0
+    return config.noise_channels + config.periodic_channels(scale) + hints
+
+
+def lifted(read: Callable[[Rect], torch.Tensor], scale: int, rect: Rect) -> torch.Tensor:
+    """`rect` of `scale` from a field of the coarsest scale (`read(rect)`), upsampled 2x a
+    scale as images are (`upsample_into`): exact on any window."""
+    if scale == 0:
+        return read(rect)
+    crect = coarse_rect(rect)
+    return upsample_into(lifted(read, scale - 1, crect), crect, rect)
 
 
 def grow(rect: Rect, margin: int) -> Rect:
@@ -219,9 +229,11 @@ class LayoutScale(nn.Module):
 
     halo = 0
 
-    def __init__(self, image_channels: int, size: tuple[int, ...]):
+    def __init__(self, image_channels: int, size: tuple[int, ...], hint_channels: int = 0):
         super().__init__()
         self.register_buffer("level", torch.zeros(1, image_channels, *size))
+        # the exemplar's detail hints at this level (`ModelConfig.hint_channels`)
+        self.register_buffer("hints", torch.zeros(1, hint_channels, *size) if hint_channels else None)
 
 
 class Pyramid(nn.Module):
@@ -232,7 +244,7 @@ class Pyramid(nn.Module):
         super().__init__()
         self.config = config
         self.generators = nn.ModuleList(
-            LayoutScale(config.image_channels, config.layout_size)
+            LayoutScale(config.image_channels, config.layout_size, config.hint_channels)
             if s == 0 and config.layout_size
             else ScaleGenerator(
                 config.image_channels,
@@ -263,6 +275,8 @@ class Pyramid(nn.Module):
         elif scale > 0:
             crect = coarse_rect(rin)
             prev = upsample_into(coarse(crect), crect, rin)
+        if scale > 0 and self.config.hint_channels and self.config.layout_size:
+            cond = torch.cat([cond, source.hints(scale, rin).to(cond.device, cond.dtype)], dim=1)
         return gen(prev, cond)
 
     def render(

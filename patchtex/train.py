@@ -38,9 +38,11 @@ from .config import (
 )
 from .layout import (
     CELL,
+    HINT_CHANNELS,
     Quilt,
     bank_seeds,
     coarse_lattice,
+    detail_hints,
     lattice_phases,
     lays_cells,
     probe_quilt,
@@ -61,6 +63,7 @@ from .model import (
     grow,
     halvings,
     init_weights,
+    lifted,
     push_pull_fill,
     upsample_into,
 )
@@ -373,6 +376,7 @@ class TrainingSource:
         device,
         bank: torch.Tensor | None = None,
         bank_phases: np.ndarray | None = None,
+        hint_level: torch.Tensor | None = None,
     ):
         self.config, self.waves, self.batch = config, waves, batch
         self.bank = bank  # quilts of the coarsest level to take layouts from (`layout.quilt_bank`)
@@ -382,6 +386,8 @@ class TrainingSource:
         # a phased layout's channels follow the quilt each element's layout came from
         # (`bank_phases`: the bank's quilts' `lattice_phases`, one row per quilt)
         self.bank_phases = bank_phases if bank is not None and config.phased_layout else None
+        self.hint_level = hint_level  # the exemplar's detail hints at the quilted level
+        self.guided: tuple[Rect, torch.Tensor] | None = None  # the last layouts' guide channels
 
     def phase_at(self, b: int, phases: np.ndarray, dx: float, dy: float) -> None:
         """Element b's channels: a layout whose pixel q shows the plane of a quilt with
@@ -396,7 +402,8 @@ class TrainingSource:
         finer scales learn no place where seams fall), or a fresh quilt of its own when
         there is no bank or the rect is larger than its quilts: [B,C,h,w]."""
         x0, y0, w, h = rect
-        out = []
+        out, guides = [], []
+        channels = self.config.image_channels
         for b in range(self.batch):
             if self.bank is not None and max(w, h) <= self.bank.shape[-1]:
                 side = self.bank.shape[-1]
@@ -405,17 +412,34 @@ class TrainingSource:
                     torch.randint(0, side - h + 1, (1,), generator=self.generator).item(),
                     torch.randint(0, side - w + 1, (1,), generator=self.generator).item(),
                 )
-                out.append(self.bank[k : k + 1, :, y : y + h, x : x + w])
+                out.append(self.bank[k : k + 1, :channels, y : y + h, x : x + w])
+                guides.append(self.bank[k : k + 1, channels:, y : y + h, x : x + w])
                 if self.bank_phases is not None:
                     self.phase_at(b, self.bank_phases[k], x - x0, y - y0)
                 continue
             seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
             config = self.config
             dx, dy = torch.randint(0, config.layout_cell, (2,), generator=self.generator).tolist()
-            quilt = Quilt(level, seed, lattice=self.lattice, **training_quilt_options(config))
+            quilt = Quilt(level, seed, lattice=self.lattice, hints=self.hint_level, **training_quilt_options(config))
             self.phase_at(b, lattice_phases(seed, len(config.waves)), dx, dy)
             out.append(quilt((x0 + dx, y0 + dy, w, h)))
+            if self.hint_level is not None:
+                guides.append(quilt.guide((x0 + dx, y0 + dy, w, h)))
+        if self.hint_level is not None:
+            self.guided = (rect, torch.cat(guides))
         return torch.cat(out).to(self.device)
+
+    def hints(self, scale: int, rect: Rect) -> torch.Tensor:
+        """The guide channels of the layouts `layout` last gave, lifted to `rect` of `scale`."""
+        (gx, gy, _, _), guide = self.guided
+
+        def read(r: Rect) -> torch.Tensor:
+            x0, y0, w, h = r
+            if x0 < gx or y0 < gy or x0 + w > gx + guide.shape[-1] or y0 + h > gy + guide.shape[-2]:
+                raise ValueError(f"guide rect {r} is outside the layout's {self.guided[0]}")
+            return guide[..., y0 - gy : y0 - gy + h, x0 - gx : x0 - gx + w]
+
+        return lifted(read, scale, rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         _, _, w, h = rect
@@ -428,6 +452,15 @@ class TrainingSource:
             waves = wave_field(self.waves[fed], self.phases[:, fed], self.config.factor(scale), rect)
             noise = torch.cat([noise, waves], 1)
         return noise.to(self.device)
+
+
+def conditioning(source, config: ModelConfig, scale: int, rin: Rect) -> torch.Tensor:
+    """What generator `scale` is fed beside its upsampled coarser image: `source`'s noise
+    and periodic channels, and a quilted model's guide channels (`hint_channels`)."""
+    cond = source(scale, rin)
+    if scale > 0 and config.hint_channels and config.layout_size:
+        cond = torch.cat([cond, source.hints(scale, rin).to(cond.device, cond.dtype)], dim=1)
+    return cond
 
 
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
@@ -593,6 +626,8 @@ def fit_pyramid(
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     if resume is None and train.colour_range:
         model_config = replace(model_config, colour_range=colour_range(exemplar, valid))
+    if resume is None and train.detail_hints and model_config.layout_size:
+        model_config = replace(model_config, hint_channels=HINT_CHANNELS)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     wants_credit = bool(resume is None and model_config.layout_size and train.quilt_variance_credit)
     wants_offset = bool(
@@ -613,6 +648,8 @@ def fit_pyramid(
         init_weights(pyramid, generator, train.init)
         if cfg.layout_size:
             pyramid.generators[0].level.copy_(levels[0].cpu())
+        if cfg.hint_channels:
+            pyramid.generators[0].hints.copy_(detail_hints(exemplar, cfg.factor(0)))
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)
@@ -631,7 +668,9 @@ def fit_pyramid(
     bank = None  # the quilts a quilted coarsest scale's finer scales train on (seeded by the fit's seed)
     if cfg.layout_size:
         level, lattice = pyramid.generators[0].level.cpu(), coarse_lattice(cfg, pyramid.waves)
-        bank = quilt_bank(level, train.seed, lattice=lattice, **training_quilt_options(cfg))
+        hints = pyramid.generators[0].hints
+        hints = None if hints is None else hints.cpu()
+        bank = quilt_bank(level, train.seed, lattice=lattice, hints=hints, **training_quilt_options(cfg))
     for scale in range(state.scale if state else 0, cfg.num_scales):
         gen = pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
@@ -716,7 +755,7 @@ def residual_inputs(
         source = KeyedSource(view, seed, device)
         with torch.no_grad():
             coarse = infer(lambda source=source: view.render(scale - 1, crect, source), device, bf16)
-        inputs.append((upsample_into(coarse.to(device), crect, rin), source(scale, rin)))
+        inputs.append((upsample_into(coarse.to(device), crect, rin), conditioning(source, view.config, scale, rin)))
     return inputs
 
 
@@ -1085,10 +1124,21 @@ class _ScaleFit:
         is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
         waves = self.pyramid.waves.cpu()
-        source = TrainingSource(self.pyramid.config, waves, batch, generator, self.device, self.bank, self.bank_phases)
+        hint_level = getattr(self.pyramid.generators[0], "hints", None)
+        source = TrainingSource(
+            self.pyramid.config,
+            waves,
+            batch,
+            generator,
+            self.device,
+            self.bank,
+            self.bank_phases,
+            None if hint_level is None else hint_level.cpu(),
+        )
         prev = coarse = paired = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs
+            use_real = use_real and not self.pyramid.config.hint_channels  # real pairs have no quilt to guide them
             with torch.no_grad(), self.autocast:
                 if use_real:
                     coarse, paired = self.real_pair(batch, source)
@@ -1115,7 +1165,7 @@ class _ScaleFit:
                 self.pre_tanh = self.gen.tail_output(None, source(self.scale, self.rin))
                 fake = torch.tanh(self.pre_tanh)
             else:
-                fake = self.gen(prev, source(self.scale, self.rin))
+                fake = self.gen(prev, conditioning(source, self.pyramid.config, self.scale, self.rin))
         return coarse, real, fake, paired
 
     def real_pair(self, batch: int, source: TrainingSource | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -205,7 +205,7 @@ def test_coarse_fill_keeps_thin_scribbles_near_their_sides(tiny_model):
     mask = torch.zeros(1, 1, 24, 24)
     mask[..., :, 11:12] = 1  # one pixel wide: depth 1, mostly the smooth fill
     mask[..., 2:10, 2:10] = 1  # 8x8: its middle is new layout
-    out, _ = coarse_fill(smooth, mask, Canvas(pyramid, 0, device=torch.device("cpu"), bf16=False))
+    out, _, _ = coarse_fill(smooth, mask, Canvas(pyramid, 0, device=torch.device("cpu"), bf16=False))
     assert torch.equal(out[..., mask[0, 0] == 0], smooth[..., mask[0, 0] == 0])
     line = out[..., 12:, 11].abs().max()
     middle = out[..., 5:7, 5:7].abs().max()
@@ -230,7 +230,7 @@ def test_coarse_fill_continues_a_periodic_layout_at_its_phase():
     mask = torch.zeros(1, 1, 40, 40)
     mask[..., 12:30, 9:27] = 1
     smooth = torch.where(mask > 0, torch.zeros_like(truth), truth)
-    out, (dx, dy) = coarse_fill(smooth, mask, _Plane())
+    out, (dx, dy), _ = coarse_fill(smooth, mask, _Plane())
     # the layout came from where the plane is the truth: finer scales' waves move by that
     assert torch.allclose(_Plane().step(0, None, (dx, dy, 40, 40)), truth, atol=1e-4)
     deep = mask.clone()
@@ -247,7 +247,7 @@ def test_coarse_fill_takes_the_known_colour_deep_in_a_hole_but_leaves_scratches_
     mask[..., 8:34, 8:34] = 1
     mask[..., 44:46, 4:56] = 1
     smooth = torch.where(mask > 0, torch.zeros_like(truth), truth)
-    out, _ = coarse_fill(smooth, mask, _Plane())
+    out, _, _ = coarse_fill(smooth, mask, _Plane())
     middle = (..., slice(17, 25), slice(17, 25))  # 9 px and more from the border: all shifted
     assert torch.allclose(out[middle], truth[middle], atol=1e-3)
     # every scratch pixel is 1 px deep: a quarter of the plane's own value over the
@@ -310,10 +310,10 @@ def test_a_fill_moves_the_finer_scales_waves_by_the_largest_holes_placement(tiny
     shifts, moves = [], []
     real_coarse_fill = fill.coarse_fill
 
-    def spy_fill(smooth, mask, canvas):
-        out, shift = real_coarse_fill(smooth, mask, canvas)
+    def spy_fill(smooth, mask, canvas, guide=None):
+        out, shift, guide = real_coarse_fill(smooth, mask, canvas, guide)
         shifts.append(shift)
-        return out, shift
+        return out, shift, guide
 
     monkeypatch.setattr(fill, "coarse_fill", spy_fill)
     monkeypatch.setattr(Canvas, "move_waves", lambda self, dx, dy: moves.append((dx, dy)))

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..canvas import Canvas, upsample_to
 from ..channels import match_channels
+from ..layout import detail_hints
 from ..model import Pyramid, downsample, halvings, push_pull_fill
 from .patches import patch_fill
 
@@ -236,6 +237,12 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
     own = len(images) - 1
     image, mask = images[own], None if masks is None else masks[own]
     height, width = image.shape[-2:]
+    # a quilted model's finer scales are fed guide channels (`ModelConfig.hint_channels`):
+    # here the image's own detail hints at its coarsest level, and in a hole those of the
+    # layout placed there (`coarse_fill`); lifted a scale at a time as the image is
+    guide, guide_scale = None, 0
+    if cfg.hint_channels and cfg.layout_size:
+        guide = detail_hints(image, 2**own)
     if mask is None:
         # any strength above 0 regenerates at least the finest scale: a model of two
         # scales (most exemplars quilted at 1/2) rounded 0.5 x 1 to none and returned
@@ -250,7 +257,7 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
         start = 0
         x = levels.smooth
         if own > 0 and min(x.shape[-2:]) > cfg.layers[0]:
-            x, (dx, dy) = coarse_fill(x, masks[0], canvas)
+            x, (dx, dy), guide = coarse_fill(x, masks[0], canvas, guide)
             # finer scales fed periodic channels must draw the lattice where the placed
             # layout has it, not where the plane has it: move their waves by the largest
             # hole's placement (a periodic image's holes all agree on it, up to a period)
@@ -260,7 +267,11 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
             size = images[scale].shape[-2:]
         else:
             size = (height * 2 ** (scale - own), width * 2 ** (scale - own))
-        prev, x = x, canvas.finite_step(scale, x, tuple(size), bounded=False)  # the image's own range
+        if guide is not None:
+            guide = guide_at(guide, scale - 1 - guide_scale, tuple(size))
+            guide_scale = scale
+        # the image's own range
+        prev, x = x, canvas.finite_step(scale, x, tuple(size), bounded=False, guide=guide)
         if scale > own:
             # upscaling: the new detail must average back to what it refines (one step
             # of back-projection), so the layout of the input cannot drift
@@ -305,7 +316,17 @@ CONTEXT = 4  # coarsest-scale pixels around a hole whose known values its new la
 SEARCH = 128  # side of the coarse sample searched for each hole's layout (`coarse_fill`)
 
 
-def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tuple[torch.Tensor, tuple[int, int]]:
+def guide_at(guide: torch.Tensor, steps: int, size: tuple[int, int]) -> torch.Tensor:
+    """`guide` lifted `steps` + 1 scales finer as refine lifts its image (`upsample_to`),
+    the last to `size` (height, width)."""
+    for _ in range(steps):
+        guide = upsample_to(guide, guide.shape[-2] * 2, guide.shape[-1] * 2)
+    return upsample_to(guide, *size)
+
+
+def coarse_fill(
+    smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas, guide: torch.Tensor | None = None
+) -> tuple[torch.Tensor, tuple[int, int], torch.Tensor | None]:
     """New layout for the holes at the coarsest scale, and (dx, dy): where the largest
     hole's layout came from in the sample, relative to where it went ((0, 0) without holes).
 
@@ -330,7 +351,7 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
     hole = mask[0, 0].numpy() > 0
     components, count = label(hole)
     if count == 0:
-        return smooth, (0, 0)
+        return smooth, (0, 0), guide
     boxes = [_grown(box, CONTEXT, height, width) for box in find_objects(components)]
     largest = max(max(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes)
     # room for SEARCH / 2 more placements a side, at most 3x the hole: a long scribble's box
@@ -338,6 +359,8 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
     # of it cost seconds of quilt per fill
     side = max(SEARCH, min(3 * largest, largest + SEARCH // 2))
     sample = canvas.step(0, None, (0, 0, side, side)).float()
+    sample_guide = None if guide is None else canvas.source.hints(0, (0, 0, side, side)).cpu().float()
+    guided = None if guide is None else guide.clone()
     squares = sample.pow(2).sum(1, keepdim=True)
     chosen = smooth.clone()
     biggest, shift = 0, (0, 0)  # the largest hole's area, and where its layout came from
@@ -356,12 +379,14 @@ def coarse_fill(smooth: torch.Tensor, mask: torch.Tensor, canvas: Canvas) -> tup
         if bool(weight.any()):
             placed = placed + recolour_weight(own) * colour_offset(target, placed, weight)
         chosen[(..., *box)] = torch.where(inside, placed, chosen[(..., *box)])
+        if guided is not None:  # the hole's detail hints are the placed layout's
+            guided[(..., *box)] = torch.where(inside, sample_guide[..., y : y + bh, x : x + bw], guided[(..., *box)])
         area = int(own.sum())
         if area > biggest:
             biggest, shift = area, (x - box[1].start, y - box[0].start)
     depth = torch.from_numpy(distance_transform_edt(hole)).float()
     blend = ((depth - 0.5) / 2).clamp(0, 1)
-    return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth), shift
+    return torch.where(mask > 0, smooth + blend * (chosen - smooth), smooth), shift, guided
 
 
 def correlate(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,159 @@
+"""Detail hints: the exemplar's local orientation and detail energy, read through a quilt's
+own blocks and cuts and fed to a quilted model's finer scales (`TrainConfig.detail_hints`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import patchtex
+from patchtex.config import TrainConfig
+from patchtex.layout import Quilt, detail_hints, quilt_bank
+from patchtex.symmetry import _MOMENTS, TRANSFORMS
+from patchtex.train import TrainingSource
+
+from .test_layout import _blobs, _coded_level
+
+
+def _lines(size: int = 64, vertical: bool = True) -> torch.Tensor:
+    """Grey lines 4 px apart, vertical (varying along x) or horizontal: [1,3,size,size]."""
+    t = torch.arange(size, dtype=torch.float32)
+    wave = torch.sin(2 * np.pi * t / 4)
+    image = wave[None, :].expand(size, size) if vertical else wave[:, None].expand(size, size)
+    return image[None, None].expand(1, 3, size, size).clone()
+
+
+def test_detail_hints_read_the_orientation_of_the_lines_and_where_the_detail_is():
+    across_x = detail_hints(_lines(vertical=True), 4)
+    across_y = detail_hints(_lines(vertical=False), 4)
+    assert across_x.shape == (1, 3, 16, 16)
+    inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))  # the replicated border aside
+    assert torch.allclose(across_x[inner][:, 0], torch.ones(1), atol=1e-3)  # gx^2 - gy^2 over the trace
+    assert torch.allclose(across_y[inner][:, 0], -torch.ones(1), atol=1e-3)
+    assert across_x[inner][:, 1].abs().max() < 1e-3
+    # detail energy: a flat half reads low, the lined half high (standardised over the level)
+    half = _lines(vertical=True)
+    half[..., 32:] = 0.0
+    energy = detail_hints(half, 4)[:, 2]
+    assert energy[..., 1:-1, :7].min() > 0.5 and energy[..., 9:].max() < -0.5
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_a_turned_blocks_hints_are_those_of_the_exemplar_turned(name):
+    # what `Quilt` does to a flipped or turned variant's hints (the moments' signs) must be
+    # what the hints of the flipped or turned exemplar are
+    exemplar = _blobs(64, seed=3)
+    turned = detail_hints(TRANSFORMS[name](exemplar), 4)
+    sign = torch.tensor([*_MOMENTS[name], 1.0]).view(1, -1, 1, 1)
+    assert torch.allclose(TRANSFORMS[name](detail_hints(exemplar, 4)) * sign, turned, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [{}, {"transforms": ("hflip", "transpose")}, {"feather": 0.0, "edge_seams": True}])
+def test_the_guide_reads_the_same_blocks_and_cuts_as_the_quilt(options):
+    level = _coded_level()  # every pixel says where it is
+    hints = torch.cat([torch.zeros_like(level), level[:, :1]], dim=1)  # orientation 0: no sign to turn
+    quilt = Quilt(level, 7, hints=hints, **options)
+    for rect in [(0, 0, 40, 40), (-13, 5, 61, 23)]:
+        assert torch.equal(quilt.guide(rect)[:, 2], quilt(rect)[:, 0])
+    # and the quilt itself is drawn as it is without hints
+    assert torch.equal(quilt((-13, 5, 61, 23)), Quilt(level, 7, **options)((-13, 5, 61, 23)))
+
+
+def test_a_training_source_lifts_the_guide_of_the_very_layouts_it_gave():
+    level = _coded_level(40, 40)
+    config = patchtex.ModelConfig(
+        image_channels=2, num_scales=2, channels=(8, 8), layers=(3, 3), layout_size=(40, 40), hint_channels=2
+    )
+    bank = quilt_bank(level, 1, count=3, side=32, hints=level)
+    assert bank.shape == (3, 4, 32, 32) and torch.equal(bank[:, :2], quilt_bank(level, 1, count=3, side=32))
+    source = TrainingSource(
+        config, torch.zeros(0, 2), 2, torch.Generator().manual_seed(0), torch.device("cpu"), bank, None, level
+    )
+    rect = (3, 4, 20, 18)
+    layout = source.layout(level, rect)
+    assert torch.equal(source.hints(0, rect), layout)
+    # one scale finer: the layout's guide upsampled as images are, on a rect inside it
+    fine = source.hints(1, (8, 10, 24, 20))
+    assert fine.shape == (2, 2, 20, 24)
+    # fine pixel (8, 10) lies between coarse pixels 3-4 and 4-5, a quarter and three quarters
+    # of the way (the rect's coarse pixels start at the layout's own first, (3, 4))
+    weights = torch.tensor([[0.0625, 0.1875], [0.1875, 0.5625]])
+    assert torch.allclose(fine[..., 0, 0], (layout[..., :2, :2] * weights).sum(dim=(-2, -1)))
+
+
+def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_them_in_its_file(tmp_path):
+    exemplar = _blobs()
+    train = TrainConfig(
+        steps=(1, 3, 3),
+        batch_size=2,
+        crop_size=16,
+        coarse_side=32,
+        coarse_layout="quilt",
+        layout_element_px=0,
+        detail_hints=True,
+    )
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.hint_channels == 3
+    hints = model.pyramid.generators[0].hints
+    assert torch.equal(hints, detail_hints(exemplar, config.factor(0)))
+    whole = model.synth((96, 80), seed=2)
+    assert torch.equal(model.synth_window(13, 21, 50, 40, seed=2), whole[..., 21:61, 13:63])
+    assert model.synth((64, 48), seed=1, tileable=True).shape[-2:] == (48, 64)
+    path = model.save(tmp_path / "hinted.patchtex.safetensors")
+    again = patchtex.load(path)
+    assert again.config == config and torch.equal(again.pyramid.generators[0].hints, hints)
+    assert torch.equal(again.synth((96, 80), seed=2), whole)
+    hints.zero_()  # the finer scales read them: without them they draw otherwise
+    assert not torch.equal(model.synth((96, 80), seed=2), whole)
+
+
+@pytest.mark.parametrize(("name", "turned"), [("hflip", 1), ("transpose", 0)])
+def test_a_flipped_or_turned_block_carries_its_orientation_turned(name, turned):
+    level = _coded_level(48, 48)
+    hints = torch.cat([torch.ones(1, 2, 48, 48), level[:, :1]], dim=1)  # every place reads (1, 1)
+    guide = Quilt(level, 2, hints=hints, transforms=(name,)).guide((0, 0, 160, 160))
+    kept = 1 - turned  # hflip negates E[2 gx gy] and keeps E[gx^2 - gy^2]; transpose the other way
+    assert torch.equal(guide[:, kept], torch.ones_like(guide[:, kept]))
+    assert set(guide[:, turned].unique().tolist()) == {-1.0, 1.0}  # plain blocks and turned ones
+
+
+def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts_in_a_hole(monkeypatch):
+    from patchtex.canvas import Canvas
+
+    exemplar = _blobs()
+    train = TrainConfig(
+        steps=(1, 3, 3),
+        batch_size=2,
+        crop_size=16,
+        coarse_side=32,
+        coarse_layout="quilt",
+        layout_element_px=0,
+        detail_hints=True,
+    )
+    model = patchtex.fit(exemplar, train)
+    image = _blobs(seed=5)
+    mask = torch.zeros(1, 1, 128, 128)
+    mask[..., 40:80, 50:90] = 1
+    guides = []
+    real_step = Canvas.finite_step
+
+    def spy(self, scale, prev, size, bounded=True, guide=None):
+        guides.append((scale, guide))
+        return real_step(self, scale, prev, size, bounded, guide)
+
+    monkeypatch.setattr(Canvas, "finite_step", spy)
+    out = model.refine(image, mask, seed=1)
+    assert torch.equal(out[..., :40, :], image[..., :40, :])  # outside the hole: the image
+    assert guides and all(g is not None and g.shape[-2:] == (128 // 2 ** (2 - s),) * 2 for s, g in guides)
+    own = detail_hints(image, 4)
+    scale, guide = guides[0]  # the coarsest scale's guide lifted once: the image's own away from the hole
+    assert scale == 1 and torch.allclose(
+        guide[..., 2:14, 2:14], torch.nn.functional.interpolate(own, scale_factor=2, mode="bilinear")[..., 2:14, 2:14]
+    )
+    lifted = torch.nn.functional.interpolate(own, scale_factor=2, mode="bilinear")
+    assert not torch.allclose(guide[..., 24:36, 28:40], lifted[..., 24:36, 28:40], atol=0.05)  # the hole's own
+    guides.clear()
+    model.refine(image, strength=0.5, seed=1)  # no hole: the image's own hints throughout
+    assert guides and all(g is not None for _, g in guides)
