@@ -1072,14 +1072,17 @@ def quilt_bank(
     # one quilt alive at a time: a lattice quilt holds its level resampled at 64 sub-pixel
     # places (`subpixel_levels`), ~100 MB for a 256 px level, and 32 of them held at once
     # took a 1024 px lattice photo's fit to 3.5 GB
-    out = []
-    for k in bank_seeds(seed, count):
-        quilt = Quilt(level, k, **options)
-        image = quilt((0, 0, side, side))
-        if options.get("hints") is not None:
-            image = torch.cat([image, quilt.guide((0, 0, side, side))], dim=1)
-        out.append(image)
-    return torch.cat(out)
+    return torch.cat([_bank_quilt(level, k, side, options) for k in bank_seeds(seed, count)])
+
+
+def _bank_quilt(level: torch.Tensor, seed: int, side: int, options: dict) -> torch.Tensor:
+    """One quilt of a bank, [1,C(+K),side,side]: its hint channels after its pixels when
+    `options` has hints (`Quilt.guide`). The quilt is gone when this returns."""
+    quilt = Quilt(level, seed, **options)
+    image = quilt((0, 0, side, side))
+    if options.get("hints") is not None:
+        image = torch.cat([image, quilt.guide((0, 0, side, side))], dim=1)
+    return image
 
 
 def bank_seeds(seed: int, count: int = BANK_COUNT) -> list[int]:

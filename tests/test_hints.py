@@ -82,7 +82,9 @@ def test_a_training_source_lifts_the_guide_of_the_very_layouts_it_gave():
     assert torch.allclose(fine[..., 0, 0], (layout[..., :2, :2] * weights).sum(dim=(-2, -1)))
 
 
-def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_them_in_its_file(tmp_path):
+@pytest.fixture(scope="module")
+def hinted() -> tuple[torch.Tensor, patchtex.Model]:
+    """A quilted fit with detail hints of smooth blobs, and the blobs."""
     exemplar = _blobs()
     train = TrainConfig(
         steps=(1, 3, 3),
@@ -93,7 +95,11 @@ def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_th
         layout_element_px=0,
         detail_hints=True,
     )
-    model = patchtex.fit(exemplar, train)
+    return exemplar, patchtex.fit(exemplar, train)
+
+
+def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_them_in_its_file(tmp_path, hinted):
+    exemplar, model = hinted
     config = model.config
     assert config.hint_channels == 3
     hints = model.pyramid.generators[0].hints
@@ -105,8 +111,10 @@ def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_th
     again = patchtex.load(path)
     assert again.config == config and torch.equal(again.pyramid.generators[0].hints, hints)
     assert torch.equal(again.synth((96, 80), seed=2), whole)
+    kept = hints.clone()
     hints.zero_()  # the finer scales read them: without them they draw otherwise
     assert not torch.equal(model.synth((96, 80), seed=2), whole)
+    hints.copy_(kept)
 
 
 @pytest.mark.parametrize(("name", "turned"), [("hflip", 1), ("transpose", 0)])
@@ -119,20 +127,10 @@ def test_a_flipped_or_turned_block_carries_its_orientation_turned(name, turned):
     assert set(guide[:, turned].unique().tolist()) == {-1.0, 1.0}  # plain blocks and turned ones
 
 
-def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts_in_a_hole(monkeypatch):
+def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts_in_a_hole(monkeypatch, hinted):
     from patchtex.canvas import Canvas
 
-    exemplar = _blobs()
-    train = TrainConfig(
-        steps=(1, 3, 3),
-        batch_size=2,
-        crop_size=16,
-        coarse_side=32,
-        coarse_layout="quilt",
-        layout_element_px=0,
-        detail_hints=True,
-    )
-    model = patchtex.fit(exemplar, train)
+    _, model = hinted
     image = _blobs(seed=5)
     mask = torch.zeros(1, 1, 128, 128)
     mask[..., 40:80, 50:90] = 1

@@ -35,6 +35,8 @@ CLIPPED = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, grad_cli
 
 # the default: the stripes get a lattice quilt (its bank of quilts is rebuilt on resume)
 LATTICE = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3)
+# ... with detail hints (their bank channels rebuilt on resume, their values in the file)
+HINTED = TrainConfig(steps=(5, 5), batch_size=2, crop_size=16, seed=3, detail_hints=True)
 
 
 def _stop_after(polls: int):
@@ -58,6 +60,7 @@ def _stop_after(polls: int):
         (3, CLIPPED),
         (8, CLIPPED),
         (3, LATTICE),
+        (3, HINTED),
     ],  # before any step, mid scale 0, scale 1
 )
 def test_interrupt_then_resume_equals_uninterrupted(tmp_path, polls, config):
