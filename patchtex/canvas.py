@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .channels import colour_mean
 from .layout import Quilt, coarse_lattice, lattice_phases, quilt_options
-from .model import LayoutScale, Pyramid, Rect, grow, lifted, upsample_valid
+from .model import LayoutScale, Pyramid, Rect, grow, hinted, lifted, upsample_valid
 from .noise import keyed_noise, reduced_basis, seed_phases, segments, wave_field
 
 TILE = 512
@@ -42,7 +42,7 @@ class KeyedSource:
         self._quilt: Quilt | None = None
         first = pyramid.generators[0]
         self._hint_level = getattr(first, "hints", None)  # `ModelConfig.hint_channels`
-        self._level = first.level if isinstance(first, LayoutScale) else None
+        self._layout_level = first.level if isinstance(first, LayoutScale) else None
         self.waves = pyramid.waves.detach().cpu()
         count = len(self.config.waves)
         # a phased layout's channels draw the lattice where its quilt sets it
@@ -65,6 +65,10 @@ class KeyedSource:
 
     def layout(self, level: torch.Tensor, rect: Rect) -> torch.Tensor:
         """`rect` of the coarsest scale drawn as this seed's quilt of `level` (`LayoutScale`)."""
+        return self._quilt_of(level)(rect).to(self.device)
+
+    def _quilt_of(self, level: torch.Tensor) -> Quilt:
+        """This seed's quilt of `level`, made on first use (with the model's hints)."""
         if self._quilt is None:
             period = None if self.periods is None else self.periods[0]
             lattice, plane = (coarse_lattice(self.config, waves) for waves in (self.waves, self.scale_waves[0]))
@@ -78,13 +82,11 @@ class KeyedSource:
                 hints=hints,
                 **quilt_options(self.config),
             )
-        return self._quilt(rect).to(self.device)
+        return self._quilt
 
     def hints(self, scale: int, rect: Rect) -> torch.Tensor:
         """The quilt's guide channels (`Quilt.guide`) lifted to `rect` of `scale`."""
-        if self._quilt is None:
-            self.layout(self._level, (0, 0, 1, 1))
-        return lifted(self._quilt.guide, scale, rect).to(self.device)
+        return lifted(self._quilt_of(self._layout_level).guide, scale, rect).to(self.device)
 
     def __call__(self, scale: int, rect: Rect) -> torch.Tensor:
         factor = self.config.factor(scale)
@@ -303,12 +305,9 @@ class Canvas:
         gen = self.pyramid.generators[scale]
         if isinstance(gen, LayoutScale):
             return self.source.layout(gen.level, rect)
-        cond = self.source(scale, grow(rect, gen.halo))
-        if scale > 0 and self.pyramid.config.hint_channels and self.pyramid.config.layout_size:
-            # a quilted model's guide channels: the plane's quilt's, or (refine) `guide`,
-            # given on `rect` grown by the halo
-            hints = self.source.hints(scale, grow(rect, gen.halo)) if guide is None else guide
-            cond = torch.cat([cond, hints.to(cond.device, cond.dtype)], 1)
+        rin = grow(rect, gen.halo)
+        # a quilted model's guide channels: the plane's quilt's, or (refine) `guide` on `rin`
+        cond = hinted(self.source(scale, rin), self.source, self.pyramid.config, scale, rin, guide)
         return infer(lambda: gen(None if prev is None else prev.to(self.device), cond, bounded), self.device, self.bf16)
 
     def finite_step(

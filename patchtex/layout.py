@@ -857,14 +857,10 @@ class Quilt:
         return self._stacked()[variant, :, sy, sx].movedim(-1, 1)
 
     def _stacked(self) -> torch.Tensor:
-        """The variants as one [V,C,H',W'] tensor (turned ones padded to a common size; no
-        block reads the padding), so blocks of any variants come in one gather."""
+        """The variants as one [V,C,H',W'] tensor (`_padded_stack`), so blocks of any
+        variants come in one gather."""
         if self._stack is None:
-            height = max(v.shape[-2] for v in self.variants)
-            width = max(v.shape[-1] for v in self.variants)
-            self._stack = torch.cat(
-                [F.pad(v, (0, width - v.shape[-1], 0, height - v.shape[-2])) for v in self.variants]
-            )
+            self._stack = _padded_stack(self.variants)
         return self._stack
 
     def __call__(self, rect: tuple[int, int, int, int]) -> torch.Tensor:
@@ -908,11 +904,7 @@ class Quilt:
         """The hint channels (`hints`) on `rect`, read through the same blocks and cuts as
         the quilt's pixels (no feather): [1,K,h,w]."""
         if self._hint_stack is None:
-            height = max(v.shape[-2] for v in self.hint_variants)
-            width = max(v.shape[-1] for v in self.hint_variants)
-            self._hint_stack = torch.cat(
-                [F.pad(v, (0, width - v.shape[-1], 0, height - v.shape[-2])) for v in self.hint_variants]
-            )
+            self._hint_stack = _padded_stack(self.hint_variants)
         out, _ = self._read(self._origins(rect), rect, self._hint_stack)
         return out
 
@@ -985,6 +977,14 @@ class Quilt:
         return torch.stack([taken[..., 0], sy - ys[:, None], sx - xs[None, :]], dim=-1)
 
 
+def _padded_stack(variants: list[torch.Tensor]) -> torch.Tensor:
+    """[1,C,H,W] variants as one [V,C,H',W'] tensor, turned ones padded to a common size
+    (no block reads the padding)."""
+    height = max(v.shape[-2] for v in variants)
+    width = max(v.shape[-1] for v in variants)
+    return torch.cat([F.pad(v, (0, width - v.shape[-1], 0, height - v.shape[-2])) for v in variants])
+
+
 OFFSET_KEY = 0x0FF5E7  # seeds the quilt `quilt_offset` and `quilt_contrast` measure
 OFFSET_CELLS = 32  # the side of that quilt, in cells
 CONTRAST_WINDOW = 5  # the side of the windows `quilt_contrast` measures variance over, in pixels
@@ -999,10 +999,10 @@ def detail_hints(exemplar: torch.Tensor, factor: int) -> torch.Tensor:
     the structure tensor's (Jxx - Jyy, 2 Jxy) over its trace (orientation times
     coherence, in [-1, 1]) and the log trace, standardised over the level."""
     from .channels import colour_mean
+    from .symmetry import central_gradients
 
     lum = F.pad(colour_mean(exemplar.float().cpu())[:, None], (1, 1, 1, 1), mode="replicate")
-    gy = (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]) / 2
-    gx = (lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]) / 2
+    gx, gy = central_gradients(lum)
     moments = torch.cat([gx.square() - gy.square(), 2 * gx * gy, gx.square() + gy.square()], dim=1)
     moments = F.avg_pool2d(moments, factor) if factor > 1 else moments
     energy = moments[:, 2:3]

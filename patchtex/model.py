@@ -108,6 +108,18 @@ def lifted(read: Callable[[Rect], torch.Tensor], scale: int, rect: Rect) -> torc
     return upsample_into(lifted(read, scale - 1, crect), crect, rect)
 
 
+def hinted(
+    cond: torch.Tensor, source, config: ModelConfig, scale: int, rin: Rect, guide: torch.Tensor | None = None
+) -> torch.Tensor:
+    """`cond` for generator `scale` on `rin`, and after it a quilted model's guide channels
+    (`ModelConfig.hint_channels`): `guide` when given (refine's, on `rin`), else
+    `source.hints(scale, rin)`. Unchanged for any other model or the coarsest scale."""
+    if scale == 0 or not (config.hint_channels and config.layout_size):
+        return cond
+    hints = source.hints(scale, rin) if guide is None else guide
+    return torch.cat([cond, hints.to(cond.device, cond.dtype)], dim=1)
+
+
 def grow(rect: Rect, margin: int) -> Rect:
     x0, y0, w, h = rect
     return x0 - margin, y0 - margin, w + 2 * margin, h + 2 * margin
@@ -275,9 +287,7 @@ class Pyramid(nn.Module):
         elif scale > 0:
             crect = coarse_rect(rin)
             prev = upsample_into(coarse(crect), crect, rin)
-        if scale > 0 and self.config.hint_channels and self.config.layout_size:
-            cond = torch.cat([cond, source.hints(scale, rin).to(cond.device, cond.dtype)], dim=1)
-        return gen(prev, cond)
+        return gen(prev, hinted(cond, source, self.config, scale, rin))
 
     def render(
         self,

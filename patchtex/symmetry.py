@@ -49,6 +49,14 @@ MAX_PATCH_RATIO = 1.12  # patch SWD to the transformed other half / to the plain
 TEST_SIDE = 128  # halves larger than twice this are box-downsampled for the patch test
 
 
+def central_gradients(lum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gx, gy) of `lum` ([..., H, W]) by central differences on its interior: [..., H-2, W-2]
+    each (unbiased where forward differences are not)."""
+    gy = (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]) / 2
+    gx = (lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]) / 2
+    return gx, gy
+
+
 def orientation_moments(image: torch.Tensor, levels: int = 4) -> torch.Tensor:
     """[levels, 2]: per 2x level, E[gx^2 - gy^2] and E[2 gx gy] over E[gx^2 + gy^2] of the
     luminance (central differences, which are unbiased where forward ones are not)."""
@@ -57,8 +65,7 @@ def orientation_moments(image: torch.Tensor, levels: int = 4) -> torch.Tensor:
     for _ in range(levels):
         if min(lum.shape[-2:]) < 8:
             break
-        gy = (lum[..., 2:, 1:-1] - lum[..., :-2, 1:-1]) / 2
-        gx = (lum[..., 1:-1, 2:] - lum[..., 1:-1, :-2]) / 2
+        gx, gy = central_gradients(lum)
         energy = (gx.square() + gy.square()).mean().clamp(min=1e-12)
         out.append(torch.stack([(gx.square() - gy.square()).mean(), (2 * gx * gy).mean()]) / energy)
         lum = F.avg_pool2d(lum, 2)

@@ -62,6 +62,7 @@ from .model import (
     downsample,
     grow,
     halvings,
+    hinted,
     init_weights,
     lifted,
     push_pull_fill,
@@ -413,7 +414,8 @@ class TrainingSource:
                     torch.randint(0, side - w + 1, (1,), generator=self.generator).item(),
                 )
                 out.append(self.bank[k : k + 1, :channels, y : y + h, x : x + w])
-                guides.append(self.bank[k : k + 1, channels:, y : y + h, x : x + w])
+                if self.hint_level is not None:
+                    guides.append(self.bank[k : k + 1, channels:, y : y + h, x : x + w])
                 if self.bank_phases is not None:
                     self.phase_at(b, self.bank_phases[k], x - x0, y - y0)
                 continue
@@ -452,15 +454,6 @@ class TrainingSource:
             waves = wave_field(self.waves[fed], self.phases[:, fed], self.config.factor(scale), rect)
             noise = torch.cat([noise, waves], 1)
         return noise.to(self.device)
-
-
-def conditioning(source, config: ModelConfig, scale: int, rin: Rect) -> torch.Tensor:
-    """What generator `scale` is fed beside its upsampled coarser image: `source`'s noise
-    and periodic channels, and a quilted model's guide channels (`hint_channels`)."""
-    cond = source(scale, rin)
-    if scale > 0 and config.hint_channels and config.layout_size:
-        cond = torch.cat([cond, source.hints(scale, rin).to(cond.device, cond.dtype)], dim=1)
-    return cond
 
 
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
@@ -755,7 +748,9 @@ def residual_inputs(
         source = KeyedSource(view, seed, device)
         with torch.no_grad():
             coarse = infer(lambda source=source: view.render(scale - 1, crect, source), device, bf16)
-        inputs.append((upsample_into(coarse.to(device), crect, rin), conditioning(source, view.config, scale, rin)))
+        inputs.append(
+            (upsample_into(coarse.to(device), crect, rin), hinted(source(scale, rin), source, view.config, scale, rin))
+        )
     return inputs
 
 
@@ -1042,6 +1037,8 @@ class _ScaleFit:
         self.transforms = transforms  # symmetries of the exemplar its real crops are drawn under
         self.bank = bank  # quilts of the coarsest level its generated crops start from
         self.bank_phases = None if bank is None else bank_phases(pyramid.config, train.seed, len(bank))
+        hints = getattr(pyramid.generators[0], "hints", None)
+        self.hint_level = None if hints is None else hints.cpu()  # what `TrainingSource` reads guides from
         self.train, self.generator = train, generator
         self.gen = pyramid.generators[scale]
         self.device = levels[scale].device
@@ -1124,16 +1121,8 @@ class _ScaleFit:
         is the downsampling of (what the fakes should become), else None)."""
         train, generator, batch = self.train, self.generator, self.train.batch_size
         waves = self.pyramid.waves.cpu()
-        hint_level = getattr(self.pyramid.generators[0], "hints", None)
         source = TrainingSource(
-            self.pyramid.config,
-            waves,
-            batch,
-            generator,
-            self.device,
-            self.bank,
-            self.bank_phases,
-            None if hint_level is None else hint_level.cpu(),
+            self.pyramid.config, waves, batch, generator, self.device, self.bank, self.bank_phases, self.hint_level
         )
         prev = coarse = paired = None
         if self.scale > 0:
@@ -1165,7 +1154,8 @@ class _ScaleFit:
                 self.pre_tanh = self.gen.tail_output(None, source(self.scale, self.rin))
                 fake = torch.tanh(self.pre_tanh)
             else:
-                fake = self.gen(prev, conditioning(source, self.pyramid.config, self.scale, self.rin))
+                cond = hinted(source(self.scale, self.rin), source, self.pyramid.config, self.scale, self.rin)
+                fake = self.gen(prev, cond)
         return coarse, real, fake, paired
 
     def real_pair(self, batch: int, source: TrainingSource | None = None) -> tuple[torch.Tensor, torch.Tensor]:
