@@ -990,14 +990,17 @@ OFFSET_CELLS = 32  # the side of that quilt, in cells
 CONTRAST_WINDOW = 5  # the side of the windows `quilt_contrast` measures variance over, in pixels
 
 
-HINT_CHANNELS = 3  # orientation (two) and detail energy: `detail_hints`
+HINT_CHANNELS = 2  # the orientation channels of `detail_hints`: what a new hinted fit keeps
 
 
-def detail_hints(exemplar: torch.Tensor, factor: int) -> torch.Tensor:
+def detail_hints(exemplar: torch.Tensor, factor: int, channels: int = HINT_CHANNELS) -> torch.Tensor:
     """The finest exemplar's ([1,C,H,W]) local detail, box-averaged over `factor` x
-    `factor` pixels (the grid of its level `factor` times coarser): [1,3,H//f,W//f] of
-    the structure tensor's (Jxx - Jyy, 2 Jxy) over its trace (orientation times
-    coherence, in [-1, 1]) and the log trace, standardised over the level."""
+    `factor` pixels (the grid of its level `factor` times coarser): [1,channels,H//f,W//f]
+    of the structure tensor's (Jxx - Jyy, 2 Jxy) over its trace (orientation times
+    coherence, in [-1, 1]) and, as a third channel, the log trace standardised over the
+    level. Fits keep the first two (`HINT_CHANNELS`): the energy channel cost the smooth
+    object textures (tomatoes, cobbles) more than it gained (benchmarks/RESULTS, sessions
+    55-56); models fitted with three still read all three."""
     from .channels import colour_mean
     from .symmetry import central_gradients
 
@@ -1010,7 +1013,7 @@ def detail_hints(exemplar: torch.Tensor, factor: int) -> torch.Tensor:
     orientation = moments[:, :2] / (energy + floor)
     log_energy = (energy + floor).log()
     log_energy = (log_energy - log_energy.mean()) / log_energy.std().clamp(min=1e-6)
-    return torch.cat([orientation, log_energy], dim=1)
+    return torch.cat([orientation, log_energy], dim=1)[:, :channels]
 
 
 def probe_quilt(level: torch.Tensor, **options) -> torch.Tensor:

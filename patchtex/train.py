@@ -642,7 +642,7 @@ def fit_pyramid(
         if cfg.layout_size:
             pyramid.generators[0].level.copy_(levels[0].cpu())
         if cfg.hint_channels:
-            pyramid.generators[0].hints.copy_(detail_hints(exemplar, cfg.factor(0)))
+            pyramid.generators[0].hints.copy_(detail_hints(exemplar, cfg.factor(0), cfg.hint_channels))
     pyramid = pyramid.to(device).to(memory_format=torch.channels_last)
     pyramid.requires_grad_(False)
     bf16 = use_bf16(train.precision, device)

@@ -27,7 +27,7 @@ def _lines(size: int = 64, vertical: bool = True) -> torch.Tensor:
 def test_detail_hints_read_the_orientation_of_the_lines_and_where_the_detail_is():
     across_x = detail_hints(_lines(vertical=True), 4)
     across_y = detail_hints(_lines(vertical=False), 4)
-    assert across_x.shape == (1, 3, 16, 16)
+    assert across_x.shape == (1, 2, 16, 16)  # what a fit keeps: orientation only
     inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))  # the replicated border aside
     assert torch.allclose(across_x[inner][:, 0], torch.ones(1), atol=1e-3)  # gx^2 - gy^2 over the trace
     assert torch.allclose(across_y[inner][:, 0], -torch.ones(1), atol=1e-3)
@@ -35,7 +35,7 @@ def test_detail_hints_read_the_orientation_of_the_lines_and_where_the_detail_is(
     # detail energy: a flat half reads low, the lined half high (standardised over the level)
     half = _lines(vertical=True)
     half[..., 32:] = 0.0
-    energy = detail_hints(half, 4)[:, 2]
+    energy = detail_hints(half, 4, channels=3)[:, 2]
     assert energy[..., 1:-1, :7].min() > 0.5 and energy[..., 9:].max() < -0.5
 
 
@@ -44,9 +44,9 @@ def test_a_turned_blocks_hints_are_those_of_the_exemplar_turned(name):
     # what `Quilt` does to a flipped or turned variant's hints (the moments' signs) must be
     # what the hints of the flipped or turned exemplar are
     exemplar = _blobs(64, seed=3)
-    turned = detail_hints(TRANSFORMS[name](exemplar), 4)
+    turned = detail_hints(TRANSFORMS[name](exemplar), 4, channels=3)  # energy too (older models)
     sign = torch.tensor([*_MOMENTS[name], 1.0]).view(1, -1, 1, 1)
-    assert torch.allclose(TRANSFORMS[name](detail_hints(exemplar, 4)) * sign, turned, atol=1e-5)
+    assert torch.allclose(TRANSFORMS[name](detail_hints(exemplar, 4, channels=3)) * sign, turned, atol=1e-5)
 
 
 @pytest.mark.parametrize("options", [{}, {"transforms": ("hflip", "transpose")}, {"feather": 0.0, "edge_seams": True}])
@@ -101,7 +101,7 @@ def hinted() -> tuple[torch.Tensor, patchtex.Model]:
 def test_a_hinted_model_draws_exact_windows_is_changed_by_its_hints_and_keeps_them_in_its_file(tmp_path, hinted):
     exemplar, model = hinted
     config = model.config
-    assert config.hint_channels == 3
+    assert config.hint_channels == 2  # orientation only (HINT_CHANNELS)
     hints = model.pyramid.generators[0].hints
     assert torch.equal(hints, detail_hints(exemplar, config.factor(0)))
     whole = model.synth((96, 80), seed=2)

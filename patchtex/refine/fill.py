@@ -242,7 +242,7 @@ def _refine(levels: _Levels, strength: float, canvas: Canvas) -> torch.Tensor:
     # layout placed there (`coarse_fill`); lifted a scale at a time as the image is
     guide, guide_scale = None, 0
     if cfg.hint_channels and cfg.layout_size:
-        guide = detail_hints(image, 2**own)
+        guide = detail_hints(image, 2**own, cfg.hint_channels)
     if mask is None:
         # any strength above 0 regenerates at least the finest scale: a model of two
         # scales (most exemplars quilted at 1/2) rounded 0.5 x 1 to none and returned
