@@ -456,6 +456,23 @@ class TrainingSource:
         return noise.to(self.device)
 
 
+def exemplar_guide(hints: torch.Tensor, scale: int, size: tuple[int, int]) -> tuple[torch.Tensor, int]:
+    """A hinted fit's hints (`LayoutScale.hints`, [1,K,h,w] at the quilted level) lifted
+    to `scale` over the exemplar's level there (`size`, its height and width) in the
+    exemplar's own frame, as `model.lifted` lifts a quilt's, with a `margin` of pixels
+    (the hints' edge values beyond the level) on every side: (field, margin)."""
+    margin = 32  # past any generator's halo: a real crop's input reaches that far past the level
+    pad = margin // 2**scale + 2 * scale + 4  # what `lifted` reads past the level's edge at scale 0
+    padded = F.pad(hints.float(), (pad, pad, pad, pad), mode="replicate")
+
+    def read(rect: Rect) -> torch.Tensor:
+        x0, y0, w, h = rect
+        return padded[..., y0 + pad : y0 + pad + h, x0 + pad : x0 + pad + w]
+
+    height, width = size
+    return lifted(read, scale, (-margin, -margin, width + 2 * margin, height + 2 * margin)), margin
+
+
 CLEAN_SIDE = 12  # the coarsest critic's field (5 valid 3x3 convs: 11 px), plus one
 
 
@@ -1055,6 +1072,9 @@ class _ScaleFit:
         self.crect = coarse_rect(self.rin)  # the coarser image that input is upsampled from
         self.real_at = self.coarse_at = None  # allowed crop corners (a damaged exemplar)
         self.pairs = train.real_coarse_prob > 0  # real (coarse, fine) exemplar pairs are possible
+        self.pair_guide = None  # a hinted fit's real pairs: the exemplar's own hints at this scale
+        if self.pairs and scale > 0 and self.hint_level is not None:
+            self.pair_guide = exemplar_guide(self.hint_level, scale, levels[scale].shape[-2:])
         if valids is not None:
             self.real_at = crop_positions(valids[scale], self.crop, self.crop)
             if scale > 0:
@@ -1124,13 +1144,13 @@ class _ScaleFit:
         source = TrainingSource(
             self.pyramid.config, waves, batch, generator, self.device, self.bank, self.bank_phases, self.hint_level
         )
-        prev = coarse = paired = None
+        prev = coarse = paired = guide = None
         if self.scale > 0:
             use_real = torch.rand((), generator=generator).item() < train.real_coarse_prob and self.pairs
-            use_real = use_real and not self.pyramid.config.hint_channels  # real pairs have no quilt to guide them
             with torch.no_grad(), self.autocast:
                 if use_real:
                     coarse, paired = self.real_pair(batch, source)
+                    guide = self.real_guide()
                 else:
                     coarse = self.pyramid.render(self.scale - 1, self.crect, source)
             coarse = coarse.float()
@@ -1154,7 +1174,7 @@ class _ScaleFit:
                 self.pre_tanh = self.gen.tail_output(None, source(self.scale, self.rin))
                 fake = torch.tanh(self.pre_tanh)
             else:
-                cond = hinted(source(self.scale, self.rin), source, self.pyramid.config, self.scale, self.rin)
+                cond = hinted(source(self.scale, self.rin), source, self.pyramid.config, self.scale, self.rin, guide)
                 fake = self.gen(prev, cond)
         return coarse, real, fake, paired
 
@@ -1173,7 +1193,20 @@ class _ScaleFit:
                 source.phase_at(b, origin, (x - cx0) / per, (y - cy0) / per)
         coarse = crops_at(coarse_level, ys, xs, cw, ch)
         fys, fxs = [2 * (y - cy0) for y in ys], [2 * (x - cx0) for x in xs]
+        self.pair_corners = (fys, fxs)
         return coarse, crops_at(fine_level, fys, fxs, self.crop, self.crop)
+
+    def real_guide(self) -> torch.Tensor | None:
+        """A hinted fit's guide channels on `rin` for the last `real_pair`: the exemplar's
+        own hints where its crops were cut (`exemplar_guide`), as a quilt of the exemplar
+        carries them where it places the exemplar's blocks; None for any other fit."""
+        if self.pair_guide is None:
+            return None
+        guide, margin = self.pair_guide
+        rx0, ry0, rw, rh = self.rin
+        fys, fxs = self.pair_corners
+        ys, xs = [y + ry0 + margin for y in fys], [x + rx0 + margin for x in fxs]
+        return crops_at(guide, ys, xs, rw, rh).to(self.device)
 
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor, r1: bool) -> float:
         """Non-saturating logistic loss, with the lazy R1 penalty on real crops when `r1`."""
