@@ -155,3 +155,32 @@ def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts
     guides.clear()
     model.refine(image, strength=0.5, seed=1)  # no hole: the image's own hints throughout
     assert guides and all(g is not None for _, g in guides)
+
+
+def test_a_hinted_fits_real_pairs_are_fed_the_exemplars_own_hints_where_their_crops_were_cut():
+    # hints that say where they are (x and y of the quilted level): lifted one scale as
+    # images are, fine pixel X reads X / 2 - 1/4 away from the edges
+    from patchtex.model import MultiCritic, Pyramid
+    from patchtex.train import _ScaleFit, exemplar_pyramid
+
+    config = patchtex.ModelConfig(
+        image_channels=3, num_scales=2, channels=(8, 8), layers=(3, 3), layout_size=(32, 32), hint_channels=2
+    )
+    pyramid = Pyramid(config)
+    ramp = torch.arange(32, dtype=torch.float32)
+    pyramid.generators[0].hints.copy_(torch.stack([ramp[None, :].expand(32, 32), ramp[:, None].expand(32, 32)])[None])
+    levels = exemplar_pyramid(_blobs(64, seed=1), 2)
+    train = TrainConfig(steps=(1, 1), batch_size=6, crop_size=16)
+    fit = _ScaleFit(pyramid, MultiCritic(3, 8, 3), 1, levels, None, train, torch.Generator().manual_seed(4), False)
+    fit.real_pair(6)
+    guide = fit.real_guide()
+    rx0, ry0, rw, rh = fit.rin
+    assert guide.shape == (6, 2, rh, rw)
+    fys, fxs = fit.pair_corners
+    for b in range(6):
+        xs = torch.arange(rw) + fxs[b] + rx0  # the exemplar's fine pixels the input covers
+        ys = torch.arange(rh) + fys[b] + ry0
+        inner_x, inner_y = (xs >= 1) & (xs <= 62), (ys >= 1) & (ys <= 62)
+        assert inner_x.sum() > rw // 2 and inner_y.sum() > rh // 2
+        assert torch.allclose(guide[b, 0][:, inner_x], (xs[inner_x] / 2 - 0.25).expand(rh, -1))
+        assert torch.allclose(guide[b, 1][inner_y], (ys[inner_y] / 2 - 0.25)[:, None].expand(-1, rw))
