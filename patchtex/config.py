@@ -589,12 +589,12 @@ class TrainConfig:
     # on those steps, L1 between the output and the real exemplar crop it should become
     # (exact pairs: the coarse crop is the box average of that fine crop): super-resolution
     sr_weight: float = 0.0
-    # a quilted fit's finer scales are fed the exemplar's detail orientation and energy
-    # where the quilt took each block from (`ModelConfig.hint_channels`, `layout.detail_hints`).
-    # Off: over seeds 0-1 the summed VGG ratio fell 0.59 / 0.78 (gravel_gray 1.46 / 1.38 ->
-    # 1.15 / 1.07, leaves, knots, rust, lego better) but cobbles, tomatoes and cracked paint
-    # lost, the VGG median went 1.30 -> 1.33 at seed 1, and bricks' copy fraction 0.10
-    # (benchmarks/RESULTS, session 55)
+    # a quilted fit's finer scales are fed the exemplar's detail orientation where the quilt
+    # took each block from (`ModelConfig.hint_channels`, `layout.detail_hints`), and its real
+    # (coarse, fine) pairs the exemplar's own. Off: the summed VGG ratio falls over 15
+    # textures at every seed (leaves, gravel_gray, knots, rust better) but the median does
+    # not (parquet, tomatoes and cobbles lose at every seed; benchmarks/RESULTS, sessions
+    # 55-56)
     detail_hints: bool = False
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
     # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it

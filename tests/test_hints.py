@@ -184,3 +184,24 @@ def test_a_hinted_fits_real_pairs_are_fed_the_exemplars_own_hints_where_their_cr
         assert inner_x.sum() > rw // 2 and inner_y.sum() > rh // 2
         assert torch.allclose(guide[b, 0][:, inner_x], (xs[inner_x] / 2 - 0.25).expand(rh, -1))
         assert torch.allclose(guide[b, 1][inner_y], (ys[inner_y] / 2 - 0.25)[:, None].expand(-1, rw))
+
+
+def test_a_model_fitted_with_the_energy_channel_still_draws_and_refines(monkeypatch):
+    # session 55's hinted models keep three channels (orientation and energy); a fit keeps
+    # two since session 56: a three-channel model must still be fed all three
+    monkeypatch.setattr("patchtex.train.HINT_CHANNELS", 3)
+    exemplar = _blobs(seed=2)
+    train = TrainConfig(
+        steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0, detail_hints=True
+    )
+    model = patchtex.fit(exemplar, train)
+    assert model.config.hint_channels == 3
+    assert torch.equal(model.pyramid.generators[0].hints, detail_hints(exemplar, model.config.factor(0), channels=3))
+    whole = model.synth((64, 48), seed=2)
+    assert torch.equal(model.synth_window(5, 7, 30, 20, seed=2), whole[..., 7:27, 5:35])
+    mask = torch.zeros(1, 1, 128, 128)
+    mask[..., 40:80, 50:90] = 1
+    image = _blobs(seed=5)
+    out = model.refine(image, mask, seed=1)
+    assert torch.equal(out[..., :40, :], image[..., :40, :])
+    model.refine(image, strength=0.5, seed=1)
