@@ -592,9 +592,9 @@ class TrainConfig:
     # a quilted fit's finer scales are fed the exemplar's detail orientation where the quilt
     # took each block from (`ModelConfig.hint_channels`, `layout.detail_hints`), and its real
     # (coarse, fine) pairs the exemplar's own. Off: the summed VGG ratio falls over 15
-    # textures at every seed (leaves, gravel_gray, knots, rust better) but the median does
-    # not (parquet, tomatoes and cobbles lose at every seed; benchmarks/RESULTS, sessions
-    # 55-56)
+    # textures at every seed (-0.40 / -0.57 / -0.82; leaves, gravel_gray, knots, rust
+    # better) but cobbles, the demo's texture, loses at every seed (+0.10 to +0.29) and the
+    # VGG median misses 1.3 at seed 1 (benchmarks/RESULTS, sessions 55-56)
     detail_hints: bool = False
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
     # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it
