@@ -1073,6 +1073,7 @@ class _ScaleFit:
         self.real_at = self.coarse_at = None  # allowed crop corners (a damaged exemplar)
         self.pairs = train.real_coarse_prob > 0  # real (coarse, fine) exemplar pairs are possible
         self.pair_guide = None  # a hinted fit's real pairs: the exemplar's own hints at this scale
+        self.pair_corners: tuple[list[int], list[int]] = ([], [])  # the last `real_pair`'s fine crops' corners
         if self.pairs and scale > 0 and self.hint_level is not None:
             self.pair_guide = exemplar_guide(self.hint_level, scale, levels[scale].shape[-2:])
         if valids is not None:
