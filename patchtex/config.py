@@ -591,11 +591,15 @@ class TrainConfig:
     sr_weight: float = 0.0
     # a quilted fit's finer scales are fed the exemplar's detail orientation where the quilt
     # took each block from (`ModelConfig.hint_channels`, `layout.detail_hints`), and its real
-    # (coarse, fine) pairs the exemplar's own. Off: the summed VGG ratio falls over 15
-    # textures at every seed (-0.40 / -0.57 / -0.82; leaves, gravel_gray, knots, rust
-    # better) but cobbles, the demo's texture, loses at every seed (+0.10 to +0.29) and the
-    # VGG median misses 1.3 at seed 1 (benchmarks/RESULTS, sessions 55-56)
-    detail_hints: bool = False
+    # (coarse, fine) pairs the exemplar's own, when the quilt is at most `hint_factor`
+    # finest pixels a pixel (0 = at any level). Quilted at 1/2 (a hint is 2x2 finest pixels),
+    # the 9 bench textures so fitted sum 1.49 lower VGG ratios over three seeds (-0.42 /
+    # -0.54 / -0.53; gravel_gray, knots, lego, rust better, none worse by more than 0.03 a
+    # seed). At 1/4 (4x4 pixels a hint, blurred as session 55's blurred hints that helped
+    # less) leaves gains much and cobbles, parquet and tomatoes lose, fed at either finer
+    # scale or both (benchmarks/RESULTS, sessions 56-57)
+    detail_hints: bool = True
+    hint_factor: int = 2
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
     # critics at every finer scale: with 2, one also judges the crop 2x downsampled, so it
     # sees objects twice as large as one 5-layer critic's 11 px field (issue 14)
@@ -682,6 +686,8 @@ class TrainConfig:
             raise ValueError(f"quilt_feather must be 0-1, got {self.quilt_feather}")
         if self.layout_finer < 0:
             raise ValueError(f"layout_finer must be 0 or more, got {self.layout_finer}")
+        if self.hint_factor < 0:
+            raise ValueError(f"hint_factor must be 0 (any quilt level) or more, got {self.hint_factor}")
         if self.quilt_finer_scales < 0:
             raise ValueError(f"quilt_finer_scales must be 0 or more, got {self.quilt_finer_scales}")
         if self.layout_course_finer < 0:
@@ -729,6 +735,7 @@ class TrainConfig:
             "ema_half_life": 0.0,
             "sr_weight": 0.0,
             "detail_hints": False,
+            "hint_factor": 0,  # a hinted fit's hints at any quilt level
             "drift_weight": 0.0,
             "centre_residual": False,  # residuals' means left as trained
             "spectral_warmup": 0.0,

@@ -456,6 +456,14 @@ class TrainingSource:
         return noise.to(self.device)
 
 
+def wants_hints(config: ModelConfig, train: TrainConfig) -> bool:
+    """Whether a new fit of `config` keeps detail hints (`TrainConfig.detail_hints`): a
+    quilted model whose quilt is at most `train.hint_factor` finest pixels a pixel."""
+    if not (train.detail_hints and config.layout_size):
+        return False
+    return train.hint_factor == 0 or config.factor(0) <= train.hint_factor
+
+
 def exemplar_guide(hints: torch.Tensor, scale: int, size: tuple[int, int]) -> tuple[torch.Tensor, int]:
     """A hinted fit's hints (`LayoutScale.hints`, [1,K,h,w] at the quilted level) lifted
     to `scale` over the exemplar's level there (`size`, its height and width) in the
@@ -636,7 +644,7 @@ def fit_pyramid(
         model_config = replace(model_config, residual_in_gamut=train.residual_in_gamut)
     if resume is None and train.colour_range:
         model_config = replace(model_config, colour_range=colour_range(exemplar, valid))
-    if resume is None and train.detail_hints and model_config.layout_size:
+    if resume is None and wants_hints(model_config, train):
         model_config = replace(model_config, hint_channels=HINT_CHANNELS)
     levels = [lvl.to(device) for lvl in exemplar_pyramid(exemplar, model_config.num_scales)]
     wants_credit = bool(resume is None and model_config.layout_size and train.quilt_variance_credit)

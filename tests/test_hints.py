@@ -94,6 +94,7 @@ def hinted() -> tuple[torch.Tensor, patchtex.Model]:
         coarse_layout="quilt",
         layout_element_px=0,
         detail_hints=True,
+        hint_factor=0,  # quilted at 1/4: hinted only when asked for at any level
     )
     return exemplar, patchtex.fit(exemplar, train)
 
@@ -192,7 +193,13 @@ def test_a_model_fitted_with_the_energy_channel_still_draws_and_refines(monkeypa
     monkeypatch.setattr("patchtex.train.HINT_CHANNELS", 3)
     exemplar = _blobs(seed=2)
     train = TrainConfig(
-        steps=(1, 2, 2), batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0, detail_hints=True
+        steps=(1, 2, 2),
+        batch_size=2,
+        crop_size=16,
+        coarse_side=32,
+        layout_element_px=0,
+        detail_hints=True,
+        hint_factor=0,
     )
     model = patchtex.fit(exemplar, train)
     assert model.config.hint_channels == 3
@@ -205,3 +212,38 @@ def test_a_model_fitted_with_the_energy_channel_still_draws_and_refines(monkeypa
     out = model.refine(image, mask, seed=1)
     assert torch.equal(out[..., :40, :], image[..., :40, :])
     model.refine(image, strength=0.5, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("steps", "options", "hinted"),
+    [
+        ((1, 2), {}, True),  # quilted at 1/2: hints by default
+        ((1, 2, 2), {}, False),  # at 1/4: none
+        ((1, 2, 2), {"hint_factor": 4}, True),
+        ((1, 2, 2), {"hint_factor": 0}, True),  # at any level
+        ((1, 2), {"detail_hints": False}, False),
+        ((1, 2), {"coarse_layout": "generator"}, False),  # no quilt, nothing to read hints through
+    ],
+)
+def test_a_default_fit_keeps_detail_hints_only_where_its_quilt_is_at_most_hint_factor_pixels(steps, options, hinted):
+    exemplar = _blobs(32 * 2 ** (len(steps) - 1), seed=1)
+    train = TrainConfig(steps=steps, batch_size=2, crop_size=16, coarse_side=32, layout_element_px=0, **options)
+    model = patchtex.fit(exemplar, train)
+    config = model.config
+    assert config.num_scales == len(steps)
+    assert config.hint_channels == (2 if hinted else 0)
+    assert (getattr(model.pyramid.generators[0], "hints", None) is not None) == hinted
+    if hinted:
+        assert torch.equal(model.pyramid.generators[0].hints, detail_hints(exemplar, config.factor(0)))
+
+
+def test_a_record_written_before_hint_factor_hinted_at_any_level():
+    import json
+
+    old = json.loads(TrainConfig(detail_hints=True).to_json())
+    del old["hint_factor"]
+    assert TrainConfig.from_json(json.dumps(old)).hint_factor == 0
+    del old["detail_hints"]
+    assert TrainConfig.from_json(json.dumps(old)).detail_hints is False
+    with pytest.raises(ValueError, match="hint_factor"):
+        TrainConfig(hint_factor=-1)
