@@ -283,6 +283,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "noise_channels": config.noise_channels,
         "fine_noise": config.fine_noise,  # the finer scales' noise spread (the coarsest's is 1)
         "draw_noise": config.draw_noise,  # that spread's multiple where the model draws
+        "hint_channels": config.hint_channels,  # detail hints the quilt feeds the finer scales
         "layout_coherent": config.layout_coherent,  # quilt candidates continuing a neighbour's block
         "layout_feather": config.layout_feather,  # the share mixed across a quilt cut
         "layout_variance_credit": config.layout_variance_credit,  # quilt candidates' own variance credited

@@ -1023,6 +1023,7 @@ def info_command(model_path: Path | None, as_json: bool, debug: bool):
             click.echo(
                 f"{sc['scale']:>5}  {sc['exemplar_size'] or '?':<10}  quilt of this level's own blocks, "
                 f"{sc['sees_px']} px cells ({sc['sees_exemplar_px']})"
+                + (", with detail hints for the finer scales" if info.get("hint_channels") else "")
             )
             continue
         click.echo(

@@ -312,7 +312,10 @@ def test_info_reports_what_the_model_holds(runner, tmp_path):
     assert runner.invoke(main, fit[:3] + [str(quilted), "--steps", "2", "-q"]).exit_code == 0
     info = json.loads(runner.invoke(main, ["info", str(quilted), "--json"]).output)
     assert info["scales"][0]["kind"] == "quilt" and [w["scales"] for w in info["waves"]] == [[]]
+    # quilted at 1/2: detail hints by default (`TrainConfig.hint_factor`); none without a quilt
+    assert info["hint_channels"] == 2 and cfg.hint_channels == 0
     quilted_info = runner.invoke(main, ["info", str(quilted)]).output
+    assert "quilt of this level's own blocks, 12 px cells (24), with detail hints" in quilted_info, quilted_info
     assert re.search(r"period 8(\.0\d)? px at 90 deg \(the quilt's lattice\)", quilted_info), quilted_info
 
 
