@@ -78,6 +78,7 @@ def test_a_fit_sees_a_wall_square_on_and_says_so_unless_told_not_to():
     assert (kept.meta["exemplar"]["fitted_width"], kept.meta["exemplar"]["fitted_height"]) == (384, 384)
 
 
+@pytest.mark.slow  # three CLI fits of a 384 px wall, 20 s
 def test_the_cli_says_it_saw_a_wall_square_on_and_refine_fits_the_image_as_it_is(tmp_path):
     from click.testing import CliRunner
 

@@ -106,6 +106,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # end-to-end fault test, 20-30 s
 def test_an_interrupted_zarr_write_resumes_without_rendering_again(tmp_path):
     """SIGINT the CLI in the middle of a write, run it again: the finished chunks are not
     rendered again (counted) and the store equals one written without interruption."""
@@ -140,6 +141,7 @@ def _bf16() -> bool:
     return use_bf16("auto", torch.device("cpu"))
 
 
+@pytest.mark.slow  # end-to-end fault test, 20-30 s
 def test_a_worker_killed_mid_render_changes_nothing(tmp_path, demo):
     """SIGKILL one of two worker processes while a store is written: the scheduler runs
     its tasks again elsewhere and the store equals an undisturbed write."""
@@ -258,6 +260,7 @@ def test_a_pyramidal_tiff_holds_every_level_of_the_store(tmp_path, model_file):
             assert np.array_equal(pyramid[k].asarray(), levels[str(k)][:].transpose(1, 2, 0))
 
 
+@pytest.mark.slow  # end-to-end fault test, 20-30 s
 def test_a_worker_killed_mid_library_fit_is_retried_from_its_checkpoint(tmp_path):
     """SIGKILL the worker running a fit once its checkpoint exists: the scheduler runs the
     task again on the other worker, which resumes the checkpoint, and the model equals
