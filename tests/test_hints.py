@@ -247,3 +247,30 @@ def test_a_record_written_before_hint_factor_hinted_at_any_level():
     assert TrainConfig.from_json(json.dumps(old)).detail_hints is False
     with pytest.raises(ValueError, match="hint_factor"):
         TrainConfig(hint_factor=-1)
+
+
+def test_an_upscale_reads_the_images_hints_at_the_models_finest_resolution(monkeypatch, hinted):
+    # an image refined with --upscale 2 lies one scale coarser than the model's finest: its
+    # hints, read at its own resolution, average a quarter of the gradients a fit's did
+    from patchtex.canvas import Canvas, upsample_to
+    from patchtex.refine.fill import image_hints
+
+    _, model = hinted
+    config = model.config
+    truth = _blobs(seed=6)
+    image = torch.nn.functional.avg_pool2d(truth, 2)  # what the true image looks like at half size
+    wanted = detail_hints(truth, config.factor(0))
+    near = (image_hints(image, config, config.num_scales - 2) - wanted).abs().mean()
+    own_resolution = (detail_hints(image, config.factor(0) // 2) - wanted).abs().mean()
+    assert near < 0.8 * own_resolution, (near, own_resolution)
+    guides = []
+    real_step = Canvas.finite_step
+
+    def spy(self, scale, prev, size, bounded=True, guide=None):
+        guides.append((scale, size, guide))
+        return real_step(self, scale, prev, size, bounded, guide)
+
+    monkeypatch.setattr(Canvas, "finite_step", spy)
+    model.refine(image, upscale=2, seed=1)
+    scale, size, guide = guides[0]
+    assert scale == 1 and torch.equal(guide, upsample_to(image_hints(image, config, 1), *size))
