@@ -597,7 +597,8 @@ class TrainConfig:
     # -0.54 / -0.53; gravel_gray, knots, lego, rust better, none worse by more than 0.03 a
     # seed). At 1/4 (4x4 pixels a hint, blurred as session 55's blurred hints that helped
     # less) leaves gains much and cobbles, parquet and tomatoes lose, fed at either finer
-    # scale or both (benchmarks/RESULTS, sessions 56-57)
+    # scale or both, and so they do with 2x2 hints of 2x2 px in each quilt pixel
+    # (benchmarks/RESULTS, sessions 56-58)
     detail_hints: bool = True
     hint_factor: int = 2
     coarse_critics: int = 2  # critics at the coarsest scale: the image, its 2x, 4x ... downsampling
