@@ -128,26 +128,33 @@ def test_a_flipped_or_turned_block_carries_its_orientation_turned(name, turned):
     assert set(guide[:, turned].unique().tolist()) == {-1.0, 1.0}  # plain blocks and turned ones
 
 
-def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts_in_a_hole(monkeypatch, hinted):
+@pytest.fixture
+def guides(monkeypatch) -> list[tuple[int, tuple[int, int], torch.Tensor | None]]:
+    """What refine feeds each finer scale from now on: (scale, size, guide) per
+    `Canvas.finite_step` call, in order."""
     from patchtex.canvas import Canvas
 
+    fed = []
+    real_step = Canvas.finite_step
+
+    def spy(self, scale, prev, size, bounded=True, guide=None):
+        fed.append((scale, size, guide))
+        return real_step(self, scale, prev, size, bounded, guide)
+
+    monkeypatch.setattr(Canvas, "finite_step", spy)
+    return fed
+
+
+def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts_in_a_hole(guides, hinted):
     _, model = hinted
     image = _blobs(seed=5)
     mask = torch.zeros(1, 1, 128, 128)
     mask[..., 40:80, 50:90] = 1
-    guides = []
-    real_step = Canvas.finite_step
-
-    def spy(self, scale, prev, size, bounded=True, guide=None):
-        guides.append((scale, guide))
-        return real_step(self, scale, prev, size, bounded, guide)
-
-    monkeypatch.setattr(Canvas, "finite_step", spy)
     out = model.refine(image, mask, seed=1)
     assert torch.equal(out[..., :40, :], image[..., :40, :])  # outside the hole: the image
-    assert guides and all(g is not None and g.shape[-2:] == (128 // 2 ** (2 - s),) * 2 for s, g in guides)
+    assert guides and all(g is not None and g.shape[-2:] == (128 // 2 ** (2 - s),) * 2 for s, _, g in guides)
     own = detail_hints(image, 4)
-    scale, guide = guides[0]  # the coarsest scale's guide lifted once: the image's own away from the hole
+    scale, _, guide = guides[0]  # the coarsest scale's guide lifted once: the image's own away from the hole
     assert scale == 1 and torch.allclose(
         guide[..., 2:14, 2:14], torch.nn.functional.interpolate(own, scale_factor=2, mode="bilinear")[..., 2:14, 2:14]
     )
@@ -155,7 +162,7 @@ def test_refine_feeds_a_hinted_model_the_images_own_hints_and_the_placed_layouts
     assert not torch.allclose(guide[..., 24:36, 28:40], lifted[..., 24:36, 28:40], atol=0.05)  # the hole's own
     guides.clear()
     model.refine(image, strength=0.5, seed=1)  # no hole: the image's own hints throughout
-    assert guides and all(g is not None for _, g in guides)
+    assert guides and all(g is not None for _, _, g in guides)
 
 
 def test_a_hinted_fits_real_pairs_are_fed_the_exemplars_own_hints_where_their_crops_were_cut():
@@ -249,10 +256,10 @@ def test_a_record_written_before_hint_factor_hinted_at_any_level():
         TrainConfig(hint_factor=-1)
 
 
-def test_an_upscale_reads_the_images_hints_at_the_models_finest_resolution(monkeypatch, hinted):
+def test_an_upscale_reads_the_images_hints_at_the_models_finest_resolution(guides, hinted):
     # an image refined with --upscale 2 lies one scale coarser than the model's finest: its
     # hints, read at its own resolution, average a quarter of the gradients a fit's did
-    from patchtex.canvas import Canvas, upsample_to
+    from patchtex.canvas import upsample_to
     from patchtex.refine.fill import image_hints
 
     _, model = hinted
@@ -263,14 +270,6 @@ def test_an_upscale_reads_the_images_hints_at_the_models_finest_resolution(monke
     near = (image_hints(image, config, config.num_scales - 2) - wanted).abs().mean()
     own_resolution = (detail_hints(image, config.factor(0) // 2) - wanted).abs().mean()
     assert near < 0.8 * own_resolution, (near, own_resolution)
-    guides = []
-    real_step = Canvas.finite_step
-
-    def spy(self, scale, prev, size, bounded=True, guide=None):
-        guides.append((scale, size, guide))
-        return real_step(self, scale, prev, size, bounded, guide)
-
-    monkeypatch.setattr(Canvas, "finite_step", spy)
     model.refine(image, upscale=2, seed=1)
     scale, size, guide = guides[0]
     assert scale == 1 and torch.equal(guide, upsample_to(image_hints(image, config, 1), *size))
